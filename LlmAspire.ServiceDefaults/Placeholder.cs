@@ -1,0 +1,1 @@
+namespace LlmAspire.ServiceDefaults; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace LlmAspire.Tests; public class PlaceholderTests { [Fact] public void Works() => Assert.True(true); }
