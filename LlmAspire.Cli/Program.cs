@@ -1,1 +1,9 @@
-return 0;
+using System.CommandLine;
+using LlmAspire.Cli.Commands;
+
+var root = new RootCommand("LlmAspire command-line tool: convert, inspect and run models.")
+{
+    ModelCommands.Create(),
+    GenerateCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

@@ -1,8 +1,16 @@
+using LlmAspire.Inference.Tokenization;
+
 namespace LlmAspire.Inference.Models;
 
 /// <summary>Converts checkpoints into model folders.</summary>
 public static class ModelConverter
 {
     /// <summary>Converts a llama2.c checkpoint and tokenizer.bin into a model folder at <paramref name="outputDirectory"/>.</summary>
-    public static void ConvertLlama2c(string checkpointPath, string tokenizerPath, string outputDirectory) => throw new NotImplementedException();
+    public static LlamaConfig ConvertLlama2c(string checkpointPath, string tokenizerPath, string outputDirectory)
+    {
+        (LlamaConfig config, LlamaWeights weights) = Llama2cCheckpoint.Read(checkpointPath);
+        var tokenizer = SentencePieceBpeTokenizer.ReadLlama2c(tokenizerPath, config.VocabSize);
+        ModelFolder.Write(outputDirectory, config, weights, tokenizer, $"llama2.c:{Path.GetFileName(checkpointPath)}");
+        return config;
+    }
 }

@@ -1,0 +1,153 @@
+using System.Text.Json.Serialization;
+
+namespace LlmAspire.Inference.Models;
+
+/// <summary>The <c>genai_config.json</c> of a model folder, in ONNX Runtime GenAI's format (the keys we use).</summary>
+public sealed class GenAiConfig
+{
+    /// <summary>The model section.</summary>
+    [JsonPropertyName("model")]
+    public required GenAiModel Model { get; init; }
+
+    /// <summary>Default search options.</summary>
+    [JsonPropertyName("search")]
+    public GenAiSearch Search { get; init; } = new();
+}
+
+/// <summary>The <c>model</c> section.</summary>
+public sealed class GenAiModel
+{
+    /// <summary>Beginning-of-sequence id.</summary>
+    [JsonPropertyName("bos_token_id")]
+    public int BosTokenId { get; init; } = 1;
+
+    /// <summary>End-of-sequence id.</summary>
+    [JsonPropertyName("eos_token_id")]
+    public int EosTokenId { get; init; } = 2;
+
+    /// <summary>Padding id.</summary>
+    [JsonPropertyName("pad_token_id")]
+    public int PadTokenId { get; init; }
+
+    /// <summary>Maximum positions.</summary>
+    [JsonPropertyName("context_length")]
+    public int ContextLength { get; init; }
+
+    /// <summary>Vocabulary size.</summary>
+    [JsonPropertyName("vocab_size")]
+    public int VocabSize { get; init; }
+
+    /// <summary>Architecture, "llama".</summary>
+    [JsonPropertyName("type")]
+    public string Type { get; init; } = "llama";
+
+    /// <summary>The decoder graph.</summary>
+    [JsonPropertyName("decoder")]
+    public required GenAiDecoder Decoder { get; init; }
+}
+
+/// <summary>The <c>model.decoder</c> section.</summary>
+public sealed class GenAiDecoder
+{
+    /// <summary>ONNX file name inside the folder.</summary>
+    [JsonPropertyName("filename")]
+    public string Filename { get; init; } = "model.onnx";
+
+    /// <summary>Size of one attention head.</summary>
+    [JsonPropertyName("head_size")]
+    public int HeadSize { get; init; }
+
+    /// <summary>Model width.</summary>
+    [JsonPropertyName("hidden_size")]
+    public int HiddenSize { get; init; }
+
+    /// <summary>Query heads.</summary>
+    [JsonPropertyName("num_attention_heads")]
+    public int NumAttentionHeads { get; init; }
+
+    /// <summary>Layers.</summary>
+    [JsonPropertyName("num_hidden_layers")]
+    public int NumHiddenLayers { get; init; }
+
+    /// <summary>Key/value heads.</summary>
+    [JsonPropertyName("num_key_value_heads")]
+    public int NumKeyValueHeads { get; init; }
+
+    /// <summary>Graph input names.</summary>
+    [JsonPropertyName("inputs")]
+    public GenAiInputs Inputs { get; init; } = new();
+
+    /// <summary>Graph output names.</summary>
+    [JsonPropertyName("outputs")]
+    public GenAiOutputs Outputs { get; init; } = new();
+}
+
+/// <summary>Decoder input names; <c>%d</c> stands for the layer.</summary>
+public sealed class GenAiInputs
+{
+    /// <summary>Token ids.</summary>
+    [JsonPropertyName("input_ids")]
+    public string InputIds { get; init; } = LlamaOnnxBuilder.InputIds;
+
+    /// <summary>Attention mask.</summary>
+    [JsonPropertyName("attention_mask")]
+    public string AttentionMask { get; init; } = LlamaOnnxBuilder.AttentionMask;
+
+    /// <summary>Positions.</summary>
+    [JsonPropertyName("position_ids")]
+    public string PositionIds { get; init; } = LlamaOnnxBuilder.PositionIds;
+
+    /// <summary>Past keys.</summary>
+    [JsonPropertyName("past_key_names")]
+    public string PastKeyNames { get; init; } = "past_key_values.%d.key";
+
+    /// <summary>Past values.</summary>
+    [JsonPropertyName("past_value_names")]
+    public string PastValueNames { get; init; } = "past_key_values.%d.value";
+}
+
+/// <summary>Decoder output names; <c>%d</c> stands for the layer.</summary>
+public sealed class GenAiOutputs
+{
+    /// <summary>Logits.</summary>
+    [JsonPropertyName("logits")]
+    public string Logits { get; init; } = LlamaOnnxBuilder.Logits;
+
+    /// <summary>Present keys.</summary>
+    [JsonPropertyName("present_key_names")]
+    public string PresentKeyNames { get; init; } = "present.%d.key";
+
+    /// <summary>Present values.</summary>
+    [JsonPropertyName("present_value_names")]
+    public string PresentValueNames { get; init; } = "present.%d.value";
+}
+
+/// <summary>The <c>search</c> section: generation defaults.</summary>
+public sealed class GenAiSearch
+{
+    /// <summary>Sample (true) or greedy (false).</summary>
+    [JsonPropertyName("do_sample")]
+    public bool DoSample { get; init; }
+
+    /// <summary>Maximum total length.</summary>
+    [JsonPropertyName("max_length")]
+    public int MaxLength { get; init; }
+
+    /// <summary>Temperature.</summary>
+    [JsonPropertyName("temperature")]
+    public float Temperature { get; init; } = 1f;
+
+    /// <summary>Top-k.</summary>
+    [JsonPropertyName("top_k")]
+    public int TopK { get; init; } = 1;
+
+    /// <summary>Top-p.</summary>
+    [JsonPropertyName("top_p")]
+    public float TopP { get; init; } = 1f;
+}
+
+/// <summary>Source-generated JSON for the model folder files.</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(GenAiConfig))]
+[JsonSerializable(typeof(ModelArchitecture))]
+internal sealed partial class ModelJsonContext : JsonSerializerContext;

@@ -1,0 +1,84 @@
+namespace LlmAspire.Inference.Models;
+
+/// <summary>
+/// The float32 weights of a Llama-family decoder. Matrices are row-major <c>[out, in]</c> (y = W x),
+/// one entry per layer; rotary embedding pairs adjacent elements (llama2.c layout).
+/// </summary>
+public sealed class LlamaWeights
+{
+    /// <summary>[vocab, dim].</summary>
+    public required float[] TokenEmbedding { get; init; }
+
+    /// <summary>Per layer: [dim].</summary>
+    public required float[][] AttentionNorm { get; init; }
+
+    /// <summary>Per layer: [heads * headSize, dim].</summary>
+    public required float[][] Wq { get; init; }
+
+    /// <summary>Per layer: [kvHeads * headSize, dim].</summary>
+    public required float[][] Wk { get; init; }
+
+    /// <summary>Per layer: [kvHeads * headSize, dim].</summary>
+    public required float[][] Wv { get; init; }
+
+    /// <summary>Per layer: [dim, heads * headSize].</summary>
+    public required float[][] Wo { get; init; }
+
+    /// <summary>Per layer: [dim].</summary>
+    public required float[][] FfnNorm { get; init; }
+
+    /// <summary>Per layer: gate, [hidden, dim].</summary>
+    public required float[][] W1 { get; init; }
+
+    /// <summary>Per layer: down, [dim, hidden].</summary>
+    public required float[][] W2 { get; init; }
+
+    /// <summary>Per layer: up, [hidden, dim].</summary>
+    public required float[][] W3 { get; init; }
+
+    /// <summary>[dim].</summary>
+    public required float[] FinalNorm { get; init; }
+
+    /// <summary>[vocab, dim]: the token embedding when tied.</summary>
+    public required float[] Classifier { get; init; }
+
+    /// <summary>Checks every array against <paramref name="config"/>.</summary>
+    public void Validate(LlamaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        int kvDim = config.KvHeads * config.HeadSize;
+        Check(TokenEmbedding, config.VocabSize * config.Dim, nameof(TokenEmbedding));
+        Check(FinalNorm, config.Dim, nameof(FinalNorm));
+        Check(Classifier, config.VocabSize * config.Dim, nameof(Classifier));
+        CheckLayers(AttentionNorm, config.Dim, nameof(AttentionNorm));
+        CheckLayers(Wq, config.Dim * config.Dim, nameof(Wq));
+        CheckLayers(Wk, kvDim * config.Dim, nameof(Wk));
+        CheckLayers(Wv, kvDim * config.Dim, nameof(Wv));
+        CheckLayers(Wo, config.Dim * config.Dim, nameof(Wo));
+        CheckLayers(FfnNorm, config.Dim, nameof(FfnNorm));
+        CheckLayers(W1, config.HiddenDim * config.Dim, nameof(W1));
+        CheckLayers(W2, config.Dim * config.HiddenDim, nameof(W2));
+        CheckLayers(W3, config.HiddenDim * config.Dim, nameof(W3));
+
+        void CheckLayers(float[][] layers, int length, string name)
+        {
+            if (layers.Length != config.Layers)
+            {
+                throw new InvalidDataException($"{name}: {layers.Length} layers, expected {config.Layers}.");
+            }
+
+            foreach (float[] layer in layers)
+            {
+                Check(layer, length, name);
+            }
+        }
+
+        static void Check(float[] values, int length, string name)
+        {
+            if (values.Length != length)
+            {
+                throw new InvalidDataException($"{name}: {values.Length} values, expected {length}.");
+            }
+        }
+    }
+}

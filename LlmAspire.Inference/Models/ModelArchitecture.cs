@@ -1,0 +1,34 @@
+using System.Text.Json.Serialization;
+
+namespace LlmAspire.Inference.Models;
+
+/// <summary>
+/// <c>llmaspire.json</c>: what the ONNX graph was built from (the Llama hyper-parameters that
+/// <c>genai_config.json</c> has no keys for) and where the weights came from.
+/// </summary>
+public sealed class ModelArchitecture
+{
+    /// <summary>Feed-forward width.</summary>
+    [JsonPropertyName("intermediate_size")]
+    public int IntermediateSize { get; init; }
+
+    /// <summary>RoPE base.</summary>
+    [JsonPropertyName("rope_theta")]
+    public float RopeTheta { get; init; }
+
+    /// <summary>RMSNorm epsilon.</summary>
+    [JsonPropertyName("rms_norm_eps")]
+    public float RmsNormEps { get; init; }
+
+    /// <summary>Classifier shares the token embedding.</summary>
+    [JsonPropertyName("tie_word_embeddings")]
+    public bool TieWordEmbeddings { get; init; }
+
+    /// <summary>Tokenizer file in the folder.</summary>
+    [JsonPropertyName("tokenizer")]
+    public string Tokenizer { get; init; } = ModelFolder.TokenizerFile;
+
+    /// <summary>Where the weights came from (e.g. "llama2.c:stories260K.bin" or "built-in demo, random weights").</summary>
+    [JsonPropertyName("source")]
+    public string? Source { get; init; }
+}

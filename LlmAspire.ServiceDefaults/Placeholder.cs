@@ -1,1 +1,0 @@
-namespace LlmAspire.ServiceDefaults; internal static class Placeholder { }
