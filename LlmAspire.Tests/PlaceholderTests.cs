@@ -1,1 +1,0 @@
-namespace LlmAspire.Tests; public class PlaceholderTests { [Fact] public void Works() => Assert.True(true); }
