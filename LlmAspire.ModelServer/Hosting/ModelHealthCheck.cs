@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace LlmAspire.ModelServer.Hosting;
+
+/// <summary>Degraded while the model loads, Healthy when it serves, Unhealthy with the reason when loading failed.</summary>
+internal sealed class ModelHealthCheck(ModelHost host) : IHealthCheck
+{
+    public const string Name = "model";
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var result = host.Status switch
+        {
+            ModelStatus.Ready when host.TryGetModel(out var model) =>
+                HealthCheckResult.Healthy($"Serving {model.Id} on {model.ExecutionProvider}."),
+            ModelStatus.Loading => HealthCheckResult.Degraded("loading"),
+            ModelStatus.Failed => HealthCheckResult.Unhealthy(host.FailureReason ?? "Loading the model failed."),
+            _ => HealthCheckResult.Unhealthy("stopped"),
+        };
+        return Task.FromResult(result);
+    }
+}
