@@ -1,0 +1,20 @@
+using LlmAspire.AppHost;
+using LlmAspire.AppHost.Cache;
+using LlmAspire.AppHost.Services;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+var settings = builder.GetLlmAspireSettings();
+
+// Infrastructure: the cache (a Redis container, or redis-server from PATH where no container runtime answers).
+var cache = builder.AddCache("cache", settings.RedisMode);
+
+// Model servers: one named resource per server, so the gateway sees each as its own destination.
+var modelServers = builder.AddModelServers(settings.ModelServers, settings.ModelPath);
+
+// Gateway: the only external endpoint; forwards /v1/* to every model server.
+builder.AddGateway("gateway", settings.GatewayPort)
+    .WithModelServers(modelServers)
+    .WithReference(cache).WaitFor(cache);
+
+builder.Build().Run();

@@ -1,0 +1,43 @@
+namespace LlmAspire.AppHost.Services;
+
+internal static class ModelServerExtensions
+{
+    /// <summary>The model server's readiness path: 200 once the model is loaded, 503 while loading.</summary>
+    internal const string HealthPath = "/health";
+
+    /// <summary>The name of model server <paramref name="index"/>: <c>modelserver-{index}</c>.</summary>
+    internal static string ModelServerName(int index) => $"modelserver-{index}";
+
+    /// <summary>
+    /// Adds <c>modelserver-0</c> … <c>modelserver-{count-1}</c>: separate resources rather than replicas, since
+    /// replicas share one proxy address and the gateway would see a single destination.
+    /// </summary>
+    /// <param name="builder">The AppHost builder.</param>
+    /// <param name="count">How many servers.</param>
+    /// <param name="modelPath">The model folder every server loads; null for the built-in demo model.</param>
+    internal static IReadOnlyList<IResourceBuilder<ProjectResource>> AddModelServers(
+        this IDistributedApplicationBuilder builder, int count, string? modelPath)
+    {
+        var servers = new List<IResourceBuilder<ProjectResource>>(count);
+        for (var index = 0; index < count; index++)
+        {
+            servers.Add(builder.AddModelServer(ModelServerName(index), modelPath));
+        }
+
+        return servers;
+    }
+
+    private static IResourceBuilder<ProjectResource> AddModelServer(
+        this IDistributedApplicationBuilder builder, string name, string? modelPath)
+    {
+        // The endpoint is declared here, not taken from a launch profile, so every server gets its own port.
+        var server = builder.AddProject<Projects.LlmAspire_ModelServer>(name, options => options.ExcludeLaunchProfile = true)
+            .WithHttpEndpoint()
+            .WithHttpHealthCheck(HealthPath)
+            .WithAppHostEnvironment();
+
+        return modelPath is null
+            ? server
+            : server.WithEnvironment("ModelServer__ModelPath", modelPath);
+    }
+}
