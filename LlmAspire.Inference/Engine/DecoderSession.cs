@@ -14,6 +14,8 @@ public sealed class DecoderSession : IDisposable
     private readonly LlamaConfig _config;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
+    private readonly bool _hasPositionIds;
+    private readonly int _pastOffset;
 
     private DecoderSession(InferenceSession session, LlamaConfig config, string executionProvider, string? fallbackReason)
     {
@@ -21,7 +23,15 @@ public sealed class DecoderSession : IDisposable
         _config = config;
         ExecutionProvider = executionProvider;
         FallbackReason = fallbackReason;
-        var inputs = new List<string> { LlamaOnnxBuilder.InputIds, LlamaOnnxBuilder.AttentionMask, LlamaOnnxBuilder.PositionIds };
+        // Graphs with GroupQueryAttention derive positions from the mask; other decoders take them as an input.
+        _hasPositionIds = session.InputMetadata.ContainsKey(LlamaOnnxBuilder.PositionIds);
+        var inputs = new List<string> { LlamaOnnxBuilder.InputIds, LlamaOnnxBuilder.AttentionMask };
+        if (_hasPositionIds)
+        {
+            inputs.Add(LlamaOnnxBuilder.PositionIds);
+        }
+
+        _pastOffset = inputs.Count;
         var outputs = new List<string> { LlamaOnnxBuilder.Logits };
         for (int l = 0; l < config.Layers; l++)
         {
@@ -110,8 +120,12 @@ public sealed class DecoderSession : IDisposable
         var inputs = new OrtValue[_inputNames.Length];
         inputs[0] = OrtValue.CreateTensorValueFromMemory(ids, [1, s]);
         inputs[1] = OrtValue.CreateTensorValueFromMemory(mask, [1, past + s]);
-        inputs[2] = OrtValue.CreateTensorValueFromMemory(positions, [1, s]);
-        state.CopyPastInto(inputs, 3);
+        if (_hasPositionIds)
+        {
+            inputs[2] = OrtValue.CreateTensorValueFromMemory(positions, [1, s]);
+        }
+
+        state.CopyPastInto(inputs, _pastOffset);
         IDisposableReadOnlyCollection<OrtValue> outputs;
         try
         {
@@ -119,7 +133,7 @@ public sealed class DecoderSession : IDisposable
         }
         finally
         {
-            for (int i = 0; i < 3; i++)
+            for (int i = 0; i < _pastOffset; i++)
             {
                 inputs[i].Dispose();
             }

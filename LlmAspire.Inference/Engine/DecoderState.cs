@@ -12,7 +12,7 @@ public sealed class DecoderState : IDisposable
     internal DecoderState(LlamaConfig config)
     {
         _empty = new OrtValue[config.Layers * 2];
-        long[] shape = [1, config.KvHeads, 0, config.HeadSize];
+        long[] shape = [1, config.KvHeads, 0, config.AttentionHeadSize];
         for (int i = 0; i < _empty.Length; i++)
         {
             _empty[i] = OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), shape);

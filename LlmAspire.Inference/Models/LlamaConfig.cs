@@ -15,4 +15,11 @@ public sealed record LlamaConfig(
 {
     /// <summary>Size of one attention head.</summary>
     public int HeadSize => Dim / Heads;
+
+    /// <summary>
+    /// Head size of the attention kernel and the KV cache: <see cref="HeadSize"/> rounded up to a multiple of 16,
+    /// which ONNX Runtime's GroupQueryAttention requires with rotary inside. Padded dimensions hold zeros, so the
+    /// result is exact (stories260K's heads of 8 run as 16).
+    /// </summary>
+    public int AttentionHeadSize => (HeadSize + 15) / 16 * 16;
 }

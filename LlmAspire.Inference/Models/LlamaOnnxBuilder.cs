@@ -5,8 +5,10 @@ namespace LlmAspire.Inference.Models;
 
 /// <summary>
 /// Builds a Llama decoder as an ONNX graph with a KV cache: past key/values in, present out, so a
-/// decode step costs one token of work. Standard ONNX operators only (opset 17), so every execution
-/// provider runs it. Input and output names follow ONNX Runtime GenAI's decoder conventions.
+/// decode step costs one token of work. The production shape ONNX Runtime GenAI's model builder writes:
+/// <c>GroupQueryAttention</c> with the rotary embedding inside (<c>rotary_interleaved</c> for llama2.c's
+/// adjacent pairs), RMSNorm as <c>SimplifiedLayerNormalization</c> / <c>SkipSimplifiedLayerNormalization</c>;
+/// every operator runs on both the CPU and the CUDA provider. Input and output names are GenAI's.
 /// </summary>
 public static class LlamaOnnxBuilder
 {
@@ -19,8 +21,11 @@ public static class LlamaOnnxBuilder
     /// <summary>Name of the mask input, [batch, past + sequence]: 1 for real tokens, 0 for padding.</summary>
     public const string AttentionMask = "attention_mask";
 
-    /// <summary>Name of the positions input, [batch, sequence].</summary>
+    /// <summary>Name of the optional positions input, [batch, sequence] (graphs with GroupQueryAttention derive positions from the mask).</summary>
     public const string PositionIds = "position_ids";
+
+    /// <summary>Domain of ONNX Runtime's contrib operators.</summary>
+    public const string MicrosoftDomain = "com.microsoft";
 
     /// <summary>Name of the logits output, [batch, sequence, vocab].</summary>
     public const string Logits = "logits";
@@ -37,16 +42,25 @@ public static class LlamaOnnxBuilder
     /// <summary>Present value output of layer <paramref name="layer"/>.</summary>
     public static string PresentValue(int layer) => $"present.{layer}.value";
 
-    /// <summary>Rotary tables for adjacent-pair RoPE, computed as llama2.c does (float32): [positions, headSize / 2].</summary>
+    /// <summary>
+    /// Rotary tables for adjacent-pair RoPE, computed as llama2.c does (float32): [positions, attentionHeadSize / 2].
+    /// Columns past headSize / 2 belong to zero padding and rotate by nothing.
+    /// </summary>
     public static (float[] Cos, float[] Sin) RotaryTables(LlamaConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        int half = config.HeadSize / 2;
+        int half = config.AttentionHeadSize / 2;
+        int real = config.HeadSize / 2;
         float[] cos = new float[config.ContextLength * half];
         float[] sin = new float[config.ContextLength * half];
         for (int pos = 0; pos < config.ContextLength; pos++)
         {
-            for (int i = 0; i < half; i++)
+            for (int i = real; i < half; i++)
+            {
+                cos[pos * half + i] = 1f;
+            }
+
+            for (int i = 0; i < real; i++)
             {
                 float freq = 1.0f / MathF.Pow(config.RopeTheta, 2 * i / (float)config.HeadSize);
                 float angle = pos * freq;
@@ -66,87 +80,98 @@ public static class LlamaOnnxBuilder
         weights.Validate(config);
 
         var g = new OnnxGraphBuilder("llama");
-        int dim = config.Dim, heads = config.Heads, kvHeads = config.KvHeads, headSize = config.HeadSize;
-        int kvDim = kvHeads * headSize, groups = heads / kvHeads;
+        int dim = config.Dim, kvHeads = config.KvHeads, headSize = config.HeadSize, padded = config.AttentionHeadSize;
+        int qDim = config.Heads * padded, kvDim = kvHeads * padded;
 
         g.Input(InputIds, DataType.Int64, "batch_size", "sequence_length");
         g.Input(AttentionMask, DataType.Int64, "batch_size", "total_sequence_length");
-        g.Input(PositionIds, DataType.Int64, "batch_size", "sequence_length");
         for (int l = 0; l < config.Layers; l++)
         {
-            g.Input(PastKey(l), DataType.Float, "batch_size", kvHeads, "past_sequence_length", headSize);
-            g.Input(PastValue(l), DataType.Float, "batch_size", kvHeads, "past_sequence_length", headSize);
+            g.Input(PastKey(l), DataType.Float, "batch_size", kvHeads, "past_sequence_length", padded);
+            g.Input(PastValue(l), DataType.Float, "batch_size", kvHeads, "past_sequence_length", padded);
         }
 
         g.Output(Logits, DataType.Float, "batch_size", "sequence_length", config.VocabSize);
         for (int l = 0; l < config.Layers; l++)
         {
-            g.Output(PresentKey(l), DataType.Float, "batch_size", kvHeads, "total_sequence_length", headSize);
-            g.Output(PresentValue(l), DataType.Float, "batch_size", kvHeads, "total_sequence_length", headSize);
+            g.Output(PresentKey(l), DataType.Float, "batch_size", kvHeads, "total_sequence_length", padded);
+            g.Output(PresentValue(l), DataType.Float, "batch_size", kvHeads, "total_sequence_length", padded);
         }
 
-        // Embedding.
-        string embedding = g.Initializer("model.embed_tokens.weight", weights.TokenEmbedding, config.VocabSize, dim);
-        string x = g.Node("Gather", [embedding, InputIds], "embeddings", ("axis", 0));
+        // GroupQueryAttention reads each row's length from seqlens_k (valid tokens - 1) and the longest from total_sequence_length.
+        string seqlensK = g.Node(
+            "Cast",
+            [g.Node("Sub", [g.Node("ReduceSum", [AttentionMask, g.Ints("sum_axes", 1)], "mask_sum", ("keepdims", 0)), g.ScalarInt("one", 1)], "seqlens_k_64")],
+            "seqlens_k",
+            ("to", (int)DataType.Int32));
+        string totalLength = g.Node(
+            "Cast",
+            [g.Node("Gather", [g.Node("Shape", [AttentionMask], "mask_shape"), g.ScalarInt("one", 1)], "total_len_64", ("axis", 0))],
+            "total_sequence_length",
+            ("to", (int)DataType.Int32));
 
-        // Rotary tables gathered once per step: [B, S, 1, half, 1].
         (float[] cosTable, float[] sinTable) = RotaryTables(config);
-        string cos = g.Initializer("rotary.cos", cosTable, config.ContextLength, headSize / 2);
-        string sin = g.Initializer("rotary.sin", sinTable, config.ContextLength, headSize / 2);
-        string ropeAxes = g.Ints("rope_axes", 2, 4);
-        string cos5 = g.Node("Unsqueeze", [g.Node("Gather", [cos, PositionIds], "cos", ("axis", 0)), ropeAxes], "cos5");
-        string sin5 = g.Node("Unsqueeze", [g.Node("Gather", [sin, PositionIds], "sin", ("axis", 0)), ropeAxes], "sin5");
+        string cos = g.Initializer("cos_cache", cosTable, config.ContextLength, padded / 2);
+        string sin = g.Initializer("sin_cache", sinTable, config.ContextLength, padded / 2);
 
-        string bias = AttentionBias(g);
-        string scale = g.Scalar("attn_scale", 1.0f / MathF.Sqrt(headSize));
-        string eps = g.Scalar("rms_eps", config.NormEpsilon);
-
-        string qShape = g.Ints("q_pairs_shape", 0, 0, heads, headSize / 2, 2);
-        string kShape = g.Ints("k_pairs_shape", 0, 0, kvHeads, headSize / 2, 2);
-        string qHeadsShape = g.Ints("q_heads_shape", 0, 0, heads, headSize);
-        string kHeadsShape = g.Ints("kv_heads_shape", 0, 0, kvHeads, headSize);
-        string groupedShape = g.Ints("grouped_shape", 0, kvHeads, groups, -1, headSize);
-        string ungroupedShape = g.Ints("ungrouped_shape", 0, heads, -1, headSize);
-        string mergedShape = g.Ints("merged_shape", 0, 0, dim);
-        string axis2 = g.Ints("axis2", 2);
-        long[] toHeads = [0, 2, 1, 3];
+        string embedding = g.Initializer("model.embed_tokens.weight", weights.TokenEmbedding, config.VocabSize, dim);
+        string residual = g.Node("Gather", [embedding, InputIds], "embeddings", ("axis", 0));
+        string hidden = g.NodeMulti(
+            "SimplifiedLayerNormalization",
+            [residual, g.Initializer("model.layers.0.input_layernorm.weight", weights.AttentionNorm[0], dim)],
+            [g.Unique("input_norm")],
+            ("axis", -1L),
+            ("epsilon", config.NormEpsilon))[0];
 
         for (int l = 0; l < config.Layers; l++)
         {
             string p = $"model.layers.{l}";
-            string h = RmsNorm(g, x, g.Initializer($"{p}.input_layernorm.weight", weights.AttentionNorm[l], dim), eps);
-            string q = MatMul(g, h, $"{p}.attn.q_proj", weights.Wq[l], dim, dim);
-            string k = MatMul(g, h, $"{p}.attn.k_proj", weights.Wk[l], kvDim, dim);
-            string v = MatMul(g, h, $"{p}.attn.v_proj", weights.Wv[l], kvDim, dim);
+            string q = MatMul(g, hidden, $"{p}.attn.q_proj", PadHeadRows(weights.Wq[l], config.Heads, headSize, padded, dim), qDim, dim);
+            string k = MatMul(g, hidden, $"{p}.attn.k_proj", PadHeadRows(weights.Wk[l], kvHeads, headSize, padded, dim), kvDim, dim);
+            string v = MatMul(g, hidden, $"{p}.attn.v_proj", PadHeadRows(weights.Wv[l], kvHeads, headSize, padded, dim), kvDim, dim);
+            string attention = g.DomainNode(
+                MicrosoftDomain,
+                "GroupQueryAttention",
+                [q, k, v, PastKey(l), PastValue(l), seqlensK, totalLength, cos, sin],
+                [g.Unique($"{p}.attn.output"), PresentKey(l), PresentValue(l)],
+                ("num_heads", (long)config.Heads),
+                ("kv_num_heads", (long)kvHeads),
+                ("scale", 1.0f / MathF.Sqrt(headSize)),
+                ("do_rotary", 1L),
+                ("rotary_interleaved", 1L),
+                ("local_window_size", -1L))[0];
+            string projected = MatMul(g, attention, $"{p}.attn.o_proj", PadHeadColumns(weights.Wo[l], dim, config.Heads, headSize, padded), dim, qDim);
 
-            string qRot = g.Node("Transpose", [Rope(g, q, qShape, qHeadsShape, cos5, sin5)], "q_rot", ("perm", toHeads));
-            string kRot = g.Node("Transpose", [Rope(g, k, kShape, kHeadsShape, cos5, sin5)], "k_rot", ("perm", toHeads));
-            string vHeads = g.Node("Transpose", [g.Node("Reshape", [v, kHeadsShape], "v_heads")], "v_t", ("perm", toHeads));
+            // RMSNorm fused with the residual add: output 0 is the normalized sum, output 3 the sum itself.
+            string[] postAttention = g.DomainNode(
+                MicrosoftDomain,
+                "SkipSimplifiedLayerNormalization",
+                [projected, residual, g.Initializer($"{p}.post_attention_layernorm.weight", weights.FfnNorm[l], dim)],
+                [g.Unique("post_attn_norm"), string.Empty, string.Empty, g.Unique("residual_attn")],
+                ("epsilon", config.NormEpsilon));
+            hidden = postAttention[0];
+            residual = postAttention[3];
 
-            string presentK = g.NodeMulti("Concat", [PastKey(l), kRot], [PresentKey(l)], ("axis", 2))[0];
-            string presentV = g.NodeMulti("Concat", [PastValue(l), vHeads], [PresentValue(l)], ("axis", 2))[0];
-
-            // Grouped-query attention: query head h reads KV head h / groups.
-            string qGrouped = g.Node("Reshape", [qRot, groupedShape], "q_grouped");
-            string kT = g.Node("Unsqueeze", [g.Node("Transpose", [presentK], "k_t", ("perm", new long[] { 0, 1, 3, 2 })), axis2], "k_t5");
-            string scores = g.Node("Add", [g.Node("Mul", [g.Node("MatMul", [qGrouped, kT], "qk"), scale], "qk_scaled"), bias], "scores");
-            string probs = g.Node("Softmax", [scores], "probs", ("axis", -1));
-            string context = g.Node("MatMul", [probs, g.Node("Unsqueeze", [presentV, axis2], "v5")], "context");
-            string contextHeads = g.Node("Transpose", [g.Node("Reshape", [context, ungroupedShape], "context_heads")], "context_t", ("perm", toHeads));
-            string attention = MatMul(g, g.Node("Reshape", [contextHeads, mergedShape], "context_merged"), $"{p}.attn.o_proj", weights.Wo[l], dim, dim);
-            x = g.Node("Add", [x, attention], "residual_attn");
-
-            string h2 = RmsNorm(g, x, g.Initializer($"{p}.post_attention_layernorm.weight", weights.FfnNorm[l], dim), eps);
-            string gate = MatMul(g, h2, $"{p}.mlp.gate_proj", weights.W1[l], config.HiddenDim, dim);
-            string up = MatMul(g, h2, $"{p}.mlp.up_proj", weights.W3[l], config.HiddenDim, dim);
+            string gate = MatMul(g, hidden, $"{p}.mlp.gate_proj", weights.W1[l], config.HiddenDim, dim);
+            string up = MatMul(g, hidden, $"{p}.mlp.up_proj", weights.W3[l], config.HiddenDim, dim);
             string silu = g.Node("Mul", [gate, g.Node("Sigmoid", [gate], "gate_sigmoid")], "gate_silu");
             string down = MatMul(g, g.Node("Mul", [silu, up], "mlp_act"), $"{p}.mlp.down_proj", weights.W2[l], dim, config.HiddenDim);
-            x = g.Node("Add", [x, down], "residual_mlp");
+
+            bool last = l == config.Layers - 1;
+            string[] next = g.DomainNode(
+                MicrosoftDomain,
+                "SkipSimplifiedLayerNormalization",
+                [down, residual, last
+                    ? g.Initializer("model.norm.weight", weights.FinalNorm, dim)
+                    : g.Initializer($"model.layers.{l + 1}.input_layernorm.weight", weights.AttentionNorm[l + 1], dim)],
+                [g.Unique(last ? "final_norm" : "input_norm"), string.Empty, string.Empty, g.Unique("residual_mlp")],
+                ("epsilon", config.NormEpsilon));
+            hidden = next[0];
+            residual = next[3];
         }
 
-        string final = RmsNorm(g, x, g.Initializer("model.norm.weight", weights.FinalNorm, dim), eps);
         string classifier = g.Initializer("lm_head.weight_t", Transpose(weights.Classifier, config.VocabSize, dim), dim, config.VocabSize);
-        g.NodeMulti("MatMul", [final, classifier], [Logits]);
+        g.NodeMulti("MatMul", [hidden, classifier], [Logits]);
 
         var model = new ModelProto
         {
@@ -156,50 +181,49 @@ public static class LlamaOnnxBuilder
             Graph = g.Graph,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = Opset });
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
         return model;
-    }
-
-    /// <summary>Additive attention bias [B, 1, 1, S, T]: 0 where a query may attend, -1e9 elsewhere (future or padding).</summary>
-    private static string AttentionBias(OnnxGraphBuilder g)
-    {
-        string one = g.ScalarInt("one", 1);
-        string zero = g.ScalarInt("zero", 0);
-        string seqLen = g.Node("Gather", [g.Node("Shape", [InputIds], "ids_shape"), one], "seq_len", ("axis", 0));
-        string totalLen = g.Node("Gather", [g.Node("Shape", [AttentionMask], "mask_shape"), one], "total_len", ("axis", 0));
-        string pastLen = g.Node("Sub", [totalLen, seqLen], "past_len");
-        string queryPos = g.Node("Range", [pastLen, totalLen, one], "query_index");
-        string keyPos = g.Node("Range", [zero, totalLen, one], "key_index");
-        string causal = g.Node(
-            "LessOrEqual",
-            [g.Node("Unsqueeze", [keyPos, g.Ints("axis0", 0)], "key_row"), g.Node("Unsqueeze", [queryPos, g.Ints("axis1", 1)], "query_col")],
-            "causal");
-        string valid = g.Node("Unsqueeze", [g.Node("Cast", [AttentionMask], "mask_bool", ("to", (int)DataType.Bool)), g.Ints("axis1", 1)], "mask_rows");
-        string allowed = g.Node("And", [causal, valid], "allowed");
-        string bias = g.Node("Where", [allowed, g.Scalar("zero_f", 0f), g.Scalar("neg_inf_f", -1e9f)], "bias");
-        return g.Node("Unsqueeze", [bias, g.Ints("bias_axes", 1, 2)], "bias5");
-    }
-
-    private static string RmsNorm(OnnxGraphBuilder g, string x, string weight, string eps)
-    {
-        string meanSquare = g.Node("ReduceMean", [g.Node("Mul", [x, x], "square")], "mean_square", ("axes", new long[] { -1 }), ("keepdims", 1));
-        string inverse = g.Node("Reciprocal", [g.Node("Sqrt", [g.Node("Add", [meanSquare, eps], "var_eps")], "rms")], "inv_rms");
-        return g.Node("Mul", [g.Node("Mul", [x, inverse], "normed"), weight], "rms_norm");
-    }
-
-    /// <summary>Adjacent-pair rotary embedding on [B, S, heads * headSize]; returns [B, S, heads, headSize].</summary>
-    private static string Rope(OnnxGraphBuilder g, string x, string pairsShape, string headsShape, string cos, string sin)
-    {
-        string pairs = g.Node("Reshape", [x, pairsShape], "pairs");
-        string[] parts = g.NodeMulti("Split", [pairs], [g.Unique("pair_even"), g.Unique("pair_odd")], ("axis", 4));
-        string even = parts[0], odd = parts[1];
-        string rotatedEven = g.Node("Sub", [g.Node("Mul", [even, cos], "ec"), g.Node("Mul", [odd, sin], "os")], "rot_even");
-        string rotatedOdd = g.Node("Add", [g.Node("Mul", [even, sin], "es"), g.Node("Mul", [odd, cos], "oc")], "rot_odd");
-        string joined = g.Node("Concat", [rotatedEven, rotatedOdd], "rot_pairs", ("axis", 4));
-        return g.Node("Reshape", [joined, headsShape], "rot_heads");
     }
 
     private static string MatMul(OnnxGraphBuilder g, string x, string name, float[] weight, int rows, int cols) =>
         g.Node("MatMul", [x, g.Initializer(name + ".weight_t", Transpose(weight, rows, cols), cols, rows)], name);
+
+    /// <summary>[heads * headSize, cols] to [heads * padded, cols], each head's rows followed by zero rows.</summary>
+    private static float[] PadHeadRows(float[] matrix, int heads, int headSize, int padded, int cols)
+    {
+        if (padded == headSize)
+        {
+            return matrix;
+        }
+
+        float[] result = new float[heads * padded * cols];
+        for (int h = 0; h < heads; h++)
+        {
+            Array.Copy(matrix, h * headSize * cols, result, h * padded * cols, headSize * cols);
+        }
+
+        return result;
+    }
+
+    /// <summary>[rows, heads * headSize] to [rows, heads * padded], each head's columns followed by zero columns.</summary>
+    private static float[] PadHeadColumns(float[] matrix, int rows, int heads, int headSize, int padded)
+    {
+        if (padded == headSize)
+        {
+            return matrix;
+        }
+
+        float[] result = new float[rows * heads * padded];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int h = 0; h < heads; h++)
+            {
+                Array.Copy(matrix, r * heads * headSize + h * headSize, result, r * heads * padded + h * padded, headSize);
+            }
+        }
+
+        return result;
+    }
 
     /// <summary>Row-major [rows, cols] to [cols, rows].</summary>
     internal static float[] Transpose(float[] matrix, int rows, int cols)

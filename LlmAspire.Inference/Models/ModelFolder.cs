@@ -50,7 +50,7 @@ public static class ModelFolder
                 VocabSize = config.VocabSize,
                 Decoder = new GenAiDecoder
                 {
-                    HeadSize = config.HeadSize,
+                    HeadSize = config.AttentionHeadSize,
                     HiddenSize = config.Dim,
                     NumAttentionHeads = config.Heads,
                     NumHiddenLayers = config.Layers,

@@ -59,9 +59,13 @@ internal sealed class OnnxGraphBuilder
         NodeMulti(opType, inputs, [Unique(outputHint)], attributes)[0];
 
     /// <summary>Adds a node with the given output names.</summary>
-    public string[] NodeMulti(string opType, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes)
+    public string[] NodeMulti(string opType, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes) =>
+        DomainNode(string.Empty, opType, inputs, outputs, attributes);
+
+    /// <summary>Adds a node of an operator from <paramref name="domain"/> (e.g. <c>com.microsoft</c>) with the given output names.</summary>
+    public string[] DomainNode(string domain, string opType, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes)
     {
-        var node = new NodeProto { OpType = opType, Name = Unique(opType + "_" + outputs[0]) };
+        var node = new NodeProto { OpType = opType, Domain = domain, Name = Unique(opType + "_" + (outputs[0].Length > 0 ? outputs[0] : "out")) };
         node.Input.AddRange(inputs);
         node.Output.AddRange(outputs);
         foreach ((string name, object value) in attributes)
