@@ -13,9 +13,10 @@ public sealed class LanguageModel : IDisposable
 {
     private readonly DecoderSession _decoder;
 
-    private LanguageModel(string id, LlamaConfig config, ITokenizer tokenizer, DecoderSession decoder)
+    private LanguageModel(string id, LlamaConfig config, ITokenizer tokenizer, DecoderSession decoder, int eosId)
     {
         Id = id;
+        EosId = eosId;
         Config = config;
         Tokenizer = tokenizer;
         _decoder = decoder;
@@ -26,6 +27,9 @@ public sealed class LanguageModel : IDisposable
 
     /// <summary>Architecture and context length.</summary>
     public LlamaConfig Config { get; }
+
+    /// <summary>The id that ends a generation (genai_config.json's <c>eos_token_id</c>).</summary>
+    public int EosId { get; }
 
     /// <summary>The model's tokenizer.</summary>
     public ITokenizer Tokenizer { get; }
@@ -44,10 +48,12 @@ public sealed class LanguageModel : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         string full = Path.GetFullPath(folder);
-        (LlamaConfig config, SentencePieceBpeTokenizer tokenizer) = ModelFolder.Read(full);
-        var decoder = DecoderSession.Open(Path.Combine(full, ModelFolder.ModelFile), config, preference);
+        (LlamaConfig config, GenAiConfig genai) = ModelFolder.ReadConfig(full);
+        ITokenizer tokenizer = ModelFolder.ReadTokenizer(full, genai);
+        var decoder = DecoderSession.Open(
+            Path.Combine(full, genai.Model.Decoder.Filename), config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder));
         string id = Path.GetFileName(Path.TrimEndingDirectorySeparator(full));
-        return new LanguageModel(id, config, tokenizer, decoder);
+        return new LanguageModel(id, config, tokenizer, decoder, genai.Model.EosTokenId);
     }
 
     /// <summary>Generates a continuation of <see cref="GenerationRequest.PromptTokens"/>, streaming text as it is decoded.</summary>
@@ -83,7 +89,7 @@ public sealed class LanguageModel : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             float[] logits = _decoder.Forward(state, step);
             int token = sampler.Sample(logits);
-            if (token == Tokenizer.EosId)
+            if (token == EosId)
             {
                 yield return new GenerationUpdate(stops.Push(detokenizer.Flush()) + stops.Flush(), generated, FinishReason.Stop);
                 yield break;

@@ -1,11 +1,13 @@
 using LlmAspire.Inference.Models;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace LlmAspire.Inference.Engine;
 
 /// <summary>
 /// One ONNX Runtime session over a decoder graph with a KV cache. Owns the native session; thread-safe
-/// (each <see cref="DecoderState"/> belongs to one caller).
+/// (each <see cref="DecoderState"/> belongs to one caller). Reads what it needs from the graph itself:
+/// whether it takes position ids, the KV cache's element type and head size, the logits' element type.
 /// </summary>
 public sealed class DecoderSession : IDisposable
 {
@@ -16,33 +18,59 @@ public sealed class DecoderSession : IDisposable
     private readonly string[] _outputNames;
     private readonly bool _hasPositionIds;
     private readonly int _pastOffset;
+    private readonly TensorElementType _logitsType;
 
-    private DecoderSession(InferenceSession session, LlamaConfig config, string executionProvider, string? fallbackReason)
+    private DecoderSession(InferenceSession session, LlamaConfig config, DecoderIoNames names, string executionProvider, string? fallbackReason)
     {
         _session = session;
         _config = config;
         ExecutionProvider = executionProvider;
         FallbackReason = fallbackReason;
+
         // Graphs with GroupQueryAttention derive positions from the mask; other decoders take them as an input.
-        _hasPositionIds = session.InputMetadata.ContainsKey(LlamaOnnxBuilder.PositionIds);
-        var inputs = new List<string> { LlamaOnnxBuilder.InputIds, LlamaOnnxBuilder.AttentionMask };
+        _hasPositionIds = session.InputMetadata.ContainsKey(names.PositionIds);
+        var inputs = new List<string> { names.InputIds, names.AttentionMask };
         if (_hasPositionIds)
         {
-            inputs.Add(LlamaOnnxBuilder.PositionIds);
+            inputs.Add(names.PositionIds);
         }
 
         _pastOffset = inputs.Count;
-        var outputs = new List<string> { LlamaOnnxBuilder.Logits };
+        var outputs = new List<string> { names.Logits };
         for (int l = 0; l < config.Layers; l++)
         {
-            inputs.Add(LlamaOnnxBuilder.PastKey(l));
-            inputs.Add(LlamaOnnxBuilder.PastValue(l));
-            outputs.Add(LlamaOnnxBuilder.PresentKey(l));
-            outputs.Add(LlamaOnnxBuilder.PresentValue(l));
+            inputs.Add(names.PastKeyOf(l));
+            inputs.Add(names.PastValueOf(l));
+            outputs.Add(names.PresentKeyOf(l));
+            outputs.Add(names.PresentValueOf(l));
+        }
+
+        foreach (string input in inputs)
+        {
+            if (!session.InputMetadata.ContainsKey(input))
+            {
+                throw new InvalidDataException($"The decoder graph has no input '{input}' (genai_config.json names it).");
+            }
+        }
+
+        foreach (string output in outputs)
+        {
+            if (!session.OutputMetadata.ContainsKey(output))
+            {
+                throw new InvalidDataException($"The decoder graph has no output '{output}' (genai_config.json names it).");
+            }
         }
 
         _inputNames = [.. inputs];
         _outputNames = [.. outputs];
+        NodeMetadata past = session.InputMetadata[names.PastKeyOf(0)];
+        KvElementType = past.ElementDataType;
+        KvHeadSize = past.Dimensions[3] > 0 ? past.Dimensions[3] : config.AttentionHeadSize;
+        _logitsType = session.OutputMetadata[names.Logits].ElementDataType;
+        if (_logitsType is not (TensorElementType.Float or TensorElementType.Float16 or TensorElementType.BFloat16))
+        {
+            throw new InvalidDataException($"Unsupported logits type {_logitsType}.");
+        }
     }
 
     /// <summary>"cuda" or "cpu".</summary>
@@ -54,23 +82,32 @@ public sealed class DecoderSession : IDisposable
     /// <summary>The model shape.</summary>
     public LlamaConfig Config => _config;
 
+    /// <summary>Element type of the KV cache (float32 or float16).</summary>
+    public TensorElementType KvElementType { get; }
+
+    /// <summary>Head size of the KV cache tensors (may be padded past the model's head size).</summary>
+    public int KvHeadSize { get; }
+
     /// <summary>Opens <paramref name="modelPath"/> on the preferred execution provider.</summary>
-    public static DecoderSession Open(string modelPath, LlamaConfig config, ExecutionProviderPreference preference)
+    public static DecoderSession Open(string modelPath, LlamaConfig config, ExecutionProviderPreference preference, DecoderIoNames? names = null)
     {
         ArgumentNullException.ThrowIfNull(config);
+        names ??= DecoderIoNames.Default;
         string? fallbackReason = null;
         if (preference != ExecutionProviderPreference.Cpu)
         {
             SessionOptions? cudaOptions = null;
+            InferenceSession? session = null;
             try
             {
                 cudaOptions = CreateOptions();
                 cudaOptions.AppendExecutionProvider_CUDA(0);
-                var session = new InferenceSession(modelPath, cudaOptions);
-                return new DecoderSession(session, config, "cuda", null);
+                session = new InferenceSession(modelPath, cudaOptions);
+                return new DecoderSession(session, config, names, "cuda", null);
             }
             catch (Exception ex) when (preference == ExecutionProviderPreference.Auto && ex is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
             {
+                session?.Dispose();
                 fallbackReason = ex.Message.Trim();
             }
             finally
@@ -80,16 +117,25 @@ public sealed class DecoderSession : IDisposable
         }
 
         using SessionOptions options = CreateOptions();
-        return new DecoderSession(new InferenceSession(modelPath, options), config, "cpu", fallbackReason);
+        var cpu = new InferenceSession(modelPath, options);
+        try
+        {
+            return new DecoderSession(cpu, config, names, "cpu", fallbackReason);
+        }
+        catch
+        {
+            cpu.Dispose();
+            throw;
+        }
     }
 
     /// <summary>A fresh, empty KV cache for one sequence.</summary>
-    public DecoderState CreateState() => new(_config);
+    public DecoderState CreateState() => new(_config.Layers, _config.KvHeads, KvHeadSize, KvElementType);
 
     /// <summary>
     /// Runs the decoder over <paramref name="tokens"/> appended to <paramref name="state"/> (prefill when the
-    /// state is empty, one decode step for one token) and returns the logits of every new position,
-    /// [tokens.Length, vocab], row-major.
+    /// state is empty, one decode step for one token) and returns the logits of the last position, or of every
+    /// new position ([tokens.Length, vocab], row-major) when <paramref name="allPositions"/> is set.
     /// </summary>
     public float[] Forward(DecoderState state, ReadOnlySpan<int> tokens, bool allPositions = false)
     {
@@ -140,8 +186,9 @@ public sealed class DecoderSession : IDisposable
         }
 
         int vocab = _config.VocabSize;
-        ReadOnlySpan<float> logits = outputs[0].GetTensorDataAsSpan<float>();
-        float[] result = allPositions ? logits.ToArray() : logits.Slice((s - 1) * vocab, vocab).ToArray();
+        int start = allPositions ? 0 : (s - 1) * vocab;
+        int count = allPositions ? s * vocab : vocab;
+        float[] result = ReadLogits(outputs[0], start, count);
         state.Advance(outputs, s);
         return result;
     }
@@ -151,6 +198,38 @@ public sealed class DecoderSession : IDisposable
     {
         _runOptions.Dispose();
         _session.Dispose();
+    }
+
+    private float[] ReadLogits(OrtValue logits, int start, int count)
+    {
+        switch (_logitsType)
+        {
+            case TensorElementType.Float:
+                return logits.GetTensorDataAsSpan<float>().Slice(start, count).ToArray();
+            case TensorElementType.Float16:
+            {
+                ReadOnlySpan<Float16> half = logits.GetTensorDataAsSpan<Float16>().Slice(start, count);
+                float[] result = new float[count];
+                for (int i = 0; i < count; i++)
+                {
+                    result[i] = half[i].ToFloat();
+                }
+
+                return result;
+            }
+
+            default:
+            {
+                ReadOnlySpan<BFloat16> brain = logits.GetTensorDataAsSpan<BFloat16>().Slice(start, count);
+                float[] result = new float[count];
+                for (int i = 0; i < count; i++)
+                {
+                    result[i] = brain[i].ToFloat();
+                }
+
+                return result;
+            }
+        }
     }
 
     private static SessionOptions CreateOptions() => new()

@@ -1,5 +1,5 @@
-using LlmAspire.Inference.Models;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace LlmAspire.Inference.Engine;
 
@@ -9,13 +9,13 @@ public sealed class DecoderState : IDisposable
     private readonly OrtValue[] _empty;
     private IDisposableReadOnlyCollection<OrtValue>? _last;
 
-    internal DecoderState(LlamaConfig config)
+    internal DecoderState(int layers, int kvHeads, int headSize, TensorElementType elementType)
     {
-        _empty = new OrtValue[config.Layers * 2];
-        long[] shape = [1, config.KvHeads, 0, config.AttentionHeadSize];
+        _empty = new OrtValue[layers * 2];
+        long[] shape = [1, kvHeads, 0, headSize];
         for (int i = 0; i < _empty.Length; i++)
         {
-            _empty[i] = OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), shape);
+            _empty[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, elementType, shape);
         }
     }
 

@@ -1,51 +1,64 @@
 using System.Text.Json;
 using Google.Protobuf;
 using LlmAspire.Inference.Tokenization;
+using Onnx;
 
 namespace LlmAspire.Inference.Models;
 
 /// <summary>
-/// A model folder: <c>model.onnx</c> (decoder with KV cache), <c>genai_config.json</c> (ONNX Runtime GenAI's
-/// config format), <c>llmaspire.json</c> (architecture details) and <c>tokenizer.bin</c>.
+/// A model folder in ONNX Runtime GenAI's layout: <c>model.onnx</c> (decoder with KV cache; weights in
+/// <c>model.onnx.data</c> beside it when large), <c>genai_config.json</c>, and the tokenizer. We add
+/// <c>llmaspire.json</c> (what the graph was built from); folders without it, such as those GenAI's model
+/// builder writes, load too.
 /// </summary>
 public static class ModelFolder
 {
     /// <summary>The ONNX file.</summary>
     public const string ModelFile = "model.onnx";
 
+    /// <summary>External weights of <see cref="ModelFile"/>, when written.</summary>
+    public const string ExternalDataFile = "model.onnx.data";
+
     /// <summary>The GenAI config file.</summary>
     public const string ConfigFile = "genai_config.json";
 
-    /// <summary>Our architecture file.</summary>
+    /// <summary>Our architecture file (optional when reading).</summary>
     public const string ArchitectureFile = "llmaspire.json";
 
-    /// <summary>The tokenizer (llama2.c format).</summary>
+    /// <summary>The llama2.c tokenizer, read when there is no tokenizer.json.</summary>
     public const string TokenizerFile = "tokenizer.bin";
 
-    /// <summary>Builds the ONNX graph and writes the whole folder.</summary>
+    /// <summary>Weights beyond this size go to <see cref="ExternalDataFile"/> (protobuf caps a message at 2 GiB).</summary>
+    public const long DefaultExternalDataThreshold = 1L << 30;
+
+    /// <summary>Builds the ONNX graph and writes the whole folder, tokenizer included.</summary>
     public static void Write(string directory, LlamaConfig config, LlamaWeights weights, SentencePieceBpeTokenizer tokenizer, string source)
     {
-        ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(tokenizer);
         if (tokenizer.VocabularySize != config.VocabSize)
         {
             throw new InvalidDataException($"The tokenizer has {tokenizer.VocabularySize} tokens, the model {config.VocabSize}.");
         }
 
+        WriteModel(directory, config, weights, source, new TokenIds(tokenizer.BosId, tokenizer.EosId, tokenizer.UnkId));
+        tokenizer.WriteLlama2c(Path.Combine(directory, TokenizerFile));
+    }
+
+    /// <summary>Writes model.onnx, genai_config.json and llmaspire.json (not the tokenizer).</summary>
+    public static void WriteModel(string directory, LlamaConfig config, LlamaWeights weights, string source, TokenIds tokens, long externalDataThreshold = DefaultExternalDataThreshold)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(tokens);
         Directory.CreateDirectory(directory);
-        var model = LlamaOnnxBuilder.Build(config, weights);
-        using (FileStream stream = File.Create(Path.Combine(directory, ModelFile)))
-        {
-            model.WriteTo(stream);
-        }
+        WriteOnnx(LlamaOnnxBuilder.Build(config, weights), Path.Combine(directory, ModelFile), externalDataThreshold);
 
         var genai = new GenAiConfig
         {
             Model = new GenAiModel
             {
-                BosTokenId = tokenizer.BosId,
-                EosTokenId = tokenizer.EosId,
-                PadTokenId = tokenizer.UnkId,
+                BosTokenId = tokens.Bos,
+                EosTokenId = tokens.Eos,
+                PadTokenId = tokens.Pad,
                 ContextLength = config.ContextLength,
                 VocabSize = config.VocabSize,
                 Decoder = new GenAiDecoder
@@ -69,18 +82,50 @@ public static class ModelFolder
             Source = source,
         };
         File.WriteAllText(Path.Combine(directory, ArchitectureFile), JsonSerializer.Serialize(architecture, ModelJsonContext.Default.ModelArchitecture));
-        tokenizer.WriteLlama2c(Path.Combine(directory, TokenizerFile));
     }
 
-    /// <summary>Reads the folder's configuration and tokenizer (not the graph).</summary>
-    public static (LlamaConfig Config, SentencePieceBpeTokenizer Tokenizer) Read(string directory)
+    /// <summary>
+    /// Writes <paramref name="model"/> to <paramref name="path"/>; when its weights exceed <paramref name="externalDataThreshold"/>
+    /// bytes, every initializer of 1 KiB or more goes to <c>{file}.data</c> beside it (ONNX external data).
+    /// </summary>
+    public static void WriteOnnx(ModelProto model, string path, long externalDataThreshold = DefaultExternalDataThreshold)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        string dataFile = Path.GetFileName(path) + ".data";
+        string dataPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, dataFile);
+        long total = model.Graph.Initializer.Sum(t => (long)t.RawData.Length);
+        if (total > externalDataThreshold)
+        {
+            using FileStream data = File.Create(dataPath);
+            foreach (TensorProto tensor in model.Graph.Initializer.Where(t => t.RawData.Length >= 1024))
+            {
+                long offset = data.Position;
+                tensor.RawData.WriteTo(data);
+                tensor.DataLocation = TensorProto.Types.DataLocation.External;
+                tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = dataFile });
+                tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = tensor.RawData.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                tensor.RawData = ByteString.Empty;
+            }
+        }
+        else if (File.Exists(dataPath))
+        {
+            File.Delete(dataPath);
+        }
+
+        using FileStream stream = File.Create(path);
+        model.WriteTo(stream);
+    }
+
+    /// <summary>Reads the folder's configuration: genai_config.json, and llmaspire.json when present.</summary>
+    public static (LlamaConfig Config, GenAiConfig GenAi) ReadConfig(string directory)
     {
         if (!Directory.Exists(directory))
         {
             throw new DirectoryNotFoundException($"Model folder '{directory}' does not exist.");
         }
 
-        foreach (string file in new[] { ModelFile, ConfigFile, ArchitectureFile, TokenizerFile })
+        foreach (string file in new[] { ConfigFile, ModelFile })
         {
             if (!File.Exists(Path.Combine(directory, file)))
             {
@@ -88,11 +133,27 @@ public static class ModelFolder
             }
         }
 
-        GenAiConfig genai = JsonSerializer.Deserialize(File.ReadAllText(Path.Combine(directory, ConfigFile)), ModelJsonContext.Default.GenAiConfig)
-            ?? throw new InvalidDataException($"{ConfigFile} is empty.");
-        ModelArchitecture architecture = JsonSerializer.Deserialize(File.ReadAllText(Path.Combine(directory, ArchitectureFile)), ModelJsonContext.Default.ModelArchitecture)
-            ?? throw new InvalidDataException($"{ArchitectureFile} is empty.");
+        GenAiConfig genai;
+        try
+        {
+            genai = JsonSerializer.Deserialize(File.ReadAllText(Path.Combine(directory, ConfigFile)), ModelJsonContext.Default.GenAiConfig)
+                ?? throw new InvalidDataException($"{ConfigFile} is empty.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{ConfigFile} in '{directory}' is not valid: {ex.Message}", ex);
+        }
+
+        string architecturePath = Path.Combine(directory, ArchitectureFile);
+        ModelArchitecture architecture = File.Exists(architecturePath)
+            ? JsonSerializer.Deserialize(File.ReadAllText(architecturePath), ModelJsonContext.Default.ModelArchitecture) ?? new ModelArchitecture()
+            : new ModelArchitecture { RopeTheta = 10000f, RmsNormEps = 1e-5f };
         GenAiDecoder d = genai.Model.Decoder;
+        if (d.NumHiddenLayers <= 0 || d.NumAttentionHeads <= 0 || d.NumKeyValueHeads <= 0 || genai.Model.VocabSize <= 0 || genai.Model.ContextLength <= 0)
+        {
+            throw new InvalidDataException($"{ConfigFile} in '{directory}' lacks the decoder's shape (layers, heads, key/value heads, vocab_size, context_length).");
+        }
+
         var config = new LlamaConfig(
             d.HiddenSize,
             architecture.IntermediateSize,
@@ -104,7 +165,25 @@ public static class ModelFolder
             architecture.RopeTheta,
             architecture.RmsNormEps,
             architecture.TieWordEmbeddings);
-        var tokenizer = SentencePieceBpeTokenizer.ReadLlama2c(Path.Combine(directory, TokenizerFile), config.VocabSize);
-        return (config, tokenizer);
+        return (config, genai);
+    }
+
+    /// <summary>Loads the folder's tokenizer.</summary>
+    public static ITokenizer ReadTokenizer(string directory, GenAiConfig genai)
+    {
+        ArgumentNullException.ThrowIfNull(genai);
+        string bin = Path.Combine(directory, TokenizerFile);
+        if (File.Exists(bin))
+        {
+            return SentencePieceBpeTokenizer.ReadLlama2c(bin, genai.Model.VocabSize);
+        }
+
+        throw new FileNotFoundException($"Model folder '{directory}' has no tokenizer ({TokenizerFile}).", TokenizerFile);
     }
 }
+
+/// <summary>Special token ids recorded in genai_config.json.</summary>
+/// <param name="Bos">Beginning of sequence.</param>
+/// <param name="Eos">End of sequence.</param>
+/// <param name="Pad">Padding.</param>
+public sealed record TokenIds(int Bos, int Eos, int Pad);

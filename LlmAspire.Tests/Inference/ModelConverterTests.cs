@@ -87,7 +87,7 @@ public sealed class ModelConverterTests
     {
         using var temp = TestPaths.CreateTempDirectory();
         var error = Assert.Throws<FileNotFoundException>(() => LanguageModel.Load(temp.Path, ExecutionProviderPreference.Cpu));
-        Assert.Contains("model.onnx", error.Message, StringComparison.Ordinal);
+        Assert.Contains("genai_config.json", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
