@@ -1,3 +1,4 @@
+using LlmAspire.Inference.Models.HuggingFace;
 using LlmAspire.Inference.Tokenization;
 
 namespace LlmAspire.Inference.Models;
@@ -13,4 +14,11 @@ public static class ModelConverter
         ModelFolder.Write(outputDirectory, config, weights, tokenizer, $"llama2.c:{Path.GetFileName(checkpointPath)}");
         return config;
     }
+
+    /// <summary>
+    /// Imports a Hugging Face Llama-family folder (config.json + safetensors, tokenizer files carried over)
+    /// into a model folder at <paramref name="outputDirectory"/>.
+    /// </summary>
+    public static LlamaConfig ImportHuggingFace(string sourceDirectory, string outputDirectory) =>
+        HuggingFaceImporter.Import(sourceDirectory, outputDirectory);
 }

@@ -12,12 +12,17 @@ internal sealed class ReferenceLlama
     private readonly LlamaWeights _w;
     private readonly float[][] _keyCache;
     private readonly float[][] _valueCache;
+    private readonly bool _rotateHalves;
     private int _position;
 
-    public ReferenceLlama(LlamaConfig config, LlamaWeights weights)
+    /// <param name="config">Model shape.</param>
+    /// <param name="weights">Weights in the checkpoint's own layout.</param>
+    /// <param name="rotateHalves">Hugging Face RoPE: rotate (x[i], x[i + d/2]) instead of llama2.c's adjacent pairs.</param>
+    public ReferenceLlama(LlamaConfig config, LlamaWeights weights, bool rotateHalves = false)
     {
         _c = config;
         _w = weights;
+        _rotateHalves = rotateHalves;
         int kvDim = config.KvHeads * config.HeadSize;
         _keyCache = [.. Enumerable.Range(0, config.Layers).Select(_ => new float[config.ContextLength * kvDim])];
         _valueCache = [.. Enumerable.Range(0, config.Layers).Select(_ => new float[config.ContextLength * kvDim])];
@@ -38,7 +43,13 @@ internal sealed class ReferenceLlama
             MatMul(k, xb, _w.Wk[l], dim, kvDim);
             MatMul(v, xb, _w.Wv[l], dim, kvDim);
 
-            for (int i = 0; i < dim; i += 2)
+            if (_rotateHalves)
+            {
+                RotateHalves(q, _c.Heads, pos);
+                RotateHalves(k, _c.KvHeads, pos);
+            }
+
+            for (int i = 0; i < dim && !_rotateHalves; i += 2)
             {
                 int headDim = i % hs;
                 float freq = 1.0f / MathF.Pow(_c.RopeTheta, headDim / (float)hs);
@@ -136,6 +147,25 @@ internal sealed class ReferenceLlama
             }
 
             xout[i] = sum;
+        }
+    }
+
+    /// <summary>transformers' rotate_half: per head, pair i with i + d/2 at frequency theta^(-2i/d).</summary>
+    private void RotateHalves(float[] vector, int heads, int pos)
+    {
+        int hs = _c.HeadSize, half = hs / 2;
+        for (int h = 0; h < heads; h++)
+        {
+            for (int i = 0; i < half; i++)
+            {
+                float freq = 1.0f / MathF.Pow(_c.RopeTheta, 2 * i / (float)hs);
+                float angle = pos * freq;
+                float cos = MathF.Cos(angle), sin = MathF.Sin(angle);
+                int a = h * hs + i, b = a + half;
+                float x0 = vector[a], x1 = vector[b];
+                vector[a] = x0 * cos - x1 * sin;
+                vector[b] = x1 * cos + x0 * sin;
+            }
         }
     }
 
