@@ -78,6 +78,6 @@ internal static class ModelCommands
             }
         });
 
-        return new Command("model", "Model folders: convert.") { convert };
+        return new Command("model", "Model folders: convert, inspect.") { convert, InspectCommand.Create() };
     }
 }

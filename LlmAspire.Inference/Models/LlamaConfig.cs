@@ -22,4 +22,15 @@ public sealed record LlamaConfig(
     /// result is exact (stories260K's heads of 8 run as 16).
     /// </summary>
     public int AttentionHeadSize => (HeadSize + 15) / 16 * 16;
+
+    /// <summary>Parameters of the model as trained (a tied classifier counted once); 0 parts when the feed-forward width is unknown.</summary>
+    public long ParameterCount
+    {
+        get
+        {
+            long dim = Dim, kvDim = (long)KvHeads * HeadSize;
+            long perLayer = 2 * dim + 2 * dim * dim + 2 * kvDim * dim + 3L * HiddenDim * dim;
+            return (long)VocabSize * dim * (TiedEmbeddings ? 1 : 2) + Layers * perLayer + dim;
+        }
+    }
 }
