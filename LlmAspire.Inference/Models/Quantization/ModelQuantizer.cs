@@ -1,0 +1,119 @@
+using System.Text.Json;
+using Onnx;
+
+namespace LlmAspire.Inference.Models.Quantization;
+
+/// <summary>
+/// Quantizes a model folder into a new one: the decoder graph rewritten (MatMulNBits and/or float16), every
+/// other file copied unchanged, and <see cref="QuantizationManifest.FileName"/> written beside them.
+/// </summary>
+public static class ModelQuantizer
+{
+    /// <summary>
+    /// Writes the quantized copy of <paramref name="inputDirectory"/> to <paramref name="outputDirectory"/>, which must
+    /// not exist or be empty unless <paramref name="overwrite"/> is set. The folder appears whole or not at all.
+    /// </summary>
+    public static QuantizationManifest QuantizeFolder(string inputDirectory, string outputDirectory, QuantizationOptions options, bool overwrite = false)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(inputDirectory);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        string input = Path.GetFullPath(inputDirectory);
+        string output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputDirectory));
+        if (string.Equals(input.TrimEnd(Path.DirectorySeparatorChar), output, StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The output folder must differ from the input folder.", nameof(outputDirectory));
+        }
+
+        if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any() && !overwrite)
+        {
+            throw new IOException($"'{output}' exists and is not empty.");
+        }
+
+        (_, GenAiConfig genai) = ModelFolder.ReadConfig(input);
+        string modelFile = genai.Model.Decoder.Filename;
+        string modelPath = Path.Combine(input, modelFile);
+        if (File.Exists(Path.Combine(input, QuantizationManifest.FileName)))
+        {
+            throw new InvalidDataException($"'{input}' is already quantized ({QuantizationManifest.FileName}); quantize its float32 source instead.");
+        }
+
+        (ModelProto model, IReadOnlyList<string> externalFiles) = OnnxModelFile.Load(modelPath);
+        MatMulNBitsResult? result = options.Bits is null ? null : MatMulNBitsRewriter.Apply(model, options);
+        if (options.Float16)
+        {
+            Float16Converter.Convert(model);
+        }
+
+        string staging = output + ".partial-" + Guid.NewGuid().ToString("N");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            string written = Path.Combine(staging, modelFile);
+            ModelFolder.WriteOnnx(model, written);
+            var skip = new HashSet<string>(externalFiles.Append(modelFile), StringComparer.Ordinal);
+            CopyTree(input, staging, input, skip);
+
+            var manifest = new QuantizationManifest
+            {
+                Format = options.Bits is null ? "float16" : "MatMulNBits",
+                Bits = options.Bits,
+                BlockSize = options.Bits is null ? null : options.BlockSize,
+                Symmetric = options.Bits is null ? null : options.Symmetric,
+                AccuracyLevel = options.Bits is null ? null : options.AccuracyLevel,
+                LmHead = options.Bits is not null && options.QuantizeLmHead,
+                DType = options.Float16 ? "float16" : "float32",
+                QuantizedMatMuls = result?.Quantized ?? 0,
+                KeptMatMuls = result?.Kept ?? [],
+                Source = input,
+                SourceBytes = OnnxModelFile.SizeOnDisk(modelPath),
+                Bytes = OnnxModelFile.SizeOnDisk(written),
+            };
+            File.WriteAllText(Path.Combine(staging, QuantizationManifest.FileName), JsonSerializer.Serialize(manifest, QuantizationJsonContext.Default.QuantizationManifest));
+
+            if (Directory.Exists(output))
+            {
+                Directory.Delete(output, recursive: true);
+            }
+
+            Directory.Move(staging, output);
+            return manifest;
+        }
+        catch
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Reads a folder's <see cref="QuantizationManifest.FileName"/>, or null when it has none.</summary>
+    public static QuantizationManifest? ReadManifest(string directory)
+    {
+        string path = Path.Combine(directory, QuantizationManifest.FileName);
+        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), QuantizationJsonContext.Default.QuantizationManifest) : null;
+    }
+
+    private static void CopyTree(string root, string destination, string directory, HashSet<string> skip)
+    {
+        foreach (string file in Directory.EnumerateFiles(directory))
+        {
+            string relative = Path.GetRelativePath(root, file);
+            if (!skip.Contains(relative.Replace(Path.DirectorySeparatorChar, '/')) && !skip.Contains(relative))
+            {
+                string target = Path.Combine(destination, relative);
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+        }
+
+        foreach (string sub in Directory.EnumerateDirectories(directory))
+        {
+            CopyTree(root, destination, sub, skip);
+        }
+    }
+}
