@@ -78,6 +78,6 @@ internal static class ModelCommands
             }
         });
 
-        return new Command("model", "Model folders: convert, inspect.") { convert, InspectCommand.Create() };
+        return new Command("model", "Model folders: convert, inspect.") { convert, InspectCommand.Create(), QuantizeCommand.Create(), CreateDemoCommand.Create() };
     }
 }
