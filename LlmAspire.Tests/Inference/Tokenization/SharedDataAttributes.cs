@@ -1,0 +1,25 @@
+namespace LlmAspire.Tests.Inference.Tokenization;
+
+/// <summary>A fact that needs ../shared/models/stories260K/tok512.bin; skipped, with the reason, when it is absent.</summary>
+internal sealed class Tok512FactAttribute : FactAttribute
+{
+    public Tok512FactAttribute()
+    {
+        if (!File.Exists(TestPaths.Stories260KTokenizer))
+        {
+            Skip = $"Needs the shared tok512 tokenizer at {TestPaths.Stories260KTokenizer} (set LLMASPIRE_SHARED_DIR).";
+        }
+    }
+}
+
+/// <summary>A theory that needs ../shared/models/stories260K/tok512.bin; skipped, with the reason, when it is absent.</summary>
+internal sealed class Tok512TheoryAttribute : TheoryAttribute
+{
+    public Tok512TheoryAttribute()
+    {
+        if (!File.Exists(TestPaths.Stories260KTokenizer))
+        {
+            Skip = $"Needs the shared tok512 tokenizer at {TestPaths.Stories260KTokenizer} (set LLMASPIRE_SHARED_DIR).";
+        }
+    }
+}
