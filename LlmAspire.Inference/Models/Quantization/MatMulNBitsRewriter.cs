@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Onnx;
@@ -61,8 +62,9 @@ public static class MatMulNBitsRewriter
             }
 
             int k = checked((int)weight.Dims[0]), n = checked((int)weight.Dims[1]);
+            int blockSize = EffectiveBlockSize(options.BlockSize, k);
             float[] values = ReadFloats(weight);
-            QuantizedMatrix q = BlockQuantizer.Quantize(values, k, n, bits, options.BlockSize, options.Symmetric);
+            QuantizedMatrix q = BlockQuantizer.Quantize(values, k, n, bits, blockSize, options.Symmetric);
             bytesBefore += values.LongLength * sizeof(float);
             bytesAfter += q.StorageBytes;
 
@@ -90,7 +92,7 @@ public static class MatMulNBitsRewriter
             replacement.Attribute.Add(Int("K", k));
             replacement.Attribute.Add(Int("N", n));
             replacement.Attribute.Add(Int("bits", bits));
-            replacement.Attribute.Add(Int("block_size", options.BlockSize));
+            replacement.Attribute.Add(Int("block_size", blockSize));
 
             // Like ORT's quantizer: the attribute is optional, and some providers reject it, so 0 is left out.
             if (options.AccuracyLevel != 0)
@@ -119,6 +121,14 @@ public static class MatMulNBitsRewriter
 
         return new MatMulNBitsResult(quantized, kept, bytesBefore, bytesAfter);
     }
+
+    /// <summary>
+    /// The block size used for a weight with <paramref name="k"/> input features: the one asked for, or when K is
+    /// shorter, the smallest power of two (at least 16) that holds K. One block per column either way, so the values
+    /// and scales are the same; only the padding that would fill a longer block is saved.
+    /// </summary>
+    public static int EffectiveBlockSize(int blockSize, int k) =>
+        Math.Min(blockSize, Math.Max(16, (int)BitOperations.RoundUpToPowerOf2((uint)k)));
 
     /// <summary>The float32 values of an inline initializer.</summary>
     internal static float[] ReadFloats(TensorProto tensor)

@@ -19,7 +19,7 @@ public sealed class QuantizationManifest
     [JsonPropertyName("bits")]
     public int? Bits { get; init; }
 
-    /// <summary>Values per block along K.</summary>
+    /// <summary>Values per block along K (a weight with fewer input features gets one block of the next power of two, at least 16).</summary>
     [JsonPropertyName("block_size")]
     public int? BlockSize { get; init; }
 

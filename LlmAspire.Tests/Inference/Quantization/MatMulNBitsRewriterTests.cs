@@ -21,7 +21,7 @@ public sealed class MatMulNBitsRewriterTests
     [InlineData(4, false, 80, 32)]
     [InlineData(4, false, 172, 128)]
     [InlineData(8, false, 172, 16)]
-    [InlineData(4, true, 20, 64)]
+    [InlineData(4, true, 20, 64)] // K below the block: one block of 32.
     public void Apply_OrtMatMulNBits_ComputesAWithTheDequantizedWeight(int bits, bool symmetric, int k, int blockSize)
     {
         const int n = 48, rows = 3;
@@ -33,6 +33,7 @@ public sealed class MatMulNBitsRewriterTests
         MatMulNBitsResult result = MatMulNBitsRewriter.Apply(model, options);
 
         Assert.Equal(1, result.Quantized);
+        blockSize = MatMulNBitsRewriter.EffectiveBlockSize(blockSize, k);
         NodeProto node = Assert.Single(model.Graph.Node);
         Assert.Equal(("MatMulNBits", "com.microsoft"), (node.OpType, node.Domain));
         Assert.Equal(symmetric ? 3 : 4, node.Input.Count);
@@ -70,6 +71,14 @@ public sealed class MatMulNBitsRewriterTests
         double rms = Math.Sqrt(expected.Zip(actual, (e, x) => (double)(e - x) * (e - x)).Average());
         Assert.True(rms < 0.02 * scale, $"relative RMS error {rms / scale}");
     }
+
+    [Theory]
+    [InlineData(128, 64, 64)]
+    [InlineData(128, 172, 128)]
+    [InlineData(32, 20, 32)]
+    [InlineData(64, 8, 16)]
+    public void EffectiveBlockSize_KShorterThanTheBlock_ShrinksToHoldK(int blockSize, int k, int expected) =>
+        Assert.Equal(expected, MatMulNBitsRewriter.EffectiveBlockSize(blockSize, k));
 
     [Fact]
     public void Apply_LmHeadByDefault_IsKeptInFloat32()
