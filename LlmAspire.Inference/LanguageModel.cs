@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using LlmAspire.Inference.Engine;
 using LlmAspire.Inference.Models;
 using LlmAspire.Inference.Tokenization;
@@ -12,14 +11,19 @@ namespace LlmAspire.Inference;
 public sealed class LanguageModel : IDisposable
 {
     private readonly DecoderSession _decoder;
+    private readonly OnnxBatchModel _batch;
+    private readonly InferenceEngine _engine;
 
-    private LanguageModel(string id, LlamaConfig config, ITokenizer tokenizer, DecoderSession decoder, int eosId)
+    private LanguageModel(string id, LlamaConfig config, ITokenizer tokenizer, DecoderSession decoder, int eosId, EngineOptions options, IEngineListener? listener)
     {
         Id = id;
         EosId = eosId;
         Config = config;
         Tokenizer = tokenizer;
         _decoder = decoder;
+        int context = options.MaxContext > 0 ? Math.Min(options.MaxContext, config.ContextLength) : config.ContextLength;
+        _batch = new OnnxBatchModel(decoder, options.MaxSequences, context);
+        _engine = new InferenceEngine(_batch, tokenizer, eosId, options, listener);
     }
 
     /// <summary>The model id served by the OpenAI API: the folder name.</summary>
@@ -43,8 +47,17 @@ public sealed class LanguageModel : IDisposable
     /// <summary>The decoder session, for step-level use (tests, benchmarks).</summary>
     public DecoderSession Decoder => _decoder;
 
-    /// <summary>Loads a model folder written by <see cref="ModelFolder"/>.</summary>
-    public static LanguageModel Load(string folder, ExecutionProviderPreference preference = ExecutionProviderPreference.Auto)
+    /// <summary>The continuous-batching engine that serves <see cref="GenerateAsync"/>.</summary>
+    public InferenceEngine Engine => _engine;
+
+    /// <summary>Bytes of KV memory allocated up front for the engine.</summary>
+    public long KvCacheBytes => _batch.KvBytes;
+
+    /// <summary>
+    /// Loads a model folder written by <see cref="ModelFolder"/> (or ONNX Runtime GenAI's model builder) and starts
+    /// its engine with KV memory for <see cref="EngineOptions.MaxSequences"/> sequences.
+    /// </summary>
+    public static LanguageModel Load(string folder, ExecutionProviderPreference preference = ExecutionProviderPreference.Auto, EngineOptions? engineOptions = null, IEngineListener? listener = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         string full = Path.GetFullPath(folder);
@@ -53,73 +66,26 @@ public sealed class LanguageModel : IDisposable
         var decoder = DecoderSession.Open(
             Path.Combine(full, genai.Model.Decoder.Filename), config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder));
         string id = Path.GetFileName(Path.TrimEndingDirectorySeparator(full));
-        return new LanguageModel(id, config, tokenizer, decoder, genai.Model.EosTokenId);
+        try
+        {
+            return new LanguageModel(id, config, tokenizer, decoder, genai.Model.EosTokenId, engineOptions ?? new EngineOptions(), listener);
+        }
+        catch
+        {
+            decoder.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Generates a continuation of <see cref="GenerationRequest.PromptTokens"/>, streaming text as it is decoded.</summary>
-    public async IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        int promptLength = request.PromptTokens.Count;
-        if (promptLength == 0)
-        {
-            throw new ArgumentException("The prompt has no tokens.", nameof(request));
-        }
-
-        if (promptLength >= Config.ContextLength)
-        {
-            throw new ArgumentException($"The prompt has {promptLength} tokens; the context holds {Config.ContextLength}.", nameof(request));
-        }
-
-        if (request.MaxTokens < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(request), request.MaxTokens, "MaxTokens must be at least 1.");
-        }
-
-        var sampler = new Sampler(request.Temperature, request.TopP, request.Seed);
-        var detokenizer = new StreamingDetokenizer(Tokenizer);
-        var stops = new StopSequenceMatcher(request.Stop);
-        int budget = Math.Min(request.MaxTokens, Config.ContextLength - promptLength);
-        using DecoderState state = _decoder.CreateState();
-
-        int[] step = [.. request.PromptTokens];
-        int generated = 0;
-        while (true)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            float[] logits = _decoder.Forward(state, step);
-            int token = sampler.Sample(logits);
-            if (token == EosId)
-            {
-                yield return new GenerationUpdate(stops.Push(detokenizer.Flush()) + stops.Flush(), generated, FinishReason.Stop);
-                yield break;
-            }
-
-            generated++;
-            string text = stops.Push(detokenizer.Push(token));
-            if (stops.Stopped)
-            {
-                yield return new GenerationUpdate(text, generated, FinishReason.Stop);
-                yield break;
-            }
-
-            if (generated >= budget)
-            {
-                text += stops.Push(detokenizer.Flush());
-                yield return new GenerationUpdate(text + stops.Flush(), generated, stops.Stopped ? FinishReason.Stop : FinishReason.Length);
-                yield break;
-            }
-
-            if (text.Length > 0)
-            {
-                yield return new GenerationUpdate(text, generated, null);
-            }
-
-            step = [token];
-            await Task.Yield();
-        }
-    }
+    public IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default) =>
+        _engine.GenerateAsync(request, cancellationToken);
 
     /// <inheritdoc />
-    public void Dispose() => _decoder.Dispose();
+    public void Dispose()
+    {
+        _engine.Dispose();
+        _batch.Dispose();
+        _decoder.Dispose();
+    }
 }

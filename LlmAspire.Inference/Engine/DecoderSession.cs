@@ -193,6 +193,105 @@ public sealed class DecoderSession : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Allocates the KV memory for continuous batching: <paramref name="slots"/> rows of <paramref name="context"/>
+    /// positions, shared by past and present. Needs a graph whose attention writes in place (GroupQueryAttention).
+    /// </summary>
+    public KvCache CreateKvCache(int slots, int context)
+    {
+        if (_hasPositionIds)
+        {
+            throw new NotSupportedException("Continuous batching needs a decoder whose attention updates a shared KV buffer (GroupQueryAttention); this graph takes position ids.");
+        }
+
+        if (context > _config.ContextLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(context), context, $"The model's context is {_config.ContextLength}.");
+        }
+
+        return new KvCache(_config.Layers, slots, _config.KvHeads, context, KvHeadSize, KvElementType);
+    }
+
+    /// <summary>
+    /// One forward pass over rows [<paramref name="firstRow"/>, firstRow + lengths.Length) of <paramref name="cache"/>:
+    /// each row appends <paramref name="tokensPerRow"/> tokens after its first <c>lengths[row]</c> positions.
+    /// <paramref name="tokens"/> is [rows, tokensPerRow]. Returns the logits of each row's last new position, [rows, vocab].
+    /// </summary>
+    public float[] ForwardBatch(KvCache cache, int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        int rows = lengths.Length, s = tokensPerRow;
+        if (rows == 0 || s < 1 || tokens.Length != rows * s)
+        {
+            throw new ArgumentException("tokens must hold tokensPerRow ids for each row.", nameof(tokens));
+        }
+
+        int total = 0;
+        foreach (int length in lengths)
+        {
+            if (length < 0 || length + s > cache.Context)
+            {
+                throw new ArgumentOutOfRangeException(nameof(lengths), length, $"Row length {length} + {s} exceeds the cache context {cache.Context}.");
+            }
+
+            total = Math.Max(total, length + s);
+        }
+
+        long[] ids = new long[rows * s];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            ids[i] = tokens[i];
+        }
+
+        long[] mask = new long[rows * total];
+        for (int r = 0; r < rows; r++)
+        {
+            Array.Fill(mask, 1L, r * total, lengths[r] + s);
+        }
+
+        int vocab = _config.VocabSize;
+        float[] logits = new float[rows * s * vocab];
+        OrtValue[] kv = cache.Views(firstRow, rows);
+        var inputs = new OrtValue[_inputNames.Length];
+        var outputs = new OrtValue[_outputNames.Length];
+        try
+        {
+            inputs[0] = OrtValue.CreateTensorValueFromMemory(ids, [rows, s]);
+            inputs[1] = OrtValue.CreateTensorValueFromMemory(mask, [rows, total]);
+            outputs[0] = OrtValue.CreateTensorValueFromMemory(logits, [rows, s, vocab]);
+            for (int i = 0; i < kv.Length; i++)
+            {
+                inputs[_pastOffset + i] = kv[i];
+                outputs[1 + i] = kv[i];
+            }
+
+            _session.Run(_runOptions, _inputNames, inputs, _outputNames, outputs);
+        }
+        finally
+        {
+            inputs[0]?.Dispose();
+            inputs[1]?.Dispose();
+            outputs[0]?.Dispose();
+            foreach (OrtValue view in kv)
+            {
+                view.Dispose();
+            }
+        }
+
+        if (s == 1)
+        {
+            return logits;
+        }
+
+        float[] last = new float[rows * vocab];
+        for (int r = 0; r < rows; r++)
+        {
+            Array.Copy(logits, (r * s + s - 1) * vocab, last, r * vocab, vocab);
+        }
+
+        return last;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

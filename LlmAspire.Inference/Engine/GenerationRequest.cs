@@ -13,4 +13,32 @@ public sealed record GenerationRequest(
     float Temperature = 1f,
     float TopP = 1f,
     long? Seed = null,
-    IReadOnlyList<string>? Stop = null);
+    IReadOnlyList<string>? Stop = null)
+{
+    /// <summary>Keep only the k most likely tokens; 0 keeps all.</summary>
+    public int TopK { get; init; }
+
+    /// <summary>Drop tokens less likely than min_p times the most likely one; 0 keeps all.</summary>
+    public float MinP { get; init; }
+
+    /// <summary>OpenAI presence penalty: subtracted once from every token already generated.</summary>
+    public float PresencePenalty { get; init; }
+
+    /// <summary>OpenAI frequency penalty: subtracted once per earlier occurrence in the output.</summary>
+    public float FrequencyPenalty { get; init; }
+
+    /// <summary>Hugging Face repetition penalty over prompt and output (1 = off).</summary>
+    public float RepetitionPenalty { get; init; } = 1f;
+
+    /// <summary>Added to the logits of the given token ids before sampling.</summary>
+    public IReadOnlyDictionary<int, float>? LogitBias { get; init; }
+
+    /// <summary>Return each chosen token's log-probability.</summary>
+    public bool Logprobs { get; init; }
+
+    /// <summary>How many alternatives to return with each token's log-probability (0-20).</summary>
+    public int TopLogprobs { get; init; }
+
+    /// <summary>Independent completions of the same prompt, sharing one prefill.</summary>
+    public int N { get; init; } = 1;
+}

@@ -1,10 +1,20 @@
 namespace LlmAspire.Inference.Engine;
 
 /// <summary>
-/// A piece of generated text. <see cref="FinishReason"/> is null on every update but the last;
-/// the last update may carry empty text.
+/// A piece of generated text for one choice. <see cref="FinishReason"/> is null on every update of a choice
+/// but its last; the last update may carry empty text.
 /// </summary>
 /// <param name="Text">Newly decoded text (never a broken UTF-8 sequence).</param>
-/// <param name="CompletionTokens">Tokens generated so far.</param>
-/// <param name="FinishReason">Set on the final update only.</param>
-public sealed record GenerationUpdate(string Text, int CompletionTokens, FinishReason? FinishReason);
+/// <param name="CompletionTokens">Tokens this choice has generated so far.</param>
+/// <param name="FinishReason">Set on the choice's final update only.</param>
+public sealed record GenerationUpdate(string Text, int CompletionTokens, FinishReason? FinishReason)
+{
+    /// <summary>Which of the request's <see cref="GenerationRequest.N"/> choices this update belongs to.</summary>
+    public int Index { get; init; }
+
+    /// <summary>Prompt tokens whose KV was reused rather than computed (prefix cache hits).</summary>
+    public int CachedTokens { get; init; }
+
+    /// <summary>The tokens behind <see cref="Text"/> with their log-probabilities, when requested.</summary>
+    public IReadOnlyList<TokenLogprob>? Logprobs { get; init; }
+}

@@ -45,4 +45,49 @@ public sealed class SamplerTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new Sampler(temperature, topP, null));
     }
+
+    [Fact]
+    public void Sample_TopKOne_IsGreedy()
+    {
+        var sampler = new Sampler(new GenerationRequest([], 1, Temperature: 1.5f, Seed: 1) { TopK = 1 });
+
+        Assert.All(Enumerable.Range(0, 50), _ => Assert.Equal(1, sampler.Sample(Logits)));
+    }
+
+    [Fact]
+    public void Sample_MinP_DropsUnlikelyTokens()
+    {
+        var sampler = new Sampler(new GenerationRequest([], 1, Temperature: 1f, Seed: 2) { MinP = 0.5f });
+
+        int[] draws = [.. Enumerable.Range(0, 300).Select(_ => sampler.Sample(Logits))];
+
+        // p(2)/p(1) = e^-0.1 passes a 0.5 floor; 0.5 - 2.0 = e^-1.5 does not.
+        Assert.All(draws, token => Assert.Contains(token, new[] { 1, 2, 4 }));
+    }
+
+    [Fact]
+    public void Sample_LogitBias_CanForceAToken()
+    {
+        var sampler = new Sampler(new GenerationRequest([], 1, Temperature: 0) { LogitBias = new Dictionary<int, float> { [3] = 100f } });
+
+        Assert.Equal(3, sampler.Sample(Logits));
+    }
+
+    [Fact]
+    public void Sample_PresencePenalty_StopsGreedyRepeating()
+    {
+        var sampler = new Sampler(new GenerationRequest([], 1, Temperature: 0) { PresencePenalty = 1f });
+
+        int[] draws = [.. Enumerable.Range(0, 3).Select(_ => sampler.Sample(Logits))];
+
+        Assert.Equal(new[] { 1, 4, 2 }, draws);
+    }
+
+    [Fact]
+    public void Sample_RepetitionPenalty_AppliesToPromptTokens()
+    {
+        var sampler = new Sampler(new GenerationRequest([1, 4], 1, Temperature: 0) { RepetitionPenalty = 1.2f });
+
+        Assert.Equal(2, sampler.Sample(Logits)); // 2.0 / 1.2 < 1.9
+    }
 }

@@ -1,0 +1,17 @@
+namespace LlmAspire.Inference.Engine;
+
+/// <summary>Sizes of the serving engine, fixed at start-up.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>Sequences decoded together (KV rows allocated up front).</summary>
+    public int MaxSequences { get; init; } = 16;
+
+    /// <summary>Positions per sequence (prompt + completion); 0 = the model's context length.</summary>
+    public int MaxContext { get; init; }
+
+    /// <summary>Requests that may wait for a row; beyond that, submissions are refused.</summary>
+    public int MaxQueue { get; init; } = 64;
+
+    /// <summary>Prompt tokens computed per engine step, so running streams keep flowing during long prefills.</summary>
+    public int PrefillChunkTokens { get; init; } = 256;
+}

@@ -1,0 +1,558 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading.Channels;
+using LlmAspire.Inference.Tokenization;
+
+namespace LlmAspire.Inference.Engine;
+
+/// <summary>
+/// Iteration-level continuous batching on one model. A dedicated thread runs steps: admit waiting requests into
+/// free KV rows (reusing cached prefixes), compute prompt chunks within a token budget, then one decode pass over
+/// every running sequence. New requests join at the next step; finished or abandoned ones leave at once.
+/// </summary>
+public sealed class InferenceEngine : IDisposable
+{
+    private readonly IBatchModel _model;
+    private readonly ITokenizer _tokenizer;
+    private readonly int _eosId;
+    private readonly EngineOptions _options;
+    private readonly IEngineListener _listener;
+    private readonly SlotTable _slots;
+    private readonly ConcurrentQueue<Group> _incoming = new();
+    private readonly List<Group> _waiting = [];
+    private readonly List<Choice> _running = [];
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly Thread _thread;
+    private int _waitingCount;
+    private int _runningCount;
+    private volatile bool _stopping;
+
+    /// <summary>Starts the engine thread over <paramref name="model"/>.</summary>
+    public InferenceEngine(IBatchModel model, ITokenizer tokenizer, int eosId, EngineOptions options, IEngineListener? listener = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _eosId = eosId;
+        _listener = listener ?? NullListener.Instance;
+        _slots = new SlotTable(model.Slots, model.Context);
+        _thread = new Thread(Loop) { IsBackground = true, Name = "llmaspire-engine" };
+        _thread.Start();
+    }
+
+    /// <summary>Positions per sequence: prompt plus completion must fit.</summary>
+    public int Context => _model.Context;
+
+    /// <summary>Requests holding KV rows now.</summary>
+    public int Running => Volatile.Read(ref _runningCount);
+
+    /// <summary>Requests waiting for rows.</summary>
+    public int Waiting => Volatile.Read(ref _waitingCount);
+
+    /// <summary>
+    /// Queues a request and returns its stream of updates (choices interleaved, each ending with a finish reason).
+    /// Throws at once when the prompt and budget cannot fit (<see cref="ContextLengthExceededException"/>) or the
+    /// queue is full (<see cref="EngineQueueFullException"/>).
+    /// </summary>
+    public ChannelReader<GenerationUpdate> Submit(GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ObjectDisposedException.ThrowIf(_stopping, this);
+        int prompt = request.PromptTokens.Count;
+        if (prompt == 0)
+        {
+            throw new ArgumentException("The prompt has no tokens.", nameof(request));
+        }
+
+        if (request.MaxTokens < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), request.MaxTokens, "MaxTokens must be at least 1.");
+        }
+
+        if (prompt + request.MaxTokens > Context)
+        {
+            throw new ContextLengthExceededException(
+                $"This model's maximum context length is {Context} tokens. However, you requested {prompt + request.MaxTokens} tokens ({prompt} in the prompt, {request.MaxTokens} for the completion). Please reduce the length of the prompt or the completion.",
+                prompt >= Context ? "prompt" : "max_tokens");
+        }
+
+        if (request.N < 1 || request.N > _model.Slots)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), request.N, $"n must be between 1 and {_model.Slots}.");
+        }
+
+        var group = new Group(request, cancellationToken, this);
+        if (Interlocked.Increment(ref _waitingCount) > _options.MaxQueue)
+        {
+            int waiting = Interlocked.Decrement(ref _waitingCount);
+            throw new EngineQueueFullException(waiting);
+        }
+
+        group.Registration = cancellationToken.Register(static state => ((Group)state!).Cancel(), group);
+        _incoming.Enqueue(group);
+        _wake.Release();
+        return group.Output.Reader;
+    }
+
+    /// <summary>Submits <paramref name="request"/> and streams its updates.</summary>
+    public async IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ChannelReader<GenerationUpdate> reader = Submit(request, cancellationToken);
+        await foreach (GenerationUpdate update in reader.ReadAllAsync(cancellationToken))
+        {
+            yield return update;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _stopping = true;
+        _wake.Release();
+        _thread.Join();
+        var disposed = new ObjectDisposedException(nameof(InferenceEngine));
+        while (_incoming.TryDequeue(out Group? group))
+        {
+            group.Fail(disposed);
+        }
+
+        foreach (Group group in _waiting.Concat(_running.Select(c => c.Group)).Distinct())
+        {
+            group.Fail(disposed);
+        }
+
+        _wake.Dispose();
+    }
+
+    private void Loop()
+    {
+        while (!_stopping)
+        {
+            while (_incoming.TryDequeue(out Group? group))
+            {
+                _waiting.Add(group);
+            }
+
+            ReapCancelled();
+            Admit();
+            bool worked = Prefill();
+            worked |= Decode();
+            _listener.StepCompleted(Running, Waiting, (double)_slots.BusyPositions / (_slots.Slots * (double)_slots.Context));
+            if (!worked && !_stopping)
+            {
+                _wake.Wait();
+            }
+        }
+    }
+
+    private void ReapCancelled()
+    {
+        for (int i = _waiting.Count - 1; i >= 0; i--)
+        {
+            if (_waiting[i].Cancelled)
+            {
+                Group group = _waiting[i];
+                _waiting.RemoveAt(i);
+                Interlocked.Decrement(ref _waitingCount);
+                group.Fail(new OperationCanceledException(group.CancellationToken));
+            }
+        }
+
+        foreach (Group group in _running.Where(c => c.Group.Cancelled).Select(c => c.Group).Distinct().ToList())
+        {
+            foreach (Choice choice in group.Choices.Where(c => c.Phase != Phase.Done))
+            {
+                _listener.ChoiceFinished(null, Elapsed(group.SubmittedAt), group.Request.PromptTokens.Count, choice.Generated.Count);
+                Retire(choice);
+            }
+
+            group.Fail(new OperationCanceledException(group.CancellationToken));
+        }
+    }
+
+    private void Admit()
+    {
+        while (_waiting.Count > 0 && _slots.FreeCount >= _waiting[0].Request.N)
+        {
+            Group group = _waiting[0];
+            _waiting.RemoveAt(0);
+            Interlocked.Decrement(ref _waitingCount);
+            Interlocked.Increment(ref _runningCount);
+            IReadOnlyList<int> prompt = group.Request.PromptTokens;
+
+            SlotAssignment first = _slots.Acquire(prompt);
+            if (first.CopyFrom >= 0)
+            {
+                _model.CopyPrefix(first.CopyFrom, first.Slot, first.ReusedTokens);
+            }
+
+            group.CachedTokens = first.ReusedTokens;
+            foreach (Choice choice in group.Choices)
+            {
+                choice.Slot = choice.Index == 0 ? first.Slot : _slots.AcquireAny();
+                choice.Phase = choice.Index == 0 ? Phase.Prefill : Phase.AwaitingPrompt;
+                _running.Add(choice);
+            }
+
+            _listener.RequestScheduled(Elapsed(group.SubmittedAt), prompt.Count, first.ReusedTokens);
+        }
+    }
+
+    private bool Prefill()
+    {
+        int budget = Math.Max(1, _options.PrefillChunkTokens);
+        bool worked = false;
+        foreach (Choice choice in _running.Where(c => c.Phase == Phase.Prefill).ToList())
+        {
+            if (budget <= 0)
+            {
+                break;
+            }
+
+            int[] prompt = choice.Group.Prompt;
+            int computed = _slots.Length(choice.Slot);
+            int chunk = Math.Min(prompt.Length - computed, budget);
+            float[] logits;
+            try
+            {
+                logits = _model.Forward(choice.Slot, [computed], prompt.AsSpan(computed, chunk), chunk);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                FailGroup(choice.Group, ex);
+                continue;
+            }
+
+            worked = true;
+            budget -= chunk;
+            _slots.Append(choice.Slot, prompt.AsSpan(computed, chunk));
+            if (computed + chunk == prompt.Length)
+            {
+                foreach (Choice sibling in choice.Group.Choices.Where(c => c.Phase == Phase.AwaitingPrompt))
+                {
+                    _model.CopyPrefix(choice.Slot, sibling.Slot, prompt.Length);
+                    _slots.Replace(sibling.Slot, prompt);
+                }
+
+                foreach (Choice each in choice.Group.Choices)
+                {
+                    each.Phase = Phase.Decode;
+                    Emit(each, logits);
+                }
+            }
+        }
+
+        return worked;
+    }
+
+    private bool Decode()
+    {
+        List<Choice> decoding = [.. _running.Where(c => c.Phase == Phase.Decode)];
+        if (decoding.Count == 0)
+        {
+            return false;
+        }
+
+        int rows = decoding.Max(c => c.Slot) + 1;
+        int[] lengths = new int[rows];
+        int[] tokens = new int[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            // Rows not decoding take a throw-away token at their first unused position.
+            lengths[r] = Math.Min(_slots.Length(r), _slots.Context - 1);
+        }
+
+        foreach (Choice choice in decoding)
+        {
+            tokens[choice.Slot] = choice.LastToken;
+        }
+
+        float[] logits;
+        try
+        {
+            logits = _model.Forward(0, lengths, tokens, 1);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            foreach (Group group in decoding.Select(c => c.Group).Distinct())
+            {
+                FailGroup(group, ex);
+            }
+
+            return true;
+        }
+
+        int vocab = _model.VocabSize;
+        foreach (Choice choice in decoding)
+        {
+            _slots.Append(choice.Slot, [choice.LastToken]);
+            Emit(choice, logits.AsSpan(choice.Slot * vocab, vocab));
+        }
+
+        return true;
+    }
+
+    private void Emit(Choice choice, ReadOnlySpan<float> logits)
+    {
+        Group group = choice.Group;
+        long now = Stopwatch.GetTimestamp();
+        if (choice.LastTokenAt == 0)
+        {
+            _listener.FirstToken(Stopwatch.GetElapsedTime(group.SubmittedAt, now));
+        }
+        else
+        {
+            _listener.NextToken(Stopwatch.GetElapsedTime(choice.LastTokenAt, now));
+        }
+
+        choice.LastTokenAt = now;
+        int token = choice.Sampler.Sample(logits);
+        IReadOnlyList<TokenLogprob>? logprobs = group.Request.Logprobs ? [Logprob(logits, token, group.Request.TopLogprobs)] : null;
+        if (token == _eosId)
+        {
+            Finish(choice, choice.Stops.Push(choice.Detokenizer.Flush()) + choice.Stops.Flush(), FinishReason.Stop, logprobs);
+            return;
+        }
+
+        choice.Generated.Add(token);
+        choice.LastToken = token;
+        string text = choice.Stops.Push(choice.Detokenizer.Push(token));
+        if (choice.Stops.Stopped)
+        {
+            Finish(choice, text, FinishReason.Stop, logprobs);
+        }
+        else if (choice.Generated.Count >= choice.Budget)
+        {
+            text += choice.Stops.Push(choice.Detokenizer.Flush());
+            text += choice.Stops.Flush();
+            Finish(choice, text, choice.Stops.Stopped ? FinishReason.Stop : FinishReason.Length, logprobs);
+        }
+        else if (text.Length > 0 || logprobs is not null)
+        {
+            group.Output.Writer.TryWrite(new GenerationUpdate(text, choice.Generated.Count, null)
+            {
+                Index = choice.Index,
+                CachedTokens = group.CachedTokens,
+                Logprobs = logprobs,
+            });
+        }
+    }
+
+    private void Finish(Choice choice, string text, FinishReason reason, IReadOnlyList<TokenLogprob>? logprobs)
+    {
+        Group group = choice.Group;
+        group.Output.Writer.TryWrite(new GenerationUpdate(text, choice.Generated.Count, reason)
+        {
+            Index = choice.Index,
+            CachedTokens = group.CachedTokens,
+            Logprobs = logprobs,
+        });
+        _listener.ChoiceFinished(reason, Elapsed(group.SubmittedAt), group.Prompt.Length, choice.Generated.Count);
+        Retire(choice);
+        if (group.Choices.All(c => c.Phase == Phase.Done))
+        {
+            group.Complete();
+        }
+    }
+
+    private void FailGroup(Group group, Exception error)
+    {
+        foreach (Choice choice in group.Choices.Where(c => c.Phase != Phase.Done))
+        {
+            if (choice.Slot >= 0)
+            {
+                _slots.Forget(choice.Slot);
+            }
+
+            _listener.ChoiceFinished(null, Elapsed(group.SubmittedAt), group.Prompt.Length, choice.Generated.Count);
+            Retire(choice);
+        }
+
+        group.Fail(error);
+    }
+
+    private void Retire(Choice choice)
+    {
+        if (choice.Phase == Phase.Done)
+        {
+            return;
+        }
+
+        choice.Phase = Phase.Done;
+        _running.Remove(choice);
+        if (choice.Slot >= 0)
+        {
+            _slots.Release(choice.Slot);
+        }
+
+        if (choice.Group.Choices.All(c => c.Phase == Phase.Done))
+        {
+            Interlocked.Decrement(ref _runningCount);
+        }
+    }
+
+    private TokenLogprob Logprob(ReadOnlySpan<float> logits, int token, int top)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float v in logits)
+        {
+            max = MathF.Max(max, v);
+        }
+
+        double sum = 0;
+        foreach (float v in logits)
+        {
+            sum += Math.Exp(v - max);
+        }
+
+        float logSum = max + (float)Math.Log(sum);
+        var alternatives = new List<TokenLogprob>(top);
+        if (top > 0)
+        {
+            int[] best = new int[Math.Min(top, logits.Length)];
+            int count = 0;
+            for (int i = 0; i < logits.Length; i++)
+            {
+                if (count < best.Length)
+                {
+                    best[count++] = i;
+                }
+                else if (logits[i] > logits[best[^1]])
+                {
+                    best[^1] = i;
+                }
+                else
+                {
+                    continue;
+                }
+
+                // Keep best sorted, highest first (insertion step).
+                for (int j = count - 1; j > 0 && logits[best[j]] > logits[best[j - 1]]; j--)
+                {
+                    (best[j], best[j - 1]) = (best[j - 1], best[j]);
+                }
+            }
+
+            foreach (int id in best)
+            {
+                alternatives.Add(Entry(id, logits[id] - logSum, []));
+            }
+        }
+
+        return Entry(token, logits[token] - logSum, alternatives);
+    }
+
+    private TokenLogprob Entry(int id, float logprob, IReadOnlyList<TokenLogprob> top)
+    {
+        byte[] bytes = _tokenizer.TokenBytes(id).ToArray();
+        return new TokenLogprob(id, Encoding.UTF8.GetString(bytes), bytes, logprob, top);
+    }
+
+    private static TimeSpan Elapsed(long since) => Stopwatch.GetElapsedTime(since);
+
+    private enum Phase
+    {
+        Waiting,
+        Prefill,
+        AwaitingPrompt,
+        Decode,
+        Done,
+    }
+
+    private sealed class Group
+    {
+        private readonly InferenceEngine _engine;
+        private int _cancelled;
+
+        public Group(GenerationRequest request, CancellationToken cancellationToken, InferenceEngine engine)
+        {
+            Request = request;
+            Prompt = [.. request.PromptTokens];
+            CancellationToken = cancellationToken;
+            _engine = engine;
+            SubmittedAt = Stopwatch.GetTimestamp();
+            int budget = Math.Min(request.MaxTokens, engine.Context - Prompt.Length);
+            Choices = [.. Enumerable.Range(0, request.N).Select(i => new Choice(this, i, new Sampler(request, i), budget, engine._tokenizer))];
+        }
+
+        public GenerationRequest Request { get; }
+
+        public int[] Prompt { get; }
+
+        public CancellationToken CancellationToken { get; }
+
+        public CancellationTokenRegistration Registration { get; set; }
+
+        public Channel<GenerationUpdate> Output { get; } = Channel.CreateUnbounded<GenerationUpdate>(new UnboundedChannelOptions { SingleWriter = true });
+
+        public long SubmittedAt { get; }
+
+        public Choice[] Choices { get; }
+
+        public int CachedTokens { get; set; }
+
+        public bool Cancelled => Volatile.Read(ref _cancelled) != 0;
+
+        public void Cancel()
+        {
+            Interlocked.Exchange(ref _cancelled, 1);
+            try
+            {
+                _engine._wake.Release();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The engine is gone; nothing left to free.
+            }
+        }
+
+        public void Complete()
+        {
+            Registration.Dispose();
+            Output.Writer.TryComplete();
+        }
+
+        public void Fail(Exception error)
+        {
+            Registration.Dispose();
+            Output.Writer.TryComplete(error);
+        }
+    }
+
+    private sealed class Choice(Group group, int index, Sampler sampler, int budget, ITokenizer tokenizer)
+    {
+        public Group Group { get; } = group;
+
+        public int Index { get; } = index;
+
+        public Sampler Sampler { get; } = sampler;
+
+        public int Budget { get; } = budget;
+
+        public StreamingDetokenizer Detokenizer { get; } = new(tokenizer);
+
+        public StopSequenceMatcher Stops { get; } = new(group.Request.Stop);
+
+        public List<int> Generated { get; } = [];
+
+        public Phase Phase { get; set; } = Phase.Waiting;
+
+        public int Slot { get; set; } = -1;
+
+        public int LastToken { get; set; }
+
+        public long LastTokenAt { get; set; }
+    }
+
+    private sealed class NullListener : IEngineListener
+    {
+        public static readonly NullListener Instance = new();
+    }
+}

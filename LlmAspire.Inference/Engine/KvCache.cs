@@ -1,0 +1,124 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace LlmAspire.Inference.Engine;
+
+/// <summary>
+/// The KV memory of a batch decoder, allocated once: per layer one key and one value buffer of
+/// [slots, kvHeads, context, headSize], shared by past and present (GroupQueryAttention writes the new
+/// positions in place). A slot is a row; views of consecutive rows are handed to ONNX Runtime without copying.
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    private readonly OrtValue[] _buffers;
+    private readonly OrtMemoryInfo _memoryInfo;
+    private readonly long _rowBytes;
+
+    internal KvCache(int layers, int slots, int kvHeads, int context, int headSize, TensorElementType elementType)
+    {
+        Layers = layers;
+        Slots = slots;
+        KvHeads = kvHeads;
+        Context = context;
+        HeadSize = headSize;
+        ElementType = elementType;
+        int elementSize = elementType switch
+        {
+            TensorElementType.Float => 4,
+            TensorElementType.Float16 or TensorElementType.BFloat16 => 2,
+            _ => throw new NotSupportedException($"KV cache element type {elementType} is not supported."),
+        };
+        _rowBytes = (long)kvHeads * context * headSize * elementSize;
+        _memoryInfo = OrtMemoryInfo.DefaultInstance;
+        _buffers = new OrtValue[layers * 2];
+        long[] shape = [slots, kvHeads, context, headSize];
+        for (int i = 0; i < _buffers.Length; i++)
+        {
+            _buffers[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, elementType, shape);
+        }
+    }
+
+    /// <summary>Layers.</summary>
+    public int Layers { get; }
+
+    /// <summary>Rows (concurrent sequences).</summary>
+    public int Slots { get; }
+
+    /// <summary>Key/value heads.</summary>
+    public int KvHeads { get; }
+
+    /// <summary>Positions per row.</summary>
+    public int Context { get; }
+
+    /// <summary>Head size of the cache.</summary>
+    public int HeadSize { get; }
+
+    /// <summary>Element type.</summary>
+    public TensorElementType ElementType { get; }
+
+    /// <summary>Bytes held.</summary>
+    public long Bytes => _rowBytes * Slots * _buffers.Length;
+
+    /// <summary>
+    /// Views of rows [<paramref name="firstRow"/>, firstRow + <paramref name="rows"/>) of every buffer, in graph order
+    /// (layer 0 key, layer 0 value, ...). The caller disposes the views; the memory stays with the cache.
+    /// </summary>
+    internal OrtValue[] Views(int firstRow, int rows)
+    {
+        if (firstRow < 0 || rows < 1 || firstRow + rows > Slots)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rows), $"Rows {firstRow}..{firstRow + rows} outside 0..{Slots}.");
+        }
+
+        var views = new OrtValue[_buffers.Length];
+        long[] shape = [rows, KvHeads, Context, HeadSize];
+        for (int i = 0; i < _buffers.Length; i++)
+        {
+            IntPtr start = BasePointer(_buffers[i]) + (nint)(firstRow * _rowBytes);
+            views[i] = OrtValue.CreateTensorValueWithData(_memoryInfo, ElementType, shape, start, rows * _rowBytes);
+        }
+
+        return views;
+    }
+
+    /// <summary>Copies the first <paramref name="positions"/> positions of row <paramref name="from"/> into row <paramref name="to"/> (every layer, key and value).</summary>
+    internal unsafe void CopyPrefix(int from, int to, int positions)
+    {
+        if (from == to || positions <= 0)
+        {
+            return;
+        }
+
+        long elementBytes = _rowBytes / ((long)KvHeads * Context * HeadSize);
+        long spanBytes = positions * HeadSize * elementBytes;
+        long headBytes = (long)Context * HeadSize * elementBytes;
+        foreach (OrtValue buffer in _buffers)
+        {
+            byte* basePtr = (byte*)BasePointer(buffer);
+            for (int h = 0; h < KvHeads; h++)
+            {
+                byte* source = basePtr + from * _rowBytes + h * headBytes;
+                byte* target = basePtr + to * _rowBytes + h * headBytes;
+                Buffer.MemoryCopy(source, target, spanBytes, spanBytes);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (OrtValue buffer in _buffers)
+        {
+            buffer.Dispose();
+        }
+    }
+
+    private static unsafe IntPtr BasePointer(OrtValue value)
+    {
+        Span<byte> data = value.GetTensorMutableRawData();
+        fixed (byte* pointer = data)
+        {
+            return (IntPtr)pointer;
+        }
+    }
+}

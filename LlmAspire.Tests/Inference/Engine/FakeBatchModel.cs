@@ -1,0 +1,78 @@
+using LlmAspire.Inference.Engine;
+
+namespace LlmAspire.Tests.Inference.Engine;
+
+/// <summary>
+/// A deterministic stand-in for a decoder: each row keeps the tokens "in its KV"; the logits after a position
+/// peak at a token that depends on every token before it, so a wrong length, a wrong row or a bad prefix copy
+/// changes the output. Records every forward call.
+/// </summary>
+internal sealed class FakeBatchModel : IBatchModel
+{
+    private readonly int[][] _rows;
+    private readonly Lock _lock = new();
+
+    public FakeBatchModel(int slots, int context, int vocab = 50)
+    {
+        _rows = [.. Enumerable.Range(0, slots).Select(_ => new int[context])];
+        Context = context;
+        VocabSize = vocab;
+    }
+
+    public int VocabSize { get; }
+
+    public int Slots => _rows.Length;
+
+    public int Context { get; }
+
+    public List<(int FirstRow, int Rows, int TokensPerRow)> Calls { get; } = [];
+
+    /// <summary>Called inside every forward pass (tests use it to block the engine thread).</summary>
+    public Action? OnForward { get; set; }
+
+    public float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow)
+    {
+        OnForward?.Invoke();
+        lock (_lock)
+        {
+            Calls.Add((firstRow, lengths.Length, tokensPerRow));
+        }
+
+        float[] logits = new float[lengths.Length * VocabSize];
+        for (int r = 0; r < lengths.Length; r++)
+        {
+            int[] row = _rows[firstRow + r];
+            for (int i = 0; i < tokensPerRow; i++)
+            {
+                row[lengths[r] + i] = tokens[r * tokensPerRow + i];
+            }
+
+            int end = lengths[r] + tokensPerRow;
+            long hash = 17;
+            for (int p = 0; p < end; p++)
+            {
+                hash = (hash * 31 + row[p] + 1) % 1_000_003;
+            }
+
+            // A peak at one token, a runner-up, and a floor: sampling has something to choose from.
+            for (int v = 0; v < VocabSize; v++)
+            {
+                logits[r * VocabSize + v] = -(float)((hash + v * 7) % 13) / 4f;
+            }
+
+            logits[r * VocabSize + (int)(hash % (VocabSize - 3)) + 3] = 5f;
+        }
+
+        return logits;
+    }
+
+    public void CopyPrefix(int fromRow, int toRow, int positions) => Array.Copy(_rows[fromRow], _rows[toRow], positions);
+
+    public int[] CallsWith(int tokensPerRow)
+    {
+        lock (_lock)
+        {
+            return [.. Calls.Where(c => c.TokensPerRow == tokensPerRow).Select(c => c.Rows)];
+        }
+    }
+}

@@ -1,0 +1,233 @@
+using System.Threading.Channels;
+using LlmAspire.Inference.Engine;
+using LlmAspire.Inference.Models;
+
+namespace LlmAspire.Tests.Inference.Engine;
+
+/// <summary>The scheduler over a fake model: plain C#, no ONNX Runtime.</summary>
+public sealed class InferenceEngineTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly LlmAspire.Inference.Tokenization.SentencePieceBpeTokenizer Vocabulary = BuiltInModels.DemoVocabulary();
+
+    [Fact]
+    public async Task Generate_SixteenConcurrentPromptsOfDifferentLengths_EachEqualsItsRunAlone()
+    {
+        int[][] prompts = [.. Enumerable.Range(0, 16).Select(i => Enumerable.Range(1, 3 + i * 2).Select(t => (t * 13 + i) % 40 + 3).ToArray())];
+        var alone = new List<string>();
+        foreach (int[] prompt in prompts)
+        {
+            using var single = CreateEngine(out _, slots: 1);
+            alone.Add(await CollectAsync(single, Greedy(prompt, 12)));
+        }
+
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 16);
+        string[] together = await Task.WhenAll(prompts.Select(p => CollectAsync(engine, Greedy(p, 12))));
+
+        Assert.Equal(alone, together);
+        Assert.Contains(model.CallsWith(1), rows => rows > 1); // decode steps really were batched
+    }
+
+    [Fact]
+    public async Task Generate_SeededSampling_SameAloneAndInABatch()
+    {
+        GenerationRequest Seeded(int[] prompt) => new(prompt, 15, Temperature: 1.2f, TopP: 0.95f, Seed: 7) { TopK = 20 };
+        int[] prompt = [3, 9, 27, 4];
+        using var single = CreateEngine(out _, slots: 1);
+        string alone = await CollectAsync(single, Seeded(prompt));
+
+        using var engine = CreateEngine(out _, slots: 8);
+        Task<string>[] others = [.. Enumerable.Range(0, 7).Select(i => CollectAsync(engine, new GenerationRequest([5, i + 3, 8], 20, Temperature: 1f, Seed: i)))];
+        string batched = await CollectAsync(engine, Seeded(prompt));
+        await Task.WhenAll(others);
+
+        Assert.Equal(alone, batched);
+    }
+
+    [Fact]
+    public async Task Generate_RepeatedPrompt_ReusesTheCachedPrefixAndReportsIt()
+    {
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 2);
+        int[] prompt = [.. Enumerable.Range(3, 30)];
+        var first = await CollectUpdatesAsync(engine, Greedy(prompt, 5));
+        int callsBefore = model.Calls.Count;
+        var second = await CollectUpdatesAsync(engine, Greedy(prompt, 5));
+
+        Assert.Equal(0, first[^1].CachedTokens);
+        Assert.Equal(prompt.Length - 1, second[^1].CachedTokens);
+        Assert.Equal(Text(first), Text(second));
+        // The second prompt computed only its last token.
+        Assert.DoesNotContain(model.Calls.Skip(callsBefore), c => c.TokensPerRow > 1);
+    }
+
+    [Fact]
+    public async Task Generate_SharedSystemPrompt_CopiesThePrefixFromARunningSequence()
+    {
+        using var engine = CreateEngine(out _, slots: 2);
+        int[] system = [.. Enumerable.Range(3, 20)];
+        ChannelReader<GenerationUpdate> running = engine.Submit(Greedy([.. system, 40, 41], 200));
+        await running.WaitToReadAsync().AsTask().WaitAsync(Timeout); // the first is decoding
+
+        var second = await CollectUpdatesAsync(engine, Greedy([.. system, 30, 31, 32], 4));
+
+        Assert.Equal(system.Length, second[^1].CachedTokens);
+        using var fresh = CreateEngine(out _, slots: 1);
+        Assert.Equal(await CollectAsync(fresh, Greedy([.. system, 30, 31, 32], 4)), Text(second));
+    }
+
+    [Fact]
+    public async Task Generate_LongPrompt_IsPrefilledInChunksWhileOtherStreamsKeepDecoding()
+    {
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 2, chunk: 4);
+        using var submitted = new ManualResetEventSlim(false);
+
+        // The first stream stops after its first step until the second prompt is in: it is still decoding then.
+        model.OnForward = () =>
+        {
+            if (model.Calls.Count >= 2)
+            {
+                submitted.Wait(Timeout);
+            }
+        };
+        ChannelReader<GenerationUpdate> stream = engine.Submit(Greedy([3, 4, 5], 240));
+        await stream.WaitToReadAsync().AsTask().WaitAsync(Timeout);
+        int start = model.Calls.Count;
+        Task<string> second = CollectAsync(engine, Greedy([.. Enumerable.Range(10, 18)], 3));
+        submitted.Set();
+        string text = await second.WaitAsync(Timeout);
+        await DrainAsync(stream);
+
+        var calls = model.Calls.Skip(start).ToList();
+        Assert.All(calls.Where(c => c.TokensPerRow > 1), c => Assert.True(c.TokensPerRow <= 4));
+        Assert.Equal(5, calls.Count(c => c.TokensPerRow > 1)); // 18 tokens in chunks of 4: 4, 4, 4, 4, 2
+        // Between prompt chunks the running stream still decoded.
+        int firstChunk = calls.FindIndex(c => c.TokensPerRow > 1);
+        int lastChunk = calls.FindLastIndex(c => c.TokensPerRow > 1);
+        Assert.Contains(calls.Skip(firstChunk).Take(lastChunk - firstChunk), c => c.TokensPerRow == 1);
+        Assert.NotEmpty(text);
+    }
+
+    [Fact]
+    public async Task Cancel_RunningRequest_FreesItsRowForTheNext()
+    {
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 1);
+        using var cancelled = new ManualResetEventSlim(false);
+        model.OnForward = () =>
+        {
+            if (model.Calls.Count >= 2)
+            {
+                cancelled.Wait(Timeout); // hold the second step until the client has gone
+            }
+        };
+        using var cts = new CancellationTokenSource();
+        ChannelReader<GenerationUpdate> stream = engine.Submit(Greedy([3, 4], 200), cts.Token);
+        await stream.WaitToReadAsync().AsTask().WaitAsync(Timeout);
+        Assert.Equal(1, engine.Running);
+
+        await cts.CancelAsync();
+        cancelled.Set();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => DrainAsync(stream));
+        Assert.Equal(0, engine.Running);
+        Assert.True(model.Calls.Count <= 3, $"freed within one step of the cancellation ({model.Calls.Count} forward passes)");
+        model.OnForward = null;
+        Assert.NotEmpty(await CollectAsync(engine, Greedy([5, 6], 3)));
+    }
+
+    [Fact]
+    public async Task Submit_BeyondTheQueue_IsRefused()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 1, queue: 1);
+        model.OnForward = () => gate.Wait(Timeout);
+        ChannelReader<GenerationUpdate> running = engine.Submit(Greedy([3], 5));
+        SpinWait.SpinUntil(() => engine.Running == 1, Timeout);
+        ChannelReader<GenerationUpdate> waiting = engine.Submit(Greedy([4], 5));
+
+        var refused = Assert.Throws<EngineQueueFullException>(() => engine.Submit(Greedy([5], 5)));
+
+        Assert.Equal(1, refused.Waiting);
+        gate.Set();
+        await DrainAsync(running);
+        await DrainAsync(waiting);
+    }
+
+    [Fact]
+    public void Submit_PromptPlusMaxTokensBeyondTheContext_IsContextLengthExceeded()
+    {
+        using var engine = CreateEngine(out _, slots: 1, context: 32);
+
+        var error = Assert.Throws<ContextLengthExceededException>(() => engine.Submit(Greedy([.. Enumerable.Range(3, 20)], 13)));
+
+        Assert.Equal("max_tokens", error.ParamName);
+        Assert.Contains("32", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Generate_NChoices_ShareOnePrefillAndEachFinishes()
+    {
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 4);
+        int[] prompt = [.. Enumerable.Range(3, 12)];
+
+        var updates = await CollectUpdatesAsync(engine, new GenerationRequest(prompt, 6, Temperature: 1f, Seed: 3) { N = 3 });
+
+        Assert.Equal([0, 1, 2], updates.Where(u => u.FinishReason is not null).Select(u => u.Index).Order());
+        Assert.Single(model.Calls, c => c.TokensPerRow == prompt.Length);
+        string[] texts = [.. Enumerable.Range(0, 3).Select(i => string.Concat(updates.Where(u => u.Index == i).Select(u => u.Text)))];
+        Assert.True(texts.Distinct().Count() > 1, "differently seeded choices should differ");
+    }
+
+    [Fact]
+    public async Task Generate_Logprobs_GivesEachTokenAndItsTopAlternatives()
+    {
+        using var engine = CreateEngine(out _, slots: 1);
+
+        var updates = await CollectUpdatesAsync(engine, Greedy([3, 4, 5], 4) with { Logprobs = true, TopLogprobs = 3 });
+
+        var logprobs = updates.SelectMany(u => u.Logprobs ?? []).ToList();
+        Assert.Equal(4, logprobs.Count);
+        Assert.All(logprobs, lp =>
+        {
+            Assert.Equal(3, lp.TopLogprobs.Count);
+            Assert.True(lp.Logprob <= 0);
+            Assert.Equal(lp.TokenId, lp.TopLogprobs[0].TokenId); // greedy picks the most likely
+            Assert.True(lp.TopLogprobs[0].Logprob >= lp.TopLogprobs[1].Logprob);
+        });
+    }
+
+    private static GenerationRequest Greedy(int[] prompt, int maxTokens) => new(prompt, maxTokens, Temperature: 0);
+
+    private static InferenceEngine CreateEngine(out FakeBatchModel model, int slots, int context = 256, int queue = 64, int chunk = 256)
+    {
+        model = new FakeBatchModel(slots, context);
+        return new InferenceEngine(model, Vocabulary, eosId: 2, new EngineOptions { MaxSequences = slots, MaxQueue = queue, PrefillChunkTokens = chunk });
+    }
+
+    private static async Task<string> CollectAsync(InferenceEngine engine, GenerationRequest request) =>
+        Text(await CollectUpdatesAsync(engine, request));
+
+    private static async Task<List<GenerationUpdate>> CollectUpdatesAsync(InferenceEngine engine, GenerationRequest request)
+    {
+        var updates = new List<GenerationUpdate>();
+        ChannelReader<GenerationUpdate> reader = engine.Submit(request);
+        await foreach (GenerationUpdate update in reader.ReadAllAsync().WithCancellation(CancellationToken.None))
+        {
+            updates.Add(update);
+        }
+
+        await reader.Completion.WaitAsync(Timeout);
+        return updates;
+    }
+
+    private static async Task DrainAsync(ChannelReader<GenerationUpdate> reader)
+    {
+        await foreach (GenerationUpdate unused in reader.ReadAllAsync().WithCancellation(CancellationToken.None))
+        {
+            _ = unused;
+        }
+
+        await reader.Completion.WaitAsync(Timeout);
+    }
+
+    private static string Text(List<GenerationUpdate> updates) => string.Concat(updates.Select(u => u.Text));
+}
