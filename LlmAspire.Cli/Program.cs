@@ -5,6 +5,6 @@ var root = new RootCommand("LlmAspire command-line tool: convert, inspect and ru
 {
     ModelCommands.Create(),
     GenerateCommand.Create(),
-    new Command("bench", "Benchmarks.") { BenchQuantizationCommand.Create() },
+    new Command("bench", "Benchmarks.") { BenchQuantizationCommand.Create(), BenchEngineCommand.Create() },
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using LlmAspire.Inference;
+using LlmAspire.Inference.Engine;
+using GenAi = Microsoft.ML.OnnxRuntimeGenAI;
+
+namespace LlmAspire.Cli.Commands;
+
+/// <summary>
+/// <c>bench engine</c>: our continuous-batching engine against ONNX Runtime GenAI (one generator per request) on the
+/// same model folder, side by side in one run: aggregate decode tokens/s at each concurrency, and the ratio.
+/// </summary>
+internal static class BenchEngineCommand
+{
+    private static readonly string[] Prompts =
+    [
+        "Once upon a time", "Lily and Ben went to the park", "The little dog was sad because", "One day, a big bird",
+        "Tom had a red ball", "The sun was hot and the children", "Mom made a cake for", "There was a tall tree near",
+    ];
+
+    public static Command Create()
+    {
+        var model = new Option<DirectoryInfo>("--model") { Description = "Model folder", Required = true };
+        var streams = new Option<string>("--streams") { Description = "Concurrent streams, comma-separated", DefaultValueFactory = _ => "1,16" };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per stream", DefaultValueFactory = _ => 128 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs per setting (the best is reported)", DefaultValueFactory = _ => 3 };
+        var skipGenAi = new Option<bool>("--no-genai") { Description = "Measure our engine only" };
+        var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.") { model, streams, maxTokens, repeats, skipGenAi };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            string folder = parse.GetRequiredValue(model).FullName;
+            int[] counts = [.. parse.GetValue(streams)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+            int tokens = parse.GetValue(maxTokens);
+            int runs = Math.Max(1, parse.GetValue(repeats));
+            bool withGenAi = !parse.GetValue(skipGenAi);
+
+            using LanguageModel ours = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = counts.Max() });
+            using GenAi.Model? theirs = withGenAi ? new GenAi.Model(folder) : null;
+            Console.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores");
+            Console.WriteLine("streams | LlmAspire tok/s | ORT GenAI tok/s | ratio");
+            Console.WriteLine("------: | --------------: | --------------: | ----:");
+            foreach (int count in counts)
+            {
+                int[][] prompts = [.. Enumerable.Range(0, count).Select(i => ours.Tokenizer.Encode(Prompts[i % Prompts.Length], addBos: true))];
+                await OursAsync(ours, prompts, tokens, cancellationToken); // warm-up
+                double best = 0;
+                for (int r = 0; r < runs; r++)
+                {
+                    best = Math.Max(best, await OursAsync(ours, prompts, tokens, cancellationToken));
+                }
+
+                double peer = 0;
+                if (theirs is not null)
+                {
+                    await GenAiAsync(theirs, prompts, tokens);
+                    for (int r = 0; r < runs; r++)
+                    {
+                        peer = Math.Max(peer, await GenAiAsync(theirs, prompts, tokens));
+                    }
+                }
+
+                string ratio = peer > 0 ? (best / peer).ToString("F2", CultureInfo.InvariantCulture) + "x" : "-";
+                Console.WriteLine($"{count,7} | {best,15:F0} | {(peer > 0 ? peer.ToString("F0", CultureInfo.InvariantCulture) : "-"),15} | {ratio,5}");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>All prompts at once through the engine; generated tokens per second of wall time.</summary>
+    private static async Task<double> OursAsync(LanguageModel model, int[][] prompts, int tokens, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        int[] generated = await Task.WhenAll(prompts.Select(async prompt =>
+        {
+            int count = 0;
+            await foreach (GenerationUpdate update in model.GenerateAsync(new GenerationRequest(prompt, tokens, Temperature: 0), cancellationToken))
+            {
+                count = update.CompletionTokens;
+            }
+
+            return count;
+        }));
+        return generated.Sum() / stopwatch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>One GenAI generator per prompt, each on its own thread; generated tokens per second of wall time.</summary>
+    private static async Task<double> GenAiAsync(GenAi.Model model, int[][] prompts, int tokens)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        int[] generated = await Task.WhenAll(prompts.Select(prompt => Task.Factory.StartNew(
+            () =>
+            {
+                using var parameters = new GenAi.GeneratorParams(model);
+                parameters.SetSearchOption("max_length", prompt.Length + tokens);
+                parameters.SetSearchOption("do_sample", false);
+                using var generator = new GenAi.Generator(model, parameters);
+                generator.AppendTokens(prompt);
+                int count = 0;
+                while (!generator.IsDone())
+                {
+                    generator.GenerateNextToken();
+                    count++;
+                }
+
+                return count;
+            },
+            TaskCreationOptions.LongRunning)));
+        return generated.Sum() / stopwatch.Elapsed.TotalSeconds;
+    }
+}
