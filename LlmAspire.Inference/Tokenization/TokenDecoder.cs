@@ -45,6 +45,10 @@ internal sealed class TokenDecoder
         }
 
         decoder.Add(node);
+
+        // A model with byte fallback emits <0xXX> pieces; they stand for bytes even where the decoder (unusually)
+        // lacks a ByteFallback step, in which case Hugging Face would print them literally.
+        decoder.ByteFallback |= byteFallbackModel && !decoder.ByteLevel;
         return decoder;
     }
 

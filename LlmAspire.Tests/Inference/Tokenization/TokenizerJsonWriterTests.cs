@@ -106,6 +106,17 @@ public sealed class TokenizerJsonWriterTests
     }
 
     [Tok512Fact]
+    public void Encode_LiteralMetaspaceCharacter_IsASpaceAsInSentencePiece()
+    {
+        var (original, json, _) = Tok512.Value;
+
+        // tokenizer.json spells a space "▁", so a literal U+2581 in the text is a space there (as in SentencePiece and
+        // Hugging Face); llama2.c's vocabulary stores a plain space, so it sees an unknown character and its bytes.
+        Assert.Equal(json.Encode("a b", addBos: false), json.Encode("a\u2581b", addBos: false));
+        Assert.NotEqual(original.Encode("a\u2581b", addBos: false), json.Encode("a\u2581b", addBos: false));
+    }
+
+    [Tok512Fact]
     public void Write_Tok512_HasTheShapeLlamaTokenizerFastWrites()
     {
         string folder = Tok512.Value.Folder;
