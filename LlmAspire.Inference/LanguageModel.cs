@@ -63,12 +63,13 @@ public sealed class LanguageModel : IDisposable
         string full = Path.GetFullPath(folder);
         (LlamaConfig config, GenAiConfig genai) = ModelFolder.ReadConfig(full);
         ITokenizer tokenizer = ModelFolder.ReadTokenizer(full, genai);
+        engineOptions ??= new EngineOptions();
         var decoder = DecoderSession.Open(
-            Path.Combine(full, genai.Model.Decoder.Filename), config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder));
+            Path.Combine(full, genai.Model.Decoder.Filename), config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder), engineOptions.IntraOpThreads);
         string id = Path.GetFileName(Path.TrimEndingDirectorySeparator(full));
         try
         {
-            return new LanguageModel(id, config, tokenizer, decoder, genai.Model.EosTokenId, engineOptions ?? new EngineOptions(), listener);
+            return new LanguageModel(id, config, tokenizer, decoder, genai.Model.EosTokenId, engineOptions, listener);
         }
         catch
         {

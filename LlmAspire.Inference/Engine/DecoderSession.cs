@@ -89,10 +89,21 @@ public sealed class DecoderSession : IDisposable
     public int KvHeadSize { get; }
 
     /// <summary>Opens <paramref name="modelPath"/> on the preferred execution provider.</summary>
-    public static DecoderSession Open(string modelPath, LlamaConfig config, ExecutionProviderPreference preference, DecoderIoNames? names = null)
+    /// <param name="modelPath">The ONNX file.</param>
+    /// <param name="config">The model shape.</param>
+    /// <param name="preference">Execution provider.</param>
+    /// <param name="names">Graph input/output names (GenAI's defaults when null).</param>
+    /// <param name="intraOpThreads">
+    /// Threads per operator on the CPU provider; 0 chooses: one for small models (below 20M parameters, where
+    /// splitting each operator costs more than it saves), every core otherwise.
+    /// </param>
+    public static DecoderSession Open(string modelPath, LlamaConfig config, ExecutionProviderPreference preference, DecoderIoNames? names = null, int intraOpThreads = 0)
     {
         ArgumentNullException.ThrowIfNull(config);
         names ??= DecoderIoNames.Default;
+        int threads = intraOpThreads > 0 ? intraOpThreads
+            : config.HiddenDim > 0 && config.ParameterCount < 20_000_000 ? 1
+            : Environment.ProcessorCount;
         string? fallbackReason = null;
         if (preference != ExecutionProviderPreference.Cpu)
         {
@@ -100,7 +111,7 @@ public sealed class DecoderSession : IDisposable
             InferenceSession? session = null;
             try
             {
-                cudaOptions = CreateOptions();
+                cudaOptions = CreateOptions(threads);
                 cudaOptions.AppendExecutionProvider_CUDA(0);
                 session = new InferenceSession(modelPath, cudaOptions);
                 return new DecoderSession(session, config, names, "cuda", null);
@@ -116,7 +127,7 @@ public sealed class DecoderSession : IDisposable
             }
         }
 
-        using SessionOptions options = CreateOptions();
+        using SessionOptions options = CreateOptions(threads);
         var cpu = new InferenceSession(modelPath, options);
         try
         {
@@ -272,10 +283,6 @@ public sealed class DecoderSession : IDisposable
             inputs[0]?.Dispose();
             inputs[1]?.Dispose();
             outputs[0]?.Dispose();
-            foreach (OrtValue view in kv)
-            {
-                view.Dispose();
-            }
         }
 
         if (s == 1)
@@ -331,9 +338,17 @@ public sealed class DecoderSession : IDisposable
         }
     }
 
-    private static SessionOptions CreateOptions() => new()
+    private static SessionOptions CreateOptions(int intraOpThreads)
     {
-        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-    };
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            IntraOpNumThreads = intraOpThreads,
+        };
+
+        // Idle ORT workers must not spin: the engine thread, the HTTP server and the streams share these cores.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        return options;
+    }
 }

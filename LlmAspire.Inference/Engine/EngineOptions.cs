@@ -14,4 +14,7 @@ public sealed record EngineOptions
 
     /// <summary>Prompt tokens computed per engine step, so running streams keep flowing during long prefills.</summary>
     public int PrefillChunkTokens { get; init; } = 256;
+
+    /// <summary>ONNX Runtime threads per operator on the CPU; 0 chooses by model size (see <see cref="DecoderSession.Open"/>).</summary>
+    public int IntraOpThreads { get; init; }
 }

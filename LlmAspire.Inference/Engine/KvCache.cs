@@ -13,6 +13,7 @@ public sealed class KvCache : IDisposable
     private readonly OrtValue[] _buffers;
     private readonly OrtMemoryInfo _memoryInfo;
     private readonly long _rowBytes;
+    private readonly Dictionary<(int FirstRow, int Rows), OrtValue[]> _views = [];
 
     internal KvCache(int layers, int slots, int kvHeads, int context, int headSize, TensorElementType elementType)
     {
@@ -61,13 +62,19 @@ public sealed class KvCache : IDisposable
 
     /// <summary>
     /// Views of rows [<paramref name="firstRow"/>, firstRow + <paramref name="rows"/>) of every buffer, in graph order
-    /// (layer 0 key, layer 0 value, ...). The caller disposes the views; the memory stays with the cache.
+    /// (layer 0 key, layer 0 value, ...). Made once per row range and kept: the cache owns and disposes them.
+    /// Not thread-safe: one engine thread drives a cache.
     /// </summary>
     internal OrtValue[] Views(int firstRow, int rows)
     {
         if (firstRow < 0 || rows < 1 || firstRow + rows > Slots)
         {
             throw new ArgumentOutOfRangeException(nameof(rows), $"Rows {firstRow}..{firstRow + rows} outside 0..{Slots}.");
+        }
+
+        if (_views.TryGetValue((firstRow, rows), out OrtValue[]? cached))
+        {
+            return cached;
         }
 
         var views = new OrtValue[_buffers.Length];
@@ -78,6 +85,7 @@ public sealed class KvCache : IDisposable
             views[i] = OrtValue.CreateTensorValueWithData(_memoryInfo, ElementType, shape, start, rows * _rowBytes);
         }
 
+        _views[(firstRow, rows)] = views;
         return views;
     }
 
@@ -107,6 +115,12 @@ public sealed class KvCache : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        foreach (OrtValue view in _views.Values.SelectMany(v => v))
+        {
+            view.Dispose();
+        }
+
+        _views.Clear();
         foreach (OrtValue buffer in _buffers)
         {
             buffer.Dispose();
