@@ -16,9 +16,9 @@ namespace LlmAspire.Cli.Commands;
 /// size, decode speed and quality against float32.
 /// <list type="bullet">
 /// <item>decode tokens/s: one stream, greedy, the first prompt prefilled, then <c>--tokens</c> single-token steps
-/// timed (prefill excluded); every variant is warmed up once, then the variants take turns for <c>--rounds</c>
-/// rounds. Reported: the median and the best round, and the speed-up as the median of per-round ratios to
-/// float32 (each ratio compares two runs seconds apart, so a busy shared machine slows both alike).</item>
+/// timed one by one (prefill excluded); every variant is warmed up once, then the variants take turns for
+/// <c>--rounds</c> rounds. Reported: 1 / the median step time over all rounds, which a busy shared machine's bursts
+/// move less than a mean, and the fastest round; the speed-up is the ratio of median step times.</item>
 /// <item>greedy prefix agreement: for each fixed prompt both models generate <c>--agreement-tokens</c> tokens
 /// greedily (EOS not special); the share of tokens equal before the first divergence, averaged over prompts.</item>
 /// <item>teacher-forced top-1: the quantized model reads the prompt and float32's greedy continuation in one pass;
@@ -131,15 +131,16 @@ internal static class BenchQuantizationCommand
             int[] speedPrompt = reference.Tokenizer.Encode(Prompts[0], addBos: true);
             foreach (Entry entry in entries)
             {
-                DecodeTokensPerSecond(entry.Model!.Decoder, speedPrompt, Math.Min(decodeTokens, 8));
+                DecodeStepSeconds(entry.Model!.Decoder, speedPrompt, Math.Min(decodeTokens, 8));
             }
 
             for (int r = 0; r < rounds; r++)
             {
                 foreach (Entry entry in entries)
                 {
-                    entry.Speeds.Add(DecodeTokensPerSecond(entry.Model!.Decoder, speedPrompt, decodeTokens));
-                    entry.Ratios.Add(entry.Speeds[^1] / entries[0].Speeds[^1]);
+                    double[] steps = DecodeStepSeconds(entry.Model!.Decoder, speedPrompt, decodeTokens);
+                    entry.StepSeconds.AddRange(steps);
+                    entry.Speeds.Add(steps.Length / steps.Sum());
                 }
 
                 Console.Error.WriteLine($"round {r + 1}/{rounds}: " + string.Join(", ", entries.Select(e => $"{e.Name} {e.Speeds[^1]:F1}")));
@@ -199,18 +200,20 @@ internal static class BenchQuantizationCommand
         }
     }
 
-    private static double DecodeTokensPerSecond(DecoderSession decoder, int[] prompt, int steps)
+    /// <summary>Prefills <paramref name="prompt"/>, then times each of <paramref name="steps"/> greedy decode steps.</summary>
+    private static double[] DecodeStepSeconds(DecoderSession decoder, int[] prompt, int steps)
     {
         using DecoderState state = decoder.CreateState();
         int token = Sampler.ArgMax(decoder.Forward(state, prompt));
-        steps = Math.Min(steps, decoder.Config.ContextLength - prompt.Length - 1);
-        var stopwatch = Stopwatch.StartNew();
-        for (int i = 0; i < steps; i++)
+        double[] seconds = new double[Math.Min(steps, decoder.Config.ContextLength - prompt.Length - 1)];
+        for (int i = 0; i < seconds.Length; i++)
         {
+            long start = Stopwatch.GetTimestamp();
             token = Sampler.ArgMax(decoder.Forward(state, [token]));
+            seconds[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
 
-        return steps / stopwatch.Elapsed.TotalSeconds;
+        return seconds;
     }
 
     private static int[] Greedy(DecoderSession decoder, int[] prompt, int count)
@@ -243,11 +246,11 @@ internal static class BenchQuantizationCommand
         var c = CultureInfo.InvariantCulture;
         sb.AppendLine(c, $"{modelName}: {Prompts.Length} prompts x {agreementTokens} greedy tokens, KL over {textTokens} text tokens, decode {decodeTokens} tokens x {rounds} rounds");
         sb.AppendLine();
-        sb.AppendLine("| variant | model bytes | % of fp32 | decode tok/s, median (best) | × fp32 | greedy prefix agreement | teacher-forced top-1 | mean KL (nats/token) | perplexity |");
+        sb.AppendLine("| variant | model bytes | % of fp32 | decode tok/s (best round) | × fp32 | greedy prefix agreement | teacher-forced top-1 | mean KL (nats/token) | perplexity |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (Entry e in entries)
         {
-            sb.AppendLine(c, $"| {e.Name} | {e.Bytes:N0} | {100.0 * e.Bytes / baseline.Bytes:F1} % | {Median(e.Speeds):F1} ({e.Speeds.Max():F1}) | {Median(e.Ratios):F2} | {e.PrefixAgreement:P1} | {e.TeacherForcedAgreement:P1} | {e.MeanKl:G3} | {e.Perplexity:F3} |");
+            sb.AppendLine(c, $"| {e.Name} | {e.Bytes:N0} | {100.0 * e.Bytes / baseline.Bytes:F1} % | {1 / Median(e.StepSeconds):F1} ({e.Speeds.Max():F1}) | {Median(baseline.StepSeconds) / Median(e.StepSeconds):F2} | {e.PrefixAgreement:P1} | {e.TeacherForcedAgreement:P1} | {e.MeanKl:G3} | {e.Perplexity:F3} |");
         }
 
         return sb.ToString();
@@ -284,7 +287,7 @@ internal static class BenchQuantizationCommand
 
         public List<double> Speeds { get; } = [];
 
-        public List<double> Ratios { get; } = [];
+        public List<double> StepSeconds { get; } = [];
 
         public double PrefixAgreement { get; set; }
 
