@@ -15,8 +15,10 @@ public sealed class TokenizerJsonWriterTests
         return (original, TokenizerJson.Load(folder), folder);
     });
 
-    public static TheoryData<string> Texts => new()
-    {
+    public static TheoryData<string> Texts => new(SampleTexts);
+
+    internal static readonly string[] SampleTexts =
+    [
         "Once upon a time",
         "Once upon a time, there was a little girl named Lily. She loved to play outside in the park.",
         "Lily and Ben went to the park. They saw a big dog!",
@@ -35,7 +37,7 @@ public sealed class TokenizerJsonWriterTests
         "a🙂b",
         "\u00a0non-breaking\u00a0space™ [brackets] ~tilde~ |pipe|",
         "\u200a hair space",
-    };
+    ];
 
     [Tok512Theory]
     [MemberData(nameof(Texts))]
