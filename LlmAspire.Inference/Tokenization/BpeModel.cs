@@ -26,7 +26,7 @@ internal sealed class BpeModel
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
 
     [ThreadStatic]
-    private static PriorityQueue<Candidate, long>? t_queue;
+    private static PriorityQueue<Candidate, long>? _threadQueue;
 
     public BpeModel(Dictionary<string, int> vocab, IEnumerable<(string Left, string Right)> merges, string? unkToken, bool byteFallback, bool fuseUnknown, bool ignoreMerges)
     {
@@ -204,7 +204,7 @@ internal sealed class BpeModel
             next[i] = i + 1 < n ? i + 1 : -1;
         }
 
-        PriorityQueue<Candidate, long> queue = t_queue ??= new PriorityQueue<Candidate, long>();
+        PriorityQueue<Candidate, long> queue = _threadQueue ??= new PriorityQueue<Candidate, long>();
         queue.Clear();
         for (int i = 0; i < n - 1; i++)
         {

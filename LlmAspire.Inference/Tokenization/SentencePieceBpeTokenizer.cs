@@ -119,6 +119,19 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
     public ReadOnlySpan<byte> TokenBytes(int id) => _bytes[id];
 
     /// <inheritdoc />
+    public bool TryGetTokenId(string token, out int id)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (_ids.TryGetValue(token, out id))
+        {
+            return true;
+        }
+
+        id = -1;
+        return false;
+    }
+
+    /// <inheritdoc />
     public string Decode(IEnumerable<int> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace LlmAspire.Inference.Tokenization;
 
@@ -9,6 +8,11 @@ namespace LlmAspire.Inference.Tokenization;
 /// between added tokens. Supported: Sequence, Prepend, Replace (string or regex), NFC, NFD, NFKC, NFKD, Lowercase,
 /// Strip; anything else is a <see cref="NotSupportedException"/> naming the type.
 /// </summary>
+/// <remarks>
+/// The Unicode normalization forms use <see cref="string.Normalize(NormalizationForm)"/>, which does nothing under
+/// <c>InvariantGlobalization</c> (this repository's setting): text already in the form (NFC for Qwen, the usual case)
+/// is unaffected; decomposed or compatibility characters then tokenize as written.
+/// </remarks>
 internal sealed class TextNormalizer
 {
     private readonly Func<string, string>[] _steps;

@@ -115,6 +115,23 @@ public sealed class HuggingFaceTokenizerTests
     }
 
     [Fact]
+    public void Encode_ManyThreadsAtOnce_GiveTheSameIdsAsOneThread()
+    {
+        HuggingFaceTokenizer fresh = TokenizerJson.Parse(ByteLevelBpe(Gpt2Merges, added: ChatTokens));
+        var random = new Random(13);
+        string[] texts = [.. Enumerable.Range(0, 400).Select(_ => RandomUnicode(random, random.Next(0, 40)) + " hello the world")];
+        int[][] expected = [.. texts.Select(t => Gpt2.Encode(t, addBos: false))];
+        var actual = new int[texts.Length][];
+
+        Parallel.For(0, texts.Length * 4, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => actual[i % texts.Length] = fresh.Encode(texts[i % texts.Length], addBos: false));
+
+        for (int i = 0; i < texts.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i]);
+        }
+    }
+
+    [Fact]
     public void Encode_MaxTokens_StopsEarlyWithOneTokenMoreThanTheLimit()
     {
         const string text = "hello the world hello the world";

@@ -49,6 +49,21 @@ public sealed class TokenizerJsonWriterTests
         Assert.Equal(original.Encode(text, addBos: false), json.Encode(text, addBos: false));
     }
 
+    [Tok512Fact]
+    public void TryGetTokenId_BothTokenizers_FindPiecesAsTheirVocabularySpellsThem()
+    {
+        var (original, json, _) = Tok512.Value;
+
+        Assert.True(original.TryGetTokenId(" t", out int plain));
+        Assert.True(json.TryGetTokenId("▁t", out int metaspace));
+        Assert.Equal(259, plain);
+        Assert.Equal(259, metaspace);
+        Assert.True(json.TryGetTokenId("</s>", out int eos));
+        Assert.Equal(original.EosId, eos);
+        Assert.False(json.TryGetTokenId("no such piece", out int none));
+        Assert.Equal(-1, none);
+    }
+
     [Tok512Theory]
     [MemberData(nameof(Texts))]
     public void Decode_WrittenTokenizerJson_RoundTripsLikeLlama2c(string text)
