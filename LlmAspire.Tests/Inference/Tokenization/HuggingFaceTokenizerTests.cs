@@ -238,9 +238,7 @@ public sealed class HuggingFaceTokenizerTests
     [Tok512Fact]
     public void Load_GenAiIds_OverrideTheConfiguredNames()
     {
-        string folder = WrittenTok512Folder();
-
-        HuggingFaceTokenizer tokenizer = TokenizerJson.Load(folder, bosId: 2, eosId: 1);
+        HuggingFaceTokenizer tokenizer = WrittenTok512(bosId: 2, eosId: 1);
 
         Assert.Equal(2, tokenizer.BosId);
         Assert.Equal(1, tokenizer.EosId);
@@ -300,12 +298,10 @@ public sealed class HuggingFaceTokenizerTests
         return text.ToString();
     }
 
-    private static string WrittenTok512Folder()
+    private static HuggingFaceTokenizer WrittenTok512(int? bosId = null, int? eosId = null)
     {
-        string folder = Path.Combine(Path.GetTempPath(), "llmaspire-tests", "tok512-hf-" + Guid.NewGuid().ToString("N"));
-        TokenizerJsonWriter.Write(SentencePieceBpeTokenizer.ReadLlama2c(TestPaths.Stories260KTokenizer, 512), folder, modelMaxLength: 512);
-        return folder;
+        using var temp = TestPaths.CreateTempDirectory();
+        TokenizerJsonWriter.Write(SentencePieceBpeTokenizer.ReadLlama2c(TestPaths.Stories260KTokenizer, 512), temp.Path, modelMaxLength: 512);
+        return TokenizerJson.Load(temp.Path, bosId, eosId);
     }
-
-    private static HuggingFaceTokenizer WrittenTok512() => TokenizerJson.Load(WrittenTok512Folder());
 }

@@ -7,12 +7,14 @@ namespace LlmAspire.Tests.Inference.Tokenization;
 /// <summary>tok512 written as tokenizer.json and loaded back must tokenize exactly as llama2.c's encoder does.</summary>
 public sealed class TokenizerJsonWriterTests
 {
-    private static readonly Lazy<(SentencePieceBpeTokenizer Original, HuggingFaceTokenizer Json, string Folder)> Tok512 = new(() =>
+    // The written files' text, and the tokenizer loaded from them (the folder is gone once loaded).
+    private static readonly Lazy<(SentencePieceBpeTokenizer Original, HuggingFaceTokenizer Json, (string Tokenizer, string Config) Files)> Tok512 = new(() =>
     {
         var original = SentencePieceBpeTokenizer.ReadLlama2c(TestPaths.Stories260KTokenizer, 512);
-        string folder = Path.Combine(Path.GetTempPath(), "llmaspire-tests", "tok512-json-" + Guid.NewGuid().ToString("N"));
-        TokenizerJsonWriter.Write(original, folder, modelMaxLength: 512);
-        return (original, TokenizerJson.Load(folder), folder);
+        using var temp = TestPaths.CreateTempDirectory();
+        TokenizerJsonWriter.Write(original, temp.Path, modelMaxLength: 512);
+        var files = (File.ReadAllText(Path.Combine(temp.Path, "tokenizer.json")), File.ReadAllText(Path.Combine(temp.Path, "tokenizer_config.json")));
+        return (original, TokenizerJson.Load(temp.Path), files);
     });
 
     public static TheoryData<string> Texts => new(SampleTexts);
@@ -136,8 +138,8 @@ public sealed class TokenizerJsonWriterTests
     [Tok512Fact]
     public void Write_Tok512_HasTheShapeLlamaTokenizerFastWrites()
     {
-        string folder = Tok512.Value.Folder;
-        using JsonDocument tokenizer = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer.json")));
+        var (tokenizerJson, configJson) = Tok512.Value.Files;
+        using JsonDocument tokenizer = JsonDocument.Parse(tokenizerJson);
         JsonElement root = tokenizer.RootElement;
 
         Assert.Equal("Sequence", root.GetProperty("normalizer").GetProperty("type").GetString());
@@ -160,7 +162,7 @@ public sealed class TokenizerJsonWriterTests
             ["<unk>", "<s>", "</s>"],
             root.GetProperty("added_tokens").EnumerateArray().Select(t => t.GetProperty("content").GetString()!));
 
-        using JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer_config.json")));
+        using JsonDocument config = JsonDocument.Parse(configJson);
         Assert.True(config.RootElement.GetProperty("add_bos_token").GetBoolean());
         Assert.False(config.RootElement.GetProperty("add_eos_token").GetBoolean());
         Assert.Equal("LlamaTokenizer", config.RootElement.GetProperty("tokenizer_class").GetString());
