@@ -85,6 +85,26 @@ public sealed class ModelQuantizerTests
     }
 
     [Fact]
+    public void QuantizeFolder_SourceWithExternalData_ReadsItAndWritesOneFile()
+    {
+        using var temp = TestPaths.CreateTempDirectory();
+        string source = Path.Combine(temp.Path, "fp32");
+        DemoPresets.Write(DemoPresets.Tiny, source);
+        string modelPath = Path.Combine(source, ModelFolder.ModelFile);
+        (ModelProto model, _) = OnnxModelFile.Load(modelPath);
+        ModelFolder.WriteOnnx(model, modelPath, externalDataThreshold: 0);
+        Assert.True(File.Exists(modelPath + ".data"));
+        float[] reference = Logits(source, Tokens);
+
+        string output = Path.Combine(temp.Path, "q");
+        QuantizationManifest manifest = ModelQuantizer.QuantizeFolder(source, output, new QuantizationOptions { Bits = 8, AccuracyLevel = 0 });
+
+        Assert.False(File.Exists(Path.Combine(output, ModelFolder.ModelFile + ".data")));
+        Assert.Equal(new FileInfo(modelPath).Length + new FileInfo(modelPath + ".data").Length, manifest.SourceBytes);
+        Assert.True(RelativeRms(reference, Logits(output, Tokens)) < 0.03);
+    }
+
+    [Fact]
     public void QuantizeFolder_LmHeadAsked_QuantizesTheClassifierToo()
     {
         using var temp = TestPaths.CreateTempDirectory();
