@@ -43,7 +43,7 @@ public static class ModelQuantizer
         MatMulNBitsResult? result = options.Bits is null ? null : MatMulNBitsRewriter.Apply(model, options);
         if (options.Float16)
         {
-            Float16Converter.Convert(model);
+            Float16Converter.Convert(model, [genai.Model.Decoder.Outputs.Logits]);
         }
 
         string staging = output + ".partial-" + Guid.NewGuid().ToString("N");
