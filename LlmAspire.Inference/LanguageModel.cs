@@ -14,16 +14,16 @@ public sealed class LanguageModel : IDisposable
     private readonly OnnxBatchModel _batch;
     private readonly InferenceEngine _engine;
 
-    private LanguageModel(string id, LlamaConfig config, ITokenizer tokenizer, DecoderSession decoder, int eosId, EngineOptions options, IEngineListener? listener)
+    private LanguageModel(string id, LlamaConfig config, ITokenizer tokenizer, DecoderSession decoder, int[] endTokens, EngineOptions options, IEngineListener? listener)
     {
         Id = id;
-        EosId = eosId;
+        EndTokenIds = endTokens;
         Config = config;
         Tokenizer = tokenizer;
         _decoder = decoder;
         int context = options.MaxContext > 0 ? Math.Min(options.MaxContext, config.ContextLength) : config.ContextLength;
         _batch = new OnnxBatchModel(decoder, options.MaxSequences, context);
-        _engine = new InferenceEngine(_batch, tokenizer, eosId, options, listener);
+        _engine = new InferenceEngine(_batch, tokenizer, endTokens, options, listener);
     }
 
     /// <summary>The model id served by the OpenAI API: the folder name.</summary>
@@ -32,8 +32,11 @@ public sealed class LanguageModel : IDisposable
     /// <summary>Architecture and context length.</summary>
     public LlamaConfig Config { get; }
 
-    /// <summary>The id that ends a generation (genai_config.json's <c>eos_token_id</c>).</summary>
-    public int EosId { get; }
+    /// <summary>The main end-of-sequence id.</summary>
+    public int EosId => EndTokenIds[0];
+
+    /// <summary>The ids that end a generation (genai_config.json's <c>eos_token_id</c>, else the tokenizer's EOS).</summary>
+    public IReadOnlyList<int> EndTokenIds { get; }
 
     /// <summary>The model's tokenizer.</summary>
     public ITokenizer Tokenizer { get; }
@@ -69,7 +72,7 @@ public sealed class LanguageModel : IDisposable
         string id = Path.GetFileName(Path.TrimEndingDirectorySeparator(full));
         try
         {
-            return new LanguageModel(id, config, tokenizer, decoder, genai.Model.EosTokenId, engineOptions, listener);
+            return new LanguageModel(id, config, tokenizer, decoder, genai.Model.EosTokenId is { Length: > 0 } eos ? eos : [tokenizer.EosId], engineOptions, listener);
         }
         catch
         {

@@ -39,6 +39,9 @@ public sealed record GenerationRequest(
     /// <summary>How many alternatives to return with each token's log-probability (0-20).</summary>
     public int TopLogprobs { get; init; }
 
+    /// <summary>Token ids that end this generation besides the model's end-of-sequence ids (e.g. a chat template's end-of-turn).</summary>
+    public IReadOnlySet<int>? StopTokenIds { get; init; }
+
     /// <summary>Independent completions of the same prompt, sharing one prefill.</summary>
     public int N { get; init; } = 1;
 }

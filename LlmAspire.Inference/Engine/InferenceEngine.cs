@@ -16,7 +16,7 @@ public sealed class InferenceEngine : IDisposable
 {
     private readonly IBatchModel _model;
     private readonly ITokenizer _tokenizer;
-    private readonly int _eosId;
+    private readonly HashSet<int> _endTokens;
     private readonly EngineOptions _options;
     private readonly IEngineListener _listener;
     private readonly SlotTable _slots;
@@ -29,13 +29,13 @@ public sealed class InferenceEngine : IDisposable
     private int _runningCount;
     private volatile bool _stopping;
 
-    /// <summary>Starts the engine thread over <paramref name="model"/>.</summary>
-    public InferenceEngine(IBatchModel model, ITokenizer tokenizer, int eosId, EngineOptions options, IEngineListener? listener = null)
+    /// <summary>Starts the engine thread over <paramref name="model"/>; any of <paramref name="endTokens"/> ends a generation.</summary>
+    public InferenceEngine(IBatchModel model, ITokenizer tokenizer, IEnumerable<int> endTokens, EngineOptions options, IEngineListener? listener = null)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        _eosId = eosId;
+        _endTokens = [.. endTokens ?? throw new ArgumentNullException(nameof(endTokens))];
         _listener = listener ?? NullListener.Instance;
         _slots = new SlotTable(model.Slots, model.Context);
         _thread = new Thread(Loop) { IsBackground = true, Name = "llmaspire-engine" };
@@ -315,7 +315,7 @@ public sealed class InferenceEngine : IDisposable
         choice.LastTokenAt = now;
         int token = choice.Sampler.Sample(logits);
         IReadOnlyList<TokenLogprob>? logprobs = group.Request.Logprobs ? [Logprob(logits, token, group.Request.TopLogprobs)] : null;
-        if (token == _eosId)
+        if (_endTokens.Contains(token) || group.Request.StopTokenIds?.Contains(token) == true)
         {
             Finish(choice, choice.Stops.Push(choice.Detokenizer.Flush()) + choice.Stops.Flush(), FinishReason.Stop, logprobs);
             return;

@@ -17,17 +17,18 @@ public sealed class GenAiConfig
 /// <summary>The <c>model</c> section.</summary>
 public sealed class GenAiModel
 {
-    /// <summary>Beginning-of-sequence id.</summary>
+    /// <summary>Beginning-of-sequence id, when the config gives one.</summary>
     [JsonPropertyName("bos_token_id")]
-    public int BosTokenId { get; init; } = 1;
+    public int? BosTokenId { get; init; }
 
-    /// <summary>End-of-sequence id.</summary>
+    /// <summary>End-of-sequence ids: GenAI writes one number or, for models with several (Llama 3), an array.</summary>
     [JsonPropertyName("eos_token_id")]
-    public int EosTokenId { get; init; } = 2;
+    [JsonConverter(typeof(IntOrArrayConverter))]
+    public int[]? EosTokenId { get; init; }
 
     /// <summary>Padding id.</summary>
     [JsonPropertyName("pad_token_id")]
-    public int PadTokenId { get; init; }
+    public int? PadTokenId { get; init; }
 
     /// <summary>Maximum positions.</summary>
     [JsonPropertyName("context_length")]
@@ -144,6 +145,52 @@ public sealed class GenAiSearch
     /// <summary>Top-p.</summary>
     [JsonPropertyName("top_p")]
     public float TopP { get; init; } = 1f;
+}
+
+/// <summary>Reads a number or an array of numbers; writes a single number when there is one.</summary>
+public sealed class IntOrArrayConverter : JsonConverter<int[]>
+{
+    /// <inheritdoc />
+    public override int[]? Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options)
+    {
+        switch (reader.TokenType)
+        {
+            case System.Text.Json.JsonTokenType.Number:
+                return [reader.GetInt32()];
+            case System.Text.Json.JsonTokenType.StartArray:
+                var values = new List<int>();
+                while (reader.Read() && reader.TokenType != System.Text.Json.JsonTokenType.EndArray)
+                {
+                    values.Add(reader.GetInt32());
+                }
+
+                return [.. values];
+            case System.Text.Json.JsonTokenType.Null:
+                return null;
+            default:
+                throw new System.Text.Json.JsonException($"Expected a number or an array of numbers, found {reader.TokenType}.");
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, int[] value, System.Text.Json.JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.Length == 1)
+        {
+            writer.WriteNumberValue(value[0]);
+            return;
+        }
+
+        writer.WriteStartArray();
+        foreach (int item in value)
+        {
+            writer.WriteNumberValue(item);
+        }
+
+        writer.WriteEndArray();
+    }
 }
 
 /// <summary>Source-generated JSON for the model folder files.</summary>

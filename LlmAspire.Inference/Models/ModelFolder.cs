@@ -25,7 +25,7 @@ public static class ModelFolder
     /// <summary>Our architecture file (optional when reading).</summary>
     public const string ArchitectureFile = "llmaspire.json";
 
-    /// <summary>The llama2.c tokenizer, read when there is no tokenizer.json.</summary>
+    /// <summary>A llama2.c tokenizer, read only when there is no tokenizer.json (folders from before tokenizer.json).</summary>
     public const string TokenizerFile = "tokenizer.bin";
 
     /// <summary>Weights beyond this size go to <see cref="ExternalDataFile"/> (protobuf caps a message at 2 GiB).</summary>
@@ -40,8 +40,8 @@ public static class ModelFolder
             throw new InvalidDataException($"The tokenizer has {tokenizer.VocabularySize} tokens, the model {config.VocabSize}.");
         }
 
-        WriteModel(directory, config, weights, source, new TokenIds(tokenizer.BosId, tokenizer.EosId, tokenizer.UnkId));
-        tokenizer.WriteLlama2c(Path.Combine(directory, TokenizerFile));
+        WriteModel(directory, config, weights, source, new TokenIds(tokenizer.BosId, [tokenizer.EosId], tokenizer.UnkId));
+        TokenizerJsonWriter.Write(tokenizer, directory, config.ContextLength);
     }
 
     /// <summary>Writes model.onnx, genai_config.json and llmaspire.json (not the tokenizer).</summary>
@@ -57,7 +57,7 @@ public static class ModelFolder
             Model = new GenAiModel
             {
                 BosTokenId = tokens.Bos,
-                EosTokenId = tokens.Eos,
+                EosTokenId = [.. tokens.Eos],
                 PadTokenId = tokens.Pad,
                 ContextLength = config.ContextLength,
                 VocabSize = config.VocabSize,
@@ -168,22 +168,27 @@ public static class ModelFolder
         return (config, genai);
     }
 
-    /// <summary>Loads the folder's tokenizer.</summary>
+    /// <summary>Loads the folder's tokenizer: tokenizer.json (+ tokenizer_config.json), else a llama2.c tokenizer.bin.</summary>
     public static ITokenizer ReadTokenizer(string directory, GenAiConfig genai)
     {
         ArgumentNullException.ThrowIfNull(genai);
+        if (TokenizerJson.Exists(directory))
+        {
+            return TokenizerJson.Load(directory, genai.Model.BosTokenId, genai.Model.EosTokenId is { Length: > 0 } eos ? eos[0] : null);
+        }
+
         string bin = Path.Combine(directory, TokenizerFile);
         if (File.Exists(bin))
         {
             return SentencePieceBpeTokenizer.ReadLlama2c(bin, genai.Model.VocabSize);
         }
 
-        throw new FileNotFoundException($"Model folder '{directory}' has no tokenizer ({TokenizerFile}).", TokenizerFile);
+        throw new FileNotFoundException($"Model folder '{directory}' has no tokenizer (tokenizer.json or {TokenizerFile}).", TokenizerJson.FileName);
     }
 }
 
 /// <summary>Special token ids recorded in genai_config.json.</summary>
 /// <param name="Bos">Beginning of sequence.</param>
-/// <param name="Eos">End of sequence.</param>
+/// <param name="Eos">End of sequence (some models have several, e.g. Llama 3's end of text and end of turn).</param>
 /// <param name="Pad">Padding.</param>
-public sealed record TokenIds(int Bos, int Eos, int Pad);
+public sealed record TokenIds(int Bos, IReadOnlyList<int> Eos, int Pad);

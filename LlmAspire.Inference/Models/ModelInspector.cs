@@ -56,7 +56,7 @@ public sealed record ModelInspection(
         text.AppendLine(culture, $"model folder   {Folder}");
         text.AppendLine(culture, $"type           {GenAi.Model.Type}{(Source is null ? string.Empty : $" (from {Source})")}");
         text.AppendLine(culture, $"shape          hidden {c.Dim}, layers {c.Layers}, heads {c.Heads} (kv {c.KvHeads}, head size {c.HeadSize}, cache head size {GenAi.Model.Decoder.HeadSize}), ffn {(c.HiddenDim > 0 ? c.HiddenDim.ToString(culture) : "unknown")}");
-        text.AppendLine(culture, $"vocabulary     {c.VocabSize} (bos {GenAi.Model.BosTokenId}, eos {GenAi.Model.EosTokenId}), context {c.ContextLength}");
+        text.AppendLine(culture, $"vocabulary     {c.VocabSize} (bos {GenAi.Model.BosTokenId}, eos {string.Join('/', GenAi.Model.EosTokenId ?? [])}), context {c.ContextLength}");
         text.AppendLine(culture, $"rope / norm    theta {c.RopeTheta}, rms eps {c.NormEpsilon}, tied embeddings {c.TiedEmbeddings}");
         text.AppendLine(culture, $"parameters     {(c.HiddenDim > 0 ? c.ParameterCount.ToString("N0", culture) : "unknown (no llmaspire.json)")}");
         text.AppendLine(culture, $"graph weights  {GraphWeightBytes:N0} bytes");

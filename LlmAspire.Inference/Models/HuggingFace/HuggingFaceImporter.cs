@@ -83,10 +83,11 @@ public static class HuggingFaceImporter
             throw new NotSupportedException($"sliding_window {window} (shorter than the context {context}) is not supported.");
         }
 
+        int[] eos = Ints(root, "eos_token_id") ?? [2];
         var tokens = new TokenIds(
-            FirstInt(root, "bos_token_id") ?? 1,
-            FirstInt(root, "eos_token_id") ?? 2,
-            FirstInt(root, "pad_token_id") ?? FirstInt(root, "eos_token_id") ?? 0);
+            Ints(root, "bos_token_id")?.FirstOrDefault() ?? 1,
+            eos,
+            Ints(root, "pad_token_id")?.FirstOrDefault() ?? eos[0]);
         return (new LlamaConfig(dim, hidden, layers, heads, kvHeads, vocab, context, theta, eps, tied), tokens);
 
         static InvalidDataException Missing(string key) => new($"{ConfigFile} lacks '{key}'.");
@@ -221,7 +222,7 @@ public static class HuggingFaceImporter
     private static int? Int(JsonElement root, string key) =>
         root.TryGetProperty(key, out JsonElement value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : null;
 
-    private static int? FirstInt(JsonElement root, string key)
+    private static int[]? Ints(JsonElement root, string key)
     {
         if (!root.TryGetProperty(key, out JsonElement value))
         {
@@ -230,8 +231,8 @@ public static class HuggingFaceImporter
 
         return value.ValueKind switch
         {
-            JsonValueKind.Number => value.GetInt32(),
-            JsonValueKind.Array when value.GetArrayLength() > 0 => value[0].GetInt32(),
+            JsonValueKind.Number => [value.GetInt32()],
+            JsonValueKind.Array when value.GetArrayLength() > 0 => [.. value.EnumerateArray().Select(e => e.GetInt32())],
             _ => null,
         };
     }

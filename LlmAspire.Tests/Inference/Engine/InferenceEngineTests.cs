@@ -200,7 +200,7 @@ public sealed class InferenceEngineTests
     private static InferenceEngine CreateEngine(out FakeBatchModel model, int slots, int context = 256, int queue = 64, int chunk = 256)
     {
         model = new FakeBatchModel(slots, context);
-        return new InferenceEngine(model, Vocabulary, eosId: 2, new EngineOptions { MaxSequences = slots, MaxQueue = queue, PrefillChunkTokens = chunk });
+        return new InferenceEngine(model, Vocabulary, [2], new EngineOptions { MaxSequences = slots, MaxQueue = queue, PrefillChunkTokens = chunk });
     }
 
     private static async Task<string> CollectAsync(InferenceEngine engine, GenerationRequest request) =>
