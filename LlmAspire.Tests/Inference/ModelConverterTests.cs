@@ -59,7 +59,7 @@ public sealed class ModelConverterTests
         Assert.Equal(tokens.Length, state.Length);
     }
 
-    [Fact]
+    [Stories260KFact]
     public void Read_TruncatedCheckpoint_ThrowsClearError()
     {
         using var temp = TestPaths.CreateTempDirectory();

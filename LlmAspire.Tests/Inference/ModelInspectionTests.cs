@@ -4,7 +4,7 @@ namespace LlmAspire.Tests.Inference;
 
 public sealed class ModelInspectionTests
 {
-    [Fact]
+    [Stories260KFact]
     public void Inspect_Stories260K_ReportsItsParametersOperatorsAndNoQuantization()
     {
         using var temp = TestPaths.CreateTempDirectory();

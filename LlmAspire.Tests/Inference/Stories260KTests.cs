@@ -10,7 +10,7 @@ public sealed class Stories260KTests
     public const string KnownContinuation =
         ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily";
 
-    [Fact]
+    [Stories260KFact]
     public async Task Generate_Greedy_ReproducesTheKnownAnswerTokenForToken()
     {
         using var temp = TestPaths.CreateTempDirectory();
@@ -38,7 +38,7 @@ public sealed class Stories260KTests
         Assert.Equal(generated, last.CompletionTokens);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Generate_StopString_EndsBeforeItAndReportsStop()
     {
         using var temp = TestPaths.CreateTempDirectory();
@@ -59,7 +59,7 @@ public sealed class Stories260KTests
         Assert.Equal(FinishReason.Stop, finish);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Generate_SameSeed_SameSample_DifferentSeed_Differs()
     {
         using var temp = TestPaths.CreateTempDirectory();

@@ -6,9 +6,12 @@ namespace LlmAspire.Tests.Inference;
 
 public sealed class TokenizerTests
 {
-    private static readonly SentencePieceBpeTokenizer Tok512 = SentencePieceBpeTokenizer.ReadLlama2c(TestPaths.Stories260KTokenizer, 512);
+    // Lazy: the class must load even where ../shared is absent (its tests then skip).
+    private static readonly Lazy<SentencePieceBpeTokenizer> LazyTok512 = new(() => SentencePieceBpeTokenizer.ReadLlama2c(TestPaths.Stories260KTokenizer, 512));
 
-    [Theory]
+    private static SentencePieceBpeTokenizer Tok512 => LazyTok512.Value;
+
+    [Stories260KTheory]
     [InlineData("Once upon a time")]
     [InlineData("Lily and Ben went to the park. They saw a big dog!")]
     [InlineData("  two leading spaces, trailing too  ")]
@@ -23,7 +26,7 @@ public sealed class TokenizerTests
         Assert.Equal(text, Tok512.Decode(ids));
     }
 
-    [Fact]
+    [Stories260KFact]
     public void Encode_CharactersOutsideTheVocabulary_FallBackToTheirUtf8Bytes()
     {
         int[] ids = Tok512.Encode("東", addBos: false);
@@ -32,7 +35,7 @@ public sealed class TokenizerTests
         Assert.Equal(new[] { 3 + 0xE6, 3 + 0x9D, 3 + 0xB1 }, ids[^3..]);
     }
 
-    [Fact]
+    [Stories260KFact]
     public void Encode_MergesIntoTheHighestScoringPieces()
     {
         int[] ids = Tok512.Encode("Once upon a time", addBos: true);
@@ -42,7 +45,7 @@ public sealed class TokenizerTests
         Assert.Equal(new[] { " Once", " upon", " a", " time" }, ids[1..].Select(id => Tok512.Pieces[id]));
     }
 
-    [Fact]
+    [Stories260KFact]
     public void StreamingDetokenizer_SplitMultibyteCharacter_NeverEmitsABrokenSequence()
     {
         int[] ids = Tok512.Encode("a🙂b", addBos: false);
@@ -54,7 +57,7 @@ public sealed class TokenizerTests
         Assert.Equal(" a🙂b", string.Concat(pieces) + detokenizer.Flush());
     }
 
-    [Fact]
+    [Stories260KFact]
     public void StreamingDetokenizer_TruncatedSequenceAtEnd_FlushesReplacementCharacter()
     {
         var detokenizer = new StreamingDetokenizer(Tok512);
@@ -62,7 +65,7 @@ public sealed class TokenizerTests
         Assert.Equal("\uFFFD", detokenizer.Flush());
     }
 
-    [Fact]
+    [Stories260KFact]
     public void WriteLlama2c_ThenRead_GivesTheSameVocabulary()
     {
         using var temp = TestPaths.CreateTempDirectory();
@@ -76,7 +79,7 @@ public sealed class TokenizerTests
         Assert.Equal(File.ReadAllBytes(TestPaths.Stories260KTokenizer), File.ReadAllBytes(path));
     }
 
-    [Fact]
+    [Stories260KFact]
     public void DemoVocabulary_RoundTripsAnyText()
     {
         SentencePieceBpeTokenizer demo = BuiltInModels.DemoVocabulary();
@@ -87,7 +90,7 @@ public sealed class TokenizerTests
         Assert.Equal(Encoding.UTF8.GetByteCount("üïöé→"), demo.Encode("ünïcödé→", addBos: false).Count(id => id >= 3 && id < 259));
     }
 
-    [Fact]
+    [Stories260KFact]
     public void ReadLlama2c_TruncatedFile_ThrowsClearError()
     {
         using var temp = TestPaths.CreateTempDirectory();

@@ -6,7 +6,7 @@ namespace LlmAspire.Tests.Inference.Engine;
 
 public sealed class BatchForwardTests
 {
-    [Fact]
+    [Stories260KFact]
     public void ForwardBatch_RowsOfDifferentLengthsInOneSharedBuffer_MatchSingleSequenceRuns()
     {
         using var temp = TestPaths.CreateTempDirectory();

@@ -18,7 +18,7 @@ public sealed class EngineExactnessTests
         "Anna found a shiny stone in the garden. She", "They played", "It was a rainy day, so the children", "Sam",
     ];
 
-    [Fact]
+    [Stories260KFact]
     public async Task Greedy_SixteenPromptsOfDifferentLengthsTogether_EachIdenticalToRunningAlone()
     {
         using var temp = TestPaths.CreateTempDirectory();
@@ -38,7 +38,7 @@ public sealed class EngineExactnessTests
         Assert.Equal(alone, together);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Seeded_SampledRequest_SameAloneAndAmongOthers()
     {
         using var temp = TestPaths.CreateTempDirectory();

@@ -8,7 +8,7 @@ namespace LlmAspire.Tests.Inference.GenAi;
 /// <summary>ONNX Runtime GenAI 0.18 (CPU) is a peer: it must load the folders we write and agree with our engine.</summary>
 public sealed class OrtGenAiPeerTests
 {
-    [Fact]
+    [Stories260KFact]
     public void GenAi_LoadsOurStories260KFolder_AndItsGreedyTokensEqualOurs()
     {
         using var temp = TestPaths.CreateTempDirectory();

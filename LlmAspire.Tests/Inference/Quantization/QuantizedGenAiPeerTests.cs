@@ -9,7 +9,7 @@ namespace LlmAspire.Tests.Inference.Quantization;
 /// <summary>ONNX Runtime GenAI 0.18 (CPU) loads our quantized and float16 folders and decodes them as our engine does.</summary>
 public sealed class QuantizedGenAiPeerTests
 {
-    [Theory]
+    [Stories260KTheory]
     [InlineData("int8-b32-asym-acc4")]
     [InlineData("int4-b32-sym-acc4")]
     [InlineData("int4-b32-asym-acc0-head")]

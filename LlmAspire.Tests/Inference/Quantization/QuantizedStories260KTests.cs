@@ -8,7 +8,7 @@ namespace LlmAspire.Tests.Inference.Quantization;
 /// <summary>stories260K (../shared) quantized: what greedy decoding keeps of the float32 answer.</summary>
 public sealed class QuantizedStories260KTests
 {
-    [Theory]
+    [Stories260KTheory]
     [InlineData("int8-b32-asym-acc4", 60)] // the whole known continuation
     [InlineData("int8-b32-asym-acc0", 60)]
     [InlineData("int4-b32-asym-acc4", 16)] // ", there was a little girl named Lily. She loved to play", then "with her toys"

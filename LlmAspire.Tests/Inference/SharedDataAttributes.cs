@@ -1,4 +1,4 @@
-namespace LlmAspire.Tests.Inference.Tokenization;
+namespace LlmAspire.Tests.Inference;
 
 /// <summary>A fact that needs ../shared/models/stories260K (checkpoint and tok512); skipped, with the reason, when absent.</summary>
 internal sealed class Stories260KFactAttribute : FactAttribute
@@ -32,6 +32,18 @@ internal sealed class Tok512TheoryAttribute : TheoryAttribute
         if (!File.Exists(TestPaths.Stories260KTokenizer))
         {
             Skip = $"Needs the shared tok512 tokenizer at {TestPaths.Stories260KTokenizer} (set LLMASPIRE_SHARED_DIR).";
+        }
+    }
+}
+
+/// <summary>A theory that needs ../shared/models/stories260K; skipped, with the reason, when absent.</summary>
+internal sealed class Stories260KTheoryAttribute : TheoryAttribute
+{
+    public Stories260KTheoryAttribute()
+    {
+        if (!File.Exists(TestPaths.Stories260KTokenizer) || !File.Exists(TestPaths.Stories260KCheckpoint))
+        {
+            Skip = $"Needs the shared stories260K checkpoint and tokenizer in {Path.GetDirectoryName(TestPaths.Stories260KCheckpoint)} (set LLMASPIRE_SHARED_DIR).";
         }
     }
 }
