@@ -8,8 +8,24 @@ public sealed class ModelServerOptions
 {
     public const string SectionName = "ModelServer";
 
-    /// <summary>The model folder to serve; empty serves the built-in random-weight demo model.</summary>
+    /// <summary>
+    /// The model to serve: a model folder, or a hub reference <c>hf:owner/repo[/subfolder][@revision]</c> downloaded
+    /// into <see cref="CacheDirectory"/> (and converted) on first use; empty serves the built-in random-weight demo model.
+    /// </summary>
     public string ModelPath { get; set; } = "";
+
+    /// <summary>The hub that <c>hf:</c> references come from; empty uses <c>HF_ENDPOINT</c>, else https://huggingface.co.</summary>
+    [RegularExpression("^(|https?://\\S+)$", ErrorMessage = "ModelServer:HubEndpoint must be an http:// or https:// URL.")]
+    public string HubEndpoint { get; set; } = "";
+
+    /// <summary>Where <c>hf:</c> models are cached; empty uses <c>$HF_HOME/llmaspire/hub</c>, else <c>~/.cache/llmaspire/hub</c>.</summary>
+    public string CacheDirectory { get; set; } = "";
+
+    /// <summary>
+    /// When an <c>hf:</c> model cannot be had because the hub is unreachable and nothing is cached, serve the built-in
+    /// demo model with a warning (true) or report Unhealthy (false). Other failures are always Unhealthy.
+    /// </summary>
+    public bool FallBackToDemoModel { get; set; } = true;
 
     /// <summary><c>auto</c> (CUDA when it works, else the CPU provider), <c>cpu</c> or <c>cuda</c> (fail without CUDA).</summary>
     [Required]

@@ -1,25 +1,36 @@
 using System.Diagnostics;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Models;
+using LlmAspire.Inference.Models.Hub;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelServer.Hosting;
 
 /// <summary>
-/// Loads the configured model folder (or the built-in demo model) off the start-up path, so the
-/// server answers health probes while it loads; see <see cref="ModelHealthCheck"/>.
+/// Resolves and loads the configured model off the start-up path, so the server answers health probes (Degraded)
+/// while it downloads and loads; see <see cref="ModelHealthCheck"/>. <c>ModelServer:ModelPath</c> is a model
+/// folder, an <c>hf:</c> hub reference (downloaded, converted and cached on first use), or empty for the demo model.
 /// </summary>
-internal sealed partial class ModelLoader(ModelHost host, IOptions<ModelServerOptions> options, ILogger<ModelLoader> logger) : BackgroundService
+internal sealed partial class ModelLoader(
+    ModelHost host, IOptions<ModelServerOptions> options, IHttpClientFactory httpClientFactory, ILogger<ModelLoader> logger) : BackgroundService
 {
-    /// <summary>Where the built-in demo model is written when no model path is configured.</summary>
-    public static string DemoDirectory => Path.Combine(Path.GetTempPath(), "llmaspire");
+    /// <summary>The named HttpClient that hub downloads use.</summary>
+    public const string HubHttpClientName = "model-hub";
+
+    /// <summary>
+    /// Where the built-in demo model is written: one folder per engine build (its deterministic module version id),
+    /// so a demo written by an older engine is never loaded by a newer one.
+    /// </summary>
+    public static string DemoDirectory { get; } = Path.Combine(
+        Path.GetTempPath(), "llmaspire", "engine-" + typeof(BuiltInModels).Assembly.ManifestModule.ModuleVersionId.ToString("N")[..12]);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
         try
         {
-            var model = await Task.Run(() => Load(settings), stoppingToken);
+            var folder = await ResolveFolderAsync(settings, stoppingToken);
+            var model = await Task.Run(() => Load(folder, settings), stoppingToken);
             host.SetReady(model);
             LogReady(logger, model.Id, model.ExecutionProvider, model.Config.ContextLength, model.Config.VocabSize);
             if (model.FallbackReason is { } reason)
@@ -38,15 +49,52 @@ internal sealed partial class ModelLoader(ModelHost host, IOptions<ModelServerOp
         }
     }
 
-    private LanguageModel Load(ModelServerOptions settings)
+    /// <summary>
+    /// The folder to load. An <c>hf:</c> reference falls back to the demo model only when the hub cannot be reached and
+    /// nothing is cached (and <see cref="ModelServerOptions.FallBackToDemoModel"/> allows it); a reference the hub
+    /// does not know, a bad local path or a failed verification stays an error.
+    /// </summary>
+    private async Task<string> ResolveFolderAsync(ModelServerOptions settings, CancellationToken cancellationToken)
     {
-        var folder = settings.ModelPath;
-        if (string.IsNullOrWhiteSpace(folder))
+        var modelPath = settings.ModelPath.Trim();
+        if (modelPath.Length == 0)
         {
-            folder = BuiltInModels.EnsureDemoFolder(DemoDirectory);
-            LogDemoModel(logger, BuiltInModels.DemoName, folder);
+            var demo = BuiltInModels.EnsureDemoFolder(DemoDirectory);
+            LogDemoModel(logger, BuiltInModels.DemoName, demo);
+            return demo;
         }
 
+        if (!HubModelReference.IsHubReference(modelPath))
+        {
+            return modelPath;
+        }
+
+        var reference = HubModelReference.Parse(modelPath);
+        var hubOptions = HubOptions.FromEnvironment(settings.HubEndpoint, settings.CacheDirectory);
+        using var http = httpClientFactory.CreateClient(HubHttpClientName);
+
+        // Large files take as long as they take; HubOptions.StallTimeout catches a transfer that stops moving.
+        http.Timeout = Timeout.InfiniteTimeSpan;
+        var resolver = new HubModelResolver(http, hubOptions);
+        LogResolving(logger, reference.ToString(), hubOptions.Endpoint, resolver.CacheFolder(reference));
+        try
+        {
+            var stopwatch = Stopwatch.StartNew();
+            var resolution = await resolver.ResolveAsync(reference, new ProgressLog(logger), cancellationToken);
+            LogResolved(logger, reference.ToString(), resolution.Folder, resolution.Format, resolution.Commit ?? "unknown",
+                resolution.FromCache ? "the cache, without network access" : "the hub", stopwatch.Elapsed.TotalSeconds);
+            return resolution.Folder;
+        }
+        catch (HubUnreachableException ex) when (settings.FallBackToDemoModel)
+        {
+            var demo = BuiltInModels.EnsureDemoFolder(DemoDirectory);
+            LogHubFallback(logger, BuiltInModels.DemoName, reference.ToString(), hubOptions.Endpoint, ex.Message.TrimEnd('.'));
+            return demo;
+        }
+    }
+
+    private LanguageModel Load(string folder, ModelServerOptions settings)
+    {
         LogLoading(logger, folder, settings.ExecutionProvider);
         var stopwatch = Stopwatch.StartNew();
         var model = LanguageModel.Load(folder, settings.GetExecutionProviderPreference());
@@ -54,8 +102,41 @@ internal sealed partial class ModelLoader(ModelHost host, IOptions<ModelServerOp
         return model;
     }
 
-    [LoggerMessage(LogLevel.Warning, "ModelServer:ModelPath is empty: serving the built-in demo model {Name} from {Folder}. Its weights are RANDOM, so its text is gibberish; set ModelServer:ModelPath to a converted model folder to serve a real model.")]
+    [LoggerMessage(LogLevel.Warning, "ModelServer:ModelPath is empty: serving the built-in demo model {Name} from {Folder}. Its weights are RANDOM, so its text is gibberish; set ModelServer:ModelPath to a model folder or an hf: reference to serve a real model.")]
     private static partial void LogDemoModel(ILogger logger, string name, string folder);
+
+    [LoggerMessage(LogLevel.Warning,
+        "Serving the built-in demo model {Name} INSTEAD OF {Reference}: the hub at {Endpoint} cannot be reached and the model is not cached. Reason: {Reason}. "
+        + "The demo's weights are RANDOM, so its text is gibberish. To fix: let this machine reach the hub (or point HF_ENDPOINT or ModelServer:HubEndpoint at a mirror) and restart, "
+        + "or set ModelServer:ModelPath (LlmAspire:ModelPath in the AppHost) to a local model folder. ModelServer:FallBackToDemoModel=false makes this an error instead.")]
+    private static partial void LogHubFallback(ILogger logger, string name, string reference, Uri endpoint, string reason);
+
+    [LoggerMessage(LogLevel.Information, "Resolving {Reference} from {Endpoint} (cache {CacheFolder}).")]
+    private static partial void LogResolving(ILogger logger, string reference, Uri endpoint, string cacheFolder);
+
+    [LoggerMessage(LogLevel.Information, "Resolved {Reference} to {Folder} ({Format}, commit {Commit}) from {Source} in {ElapsedSeconds:F1} s.")]
+    private static partial void LogResolved(ILogger logger, string reference, string folder, HubModelFormat format, string commit, string source, double elapsedSeconds);
+
+    [LoggerMessage(LogLevel.Information, "Another process is downloading into {Folder}; waiting for it.")]
+    private static partial void LogWaitingForLock(ILogger logger, string folder);
+
+    [LoggerMessage(LogLevel.Information, "Downloading {File} ({TotalBytes} bytes).")]
+    private static partial void LogDownloadStarting(ILogger logger, string file, long? totalBytes);
+
+    [LoggerMessage(LogLevel.Information, "Resuming {File} at byte {Bytes} of {TotalBytes}.")]
+    private static partial void LogDownloadResuming(ILogger logger, string file, long bytes, long? totalBytes);
+
+    [LoggerMessage(LogLevel.Information, "Downloading {File}: {Bytes} of {TotalBytes} bytes ({Percent:F1} %).")]
+    private static partial void LogDownloadProgress(ILogger logger, string file, long bytes, long? totalBytes, double? percent);
+
+    [LoggerMessage(LogLevel.Warning, "The transfer of {File} broke off at {Bytes} bytes ({Reason}); retrying from there.")]
+    private static partial void LogDownloadRetrying(ILogger logger, string file, long bytes, string? reason);
+
+    [LoggerMessage(LogLevel.Information, "Downloaded {File} ({Bytes} bytes, {Checks}).")]
+    private static partial void LogDownloaded(ILogger logger, string file, long bytes, string? checks);
+
+    [LoggerMessage(LogLevel.Information, "Converting the {Format} snapshot into {Folder} (once; later starts reuse it).")]
+    private static partial void LogConverting(ILogger logger, string? format, string folder);
 
     [LoggerMessage(LogLevel.Information, "Loading model folder {Folder} (execution provider preference {Preference}).")]
     private static partial void LogLoading(ILogger logger, string folder, string preference);
@@ -69,6 +150,38 @@ internal sealed partial class ModelLoader(ModelHost host, IOptions<ModelServerOp
     [LoggerMessage(LogLevel.Warning, "Execution provider preference {Preference} fell back to the CPU provider: {Reason}")]
     private static partial void LogFallback(ILogger logger, string preference, string reason);
 
-    [LoggerMessage(LogLevel.Error, "Loading the model from '{Folder}' failed; the server stays up and reports Unhealthy.")]
-    private static partial void LogLoadFailed(ILogger logger, Exception exception, string folder);
+    [LoggerMessage(LogLevel.Error, "Loading the model from '{ModelPath}' failed; the server stays up and reports Unhealthy.")]
+    private static partial void LogLoadFailed(ILogger logger, Exception exception, string modelPath);
+
+    /// <summary>Writes each hub progress report as one log line, synchronously and in order.</summary>
+    private sealed class ProgressLog(ILogger logger) : IProgress<HubProgress>
+    {
+        public void Report(HubProgress value)
+        {
+            switch (value.Kind)
+            {
+                case HubProgressKind.WaitingForLock:
+                    LogWaitingForLock(logger, value.File);
+                    break;
+                case HubProgressKind.Starting when value.Bytes > 0:
+                    LogDownloadResuming(logger, value.File, value.Bytes, value.TotalBytes);
+                    break;
+                case HubProgressKind.Starting:
+                    LogDownloadStarting(logger, value.File, value.TotalBytes);
+                    break;
+                case HubProgressKind.Downloading:
+                    LogDownloadProgress(logger, value.File, value.Bytes, value.TotalBytes, value.Percent);
+                    break;
+                case HubProgressKind.Retrying:
+                    LogDownloadRetrying(logger, value.File, value.Bytes, value.Detail);
+                    break;
+                case HubProgressKind.Downloaded:
+                    LogDownloaded(logger, value.File, value.Bytes, value.Detail);
+                    break;
+                case HubProgressKind.Converting:
+                    LogConverting(logger, value.Detail, value.File);
+                    break;
+            }
+        }
+    }
 }
