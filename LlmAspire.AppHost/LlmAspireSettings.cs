@@ -1,10 +1,11 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 
 namespace LlmAspire.AppHost;
 
 /// <summary>The AppHost's configuration, section <c>LlmAspire</c> (e.g. <c>--LlmAspire:ModelServers=3</c>).</summary>
-internal sealed class LlmAspireSettings
+internal sealed partial class LlmAspireSettings
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "LlmAspire";
@@ -15,7 +16,17 @@ internal sealed class LlmAspireSettings
     /// <summary>How many model servers to start: <c>modelserver-0</c> … <c>modelserver-{N-1}</c>.</summary>
     public int ModelServers { get; init; } = 2;
 
-    /// <summary>The model folder every server serves, as an absolute path; null for the built-in demo model.</summary>
+    /// <summary>
+    /// The model every server serves when <c>LlmAspire:ModelPath</c> is not set: stories260K from the Hugging Face hub,
+    /// downloaded and converted on first use. A server that cannot reach the hub (and has nothing cached) serves the
+    /// built-in demo model instead, with a warning.
+    /// </summary>
+    public const string DefaultModelPath = "hf:karpathy/tinyllamas/stories260K";
+
+    /// <summary>
+    /// The model every server serves: a model folder as an absolute path, or an <c>hf:</c> hub reference as given;
+    /// null when not configured, which serves <see cref="DefaultModelPath"/>.
+    /// </summary>
     public string? ModelPath { get; init; }
 
     /// <summary>The gateway's port; null lets the orchestrator choose one.</summary>
@@ -57,14 +68,24 @@ internal sealed class LlmAspireSettings
 
         string? modelPath = null;
         var modelPathText = section[nameof(ModelPath)];
-        if (!string.IsNullOrWhiteSpace(modelPathText))
+        if (!string.IsNullOrWhiteSpace(modelPathText) && modelPathText.TrimStart().StartsWith("hf:", StringComparison.OrdinalIgnoreCase))
+        {
+            // A hub reference is resolved by each model server; only its shape is checked here.
+            modelPath = modelPathText.Trim();
+            if (!HubReferencePattern().IsMatch(modelPath))
+            {
+                throw new InvalidOperationException(
+                    $"{SectionName}:{nameof(ModelPath)} '{modelPathText}' is not a hub reference of the form hf:owner/repo[/subfolder][@revision].");
+            }
+        }
+        else if (!string.IsNullOrWhiteSpace(modelPathText))
         {
             modelPath = Path.GetFullPath(modelPathText);
             if (!isPublishMode && !Directory.Exists(modelPath))
             {
                 throw new InvalidOperationException(
                     $"{SectionName}:{nameof(ModelPath)} '{modelPathText}' (resolved to '{modelPath}') is not a folder. "
-                    + "Convert a model first (see README) or leave the key empty for the built-in demo model.");
+                    + $"Convert a model first (see README), give an hf:owner/repo reference, or leave the key empty for {DefaultModelPath}.");
             }
         }
 
@@ -89,4 +110,7 @@ internal sealed class LlmAspireSettings
             ? value
             : throw new InvalidOperationException($"{SectionName}:{key} must be an integer; it is '{text}'.");
     }
+
+    [GeneratedRegex(@"^hf:[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(/[^@\s]+)?(@[A-Za-z0-9._/-]+)?$", RegexOptions.IgnoreCase)]
+    private static partial Regex HubReferencePattern();
 }

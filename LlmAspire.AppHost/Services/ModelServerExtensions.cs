@@ -14,30 +14,30 @@ internal static class ModelServerExtensions
     /// </summary>
     /// <param name="builder">The AppHost builder.</param>
     /// <param name="count">How many servers.</param>
-    /// <param name="modelPath">The model folder every server loads; null for the built-in demo model.</param>
+    /// <param name="modelPath">
+    /// The model every server loads, a folder or an <c>hf:</c> reference; null for <see cref="LlmAspireSettings.DefaultModelPath"/>.
+    /// </param>
     internal static IReadOnlyList<IResourceBuilder<ProjectResource>> AddModelServers(
         this IDistributedApplicationBuilder builder, int count, string? modelPath)
     {
         var servers = new List<IResourceBuilder<ProjectResource>>(count);
         for (var index = 0; index < count; index++)
         {
-            servers.Add(builder.AddModelServer(ModelServerName(index), modelPath));
+            servers.Add(builder.AddModelServer(ModelServerName(index), modelPath ?? LlmAspireSettings.DefaultModelPath));
         }
 
         return servers;
     }
 
     private static IResourceBuilder<ProjectResource> AddModelServer(
-        this IDistributedApplicationBuilder builder, string name, string? modelPath)
+        this IDistributedApplicationBuilder builder, string name, string modelPath)
     {
         // The endpoint is declared here, not taken from a launch profile, so every server gets its own port.
-        var server = builder.AddProject<Projects.LlmAspire_ModelServer>(name, options => options.ExcludeLaunchProfile = true)
+        // Servers started together share the hub cache; the first downloads and converts, the others wait for it.
+        return builder.AddProject<Projects.LlmAspire_ModelServer>(name, options => options.ExcludeLaunchProfile = true)
             .WithHttpEndpoint()
             .WithHttpHealthCheck(HealthPath)
-            .WithAppHostEnvironment();
-
-        return modelPath is null
-            ? server
-            : server.WithEnvironment("ModelServer__ModelPath", modelPath);
+            .WithAppHostEnvironment()
+            .WithEnvironment("ModelServer__ModelPath", modelPath);
     }
 }
