@@ -2,16 +2,19 @@ using System.Text.Json.Serialization;
 
 namespace LlmAspire.Inference.Models;
 
-/// <summary>The <c>genai_config.json</c> of a model folder, in ONNX Runtime GenAI's format (the keys we use).</summary>
+/// <summary>
+/// The <c>genai_config.json</c> of a model folder, in ONNX Runtime GenAI's format (the keys we use). Settable
+/// properties, not init-only: the JSON source generator would otherwise reset an absent key's default to null.
+/// </summary>
 public sealed class GenAiConfig
 {
     /// <summary>The model section.</summary>
     [JsonPropertyName("model")]
-    public required GenAiModel Model { get; init; }
+    public required GenAiModel Model { get; set; }
 
     /// <summary>Default search options.</summary>
     [JsonPropertyName("search")]
-    public GenAiSearch Search { get; init; } = new();
+    public GenAiSearch Search { get; set; } = new();
 }
 
 /// <summary>The <c>model</c> section.</summary>
@@ -19,32 +22,32 @@ public sealed class GenAiModel
 {
     /// <summary>Beginning-of-sequence id, when the config gives one.</summary>
     [JsonPropertyName("bos_token_id")]
-    public int? BosTokenId { get; init; }
+    public int? BosTokenId { get; set; }
 
     /// <summary>End-of-sequence ids: GenAI writes one number or, for models with several (Llama 3), an array.</summary>
     [JsonPropertyName("eos_token_id")]
     [JsonConverter(typeof(IntOrArrayConverter))]
-    public int[]? EosTokenId { get; init; }
+    public int[]? EosTokenId { get; set; }
 
     /// <summary>Padding id.</summary>
     [JsonPropertyName("pad_token_id")]
-    public int? PadTokenId { get; init; }
+    public int? PadTokenId { get; set; }
 
     /// <summary>Maximum positions.</summary>
     [JsonPropertyName("context_length")]
-    public int ContextLength { get; init; }
+    public int ContextLength { get; set; }
 
     /// <summary>Vocabulary size.</summary>
     [JsonPropertyName("vocab_size")]
-    public int VocabSize { get; init; }
+    public int VocabSize { get; set; }
 
     /// <summary>Architecture, "llama".</summary>
     [JsonPropertyName("type")]
-    public string Type { get; init; } = "llama";
+    public string Type { get; set; } = "llama";
 
     /// <summary>The decoder graph.</summary>
     [JsonPropertyName("decoder")]
-    public required GenAiDecoder Decoder { get; init; }
+    public required GenAiDecoder Decoder { get; set; }
 }
 
 /// <summary>The <c>model.decoder</c> section.</summary>
@@ -52,35 +55,35 @@ public sealed class GenAiDecoder
 {
     /// <summary>ONNX file name inside the folder.</summary>
     [JsonPropertyName("filename")]
-    public string Filename { get; init; } = "model.onnx";
+    public string Filename { get; set; } = "model.onnx";
 
     /// <summary>Size of one attention head.</summary>
     [JsonPropertyName("head_size")]
-    public int HeadSize { get; init; }
+    public int HeadSize { get; set; }
 
     /// <summary>Model width.</summary>
     [JsonPropertyName("hidden_size")]
-    public int HiddenSize { get; init; }
+    public int HiddenSize { get; set; }
 
     /// <summary>Query heads.</summary>
     [JsonPropertyName("num_attention_heads")]
-    public int NumAttentionHeads { get; init; }
+    public int NumAttentionHeads { get; set; }
 
     /// <summary>Layers.</summary>
     [JsonPropertyName("num_hidden_layers")]
-    public int NumHiddenLayers { get; init; }
+    public int NumHiddenLayers { get; set; }
 
     /// <summary>Key/value heads.</summary>
     [JsonPropertyName("num_key_value_heads")]
-    public int NumKeyValueHeads { get; init; }
+    public int NumKeyValueHeads { get; set; }
 
     /// <summary>Graph input names.</summary>
     [JsonPropertyName("inputs")]
-    public GenAiInputs Inputs { get; init; } = new();
+    public GenAiInputs Inputs { get; set; } = new();
 
     /// <summary>Graph output names.</summary>
     [JsonPropertyName("outputs")]
-    public GenAiOutputs Outputs { get; init; } = new();
+    public GenAiOutputs Outputs { get; set; } = new();
 }
 
 /// <summary>Decoder input names; <c>%d</c> stands for the layer.</summary>
@@ -88,23 +91,23 @@ public sealed class GenAiInputs
 {
     /// <summary>Token ids.</summary>
     [JsonPropertyName("input_ids")]
-    public string InputIds { get; init; } = LlamaOnnxBuilder.InputIds;
+    public string InputIds { get; set; } = LlamaOnnxBuilder.InputIds;
 
     /// <summary>Attention mask.</summary>
     [JsonPropertyName("attention_mask")]
-    public string AttentionMask { get; init; } = LlamaOnnxBuilder.AttentionMask;
+    public string AttentionMask { get; set; } = LlamaOnnxBuilder.AttentionMask;
 
     /// <summary>Positions.</summary>
     [JsonPropertyName("position_ids")]
-    public string PositionIds { get; init; } = LlamaOnnxBuilder.PositionIds;
+    public string PositionIds { get; set; } = LlamaOnnxBuilder.PositionIds;
 
     /// <summary>Past keys.</summary>
     [JsonPropertyName("past_key_names")]
-    public string PastKeyNames { get; init; } = "past_key_values.%d.key";
+    public string PastKeyNames { get; set; } = "past_key_values.%d.key";
 
     /// <summary>Past values.</summary>
     [JsonPropertyName("past_value_names")]
-    public string PastValueNames { get; init; } = "past_key_values.%d.value";
+    public string PastValueNames { get; set; } = "past_key_values.%d.value";
 }
 
 /// <summary>Decoder output names; <c>%d</c> stands for the layer.</summary>
@@ -112,15 +115,15 @@ public sealed class GenAiOutputs
 {
     /// <summary>Logits.</summary>
     [JsonPropertyName("logits")]
-    public string Logits { get; init; } = LlamaOnnxBuilder.Logits;
+    public string Logits { get; set; } = LlamaOnnxBuilder.Logits;
 
     /// <summary>Present keys.</summary>
     [JsonPropertyName("present_key_names")]
-    public string PresentKeyNames { get; init; } = "present.%d.key";
+    public string PresentKeyNames { get; set; } = "present.%d.key";
 
     /// <summary>Present values.</summary>
     [JsonPropertyName("present_value_names")]
-    public string PresentValueNames { get; init; } = "present.%d.value";
+    public string PresentValueNames { get; set; } = "present.%d.value";
 }
 
 /// <summary>The <c>search</c> section: generation defaults.</summary>
@@ -128,23 +131,23 @@ public sealed class GenAiSearch
 {
     /// <summary>Sample (true) or greedy (false).</summary>
     [JsonPropertyName("do_sample")]
-    public bool DoSample { get; init; }
+    public bool DoSample { get; set; }
 
     /// <summary>Maximum total length.</summary>
     [JsonPropertyName("max_length")]
-    public int MaxLength { get; init; }
+    public int MaxLength { get; set; }
 
     /// <summary>Temperature.</summary>
     [JsonPropertyName("temperature")]
-    public float Temperature { get; init; } = 1f;
+    public float Temperature { get; set; } = 1f;
 
     /// <summary>Top-k.</summary>
     [JsonPropertyName("top_k")]
-    public int TopK { get; init; } = 1;
+    public int TopK { get; set; } = 1;
 
     /// <summary>Top-p.</summary>
     [JsonPropertyName("top_p")]
-    public float TopP { get; init; } = 1f;
+    public float TopP { get; set; } = 1f;
 }
 
 /// <summary>Reads a number or an array of numbers; writes a single number when there is one.</summary>

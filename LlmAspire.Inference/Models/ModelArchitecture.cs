@@ -10,25 +10,25 @@ public sealed class ModelArchitecture
 {
     /// <summary>Feed-forward width.</summary>
     [JsonPropertyName("intermediate_size")]
-    public int IntermediateSize { get; init; }
+    public int IntermediateSize { get; set; }
 
     /// <summary>RoPE base.</summary>
     [JsonPropertyName("rope_theta")]
-    public float RopeTheta { get; init; }
+    public float RopeTheta { get; set; }
 
     /// <summary>RMSNorm epsilon.</summary>
     [JsonPropertyName("rms_norm_eps")]
-    public float RmsNormEps { get; init; }
+    public float RmsNormEps { get; set; }
 
     /// <summary>Classifier shares the token embedding.</summary>
     [JsonPropertyName("tie_word_embeddings")]
-    public bool TieWordEmbeddings { get; init; }
+    public bool TieWordEmbeddings { get; set; }
 
     /// <summary>Tokenizer file in the folder.</summary>
     [JsonPropertyName("tokenizer")]
-    public string Tokenizer { get; init; } = ModelFolder.TokenizerFile;
+    public string Tokenizer { get; set; } = ModelFolder.TokenizerFile;
 
     /// <summary>Where the weights came from (e.g. "llama2.c:stories260K.bin" or "built-in demo, random weights").</summary>
     [JsonPropertyName("source")]
-    public string? Source { get; init; }
+    public string? Source { get; set; }
 }

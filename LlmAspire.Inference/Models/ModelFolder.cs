@@ -125,12 +125,9 @@ public static class ModelFolder
             throw new DirectoryNotFoundException($"Model folder '{directory}' does not exist.");
         }
 
-        foreach (string file in new[] { ConfigFile, ModelFile })
+        if (!File.Exists(Path.Combine(directory, ConfigFile)))
         {
-            if (!File.Exists(Path.Combine(directory, file)))
-            {
-                throw new FileNotFoundException($"Model folder '{directory}' has no {file}; convert a checkpoint with 'llmaspire model convert'.", file);
-            }
+            throw new FileNotFoundException($"Model folder '{directory}' has no {ConfigFile}; convert a checkpoint with 'llmaspire model convert'.", ConfigFile);
         }
 
         GenAiConfig genai;
@@ -149,6 +146,12 @@ public static class ModelFolder
             ? JsonSerializer.Deserialize(File.ReadAllText(architecturePath), ModelJsonContext.Default.ModelArchitecture) ?? new ModelArchitecture()
             : new ModelArchitecture { RopeTheta = 10000f, RmsNormEps = 1e-5f };
         GenAiDecoder d = genai.Model.Decoder;
+        if (string.IsNullOrEmpty(d.Filename) || d.Filename.Contains("..", StringComparison.Ordinal) || Path.IsPathRooted(d.Filename)
+            || !File.Exists(Path.Combine(directory, d.Filename)))
+        {
+            throw new FileNotFoundException($"Model folder '{directory}' has no decoder graph '{d.Filename}' (genai_config.json's model.decoder.filename).", d.Filename);
+        }
+
         if (d.NumHiddenLayers <= 0 || d.NumAttentionHeads <= 0 || d.NumKeyValueHeads <= 0 || genai.Model.VocabSize <= 0 || genai.Model.ContextLength <= 0)
         {
             throw new InvalidDataException($"{ConfigFile} in '{directory}' lacks the decoder's shape (layers, heads, key/value heads, vocab_size, context_length).");
