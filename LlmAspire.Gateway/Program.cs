@@ -1,3 +1,4 @@
+using LlmAspire.Gateway.Requests;
 using LlmAspire.Gateway.Routing;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -8,6 +9,7 @@ builder.AddModelServerProxy();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.UseCompletionRequests();
 app.MapModelServerProxy();
 
 app.Run();
