@@ -1,18 +1,19 @@
 using System.Net;
 using System.Text.Json;
+using LlmAspire.Tests.Inference;
 
 namespace LlmAspire.Tests.ModelServer;
 
 /// <summary>
 /// <c>ModelServer:ModelPath</c> as an <c>hf:</c> reference, through real model server processes: downloaded and
 /// converted on first use; the demo model, with a warning, when the hub cannot be reached; Unhealthy with the
-/// reason when the hub does not have the repository.
+/// reason when the hub does not have the repository. The fake hub serves ../shared: skipped, saying why, without it.
 /// </summary>
 public sealed class ModelPathTests(ModelPathFixture fixture) : IClassFixture<ModelPathFixture>
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(1);
 
-    [Fact]
+    [Stories260KFact]
     public async Task HubReference_HubReachable_ServesTheDownloadedModelWithTheKnownAnswer()
     {
         using var client = fixture.CreateClient(ModelPathFixture.Reachable);
@@ -34,7 +35,7 @@ public sealed class ModelPathTests(ModelPathFixture fixture) : IClassFixture<Mod
         Assert.True(Directory.Exists(Path.Combine(Assert.Single(Directory.GetDirectories(conversions)), "stories260K")));
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task HubReference_HubUnreachable_ServesTheDemoModelWithAWarningSayingWhyAndHowToFix()
     {
         using var client = fixture.CreateClient(ModelPathFixture.Unreachable);
@@ -46,7 +47,7 @@ public sealed class ModelPathTests(ModelPathFixture fixture) : IClassFixture<Mod
         Assert.Contains("RANDOM", warning, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task HubReference_UnknownRepository_StaysUnhealthyNamingTheRepository()
     {
         using var client = fixture.CreateClient(ModelPathFixture.Misspelt);

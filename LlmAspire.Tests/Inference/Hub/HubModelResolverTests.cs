@@ -7,7 +7,8 @@ namespace LlmAspire.Tests.Inference.Hub;
 
 /// <summary>
 /// <see cref="HubModelResolver"/> against <see cref="FakeHub"/>, which serves stories260K from ../shared as
-/// karpathy/tinyllamas has it. Each test has its own hub and cache folder.
+/// karpathy/tinyllamas has it (those tests skip, saying why, where ../shared is absent). Each test has its own hub
+/// and cache folder.
 /// </summary>
 public sealed class HubModelResolverTests
 {
@@ -21,7 +22,7 @@ public sealed class HubModelResolverTests
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(2);
     private static readonly HubModelReference s_stories = HubModelReference.Parse("hf:karpathy/tinyllamas/stories260K");
 
-    [Fact]
+    [Stories260KFact]
     public async Task Resolve_FirstTime_DownloadsVerifiesAndConvertsOnlyWhatTheModelNeeds()
     {
         await using var hub = await FakeHub.StartWithTinyLlamasAsync();
@@ -51,7 +52,7 @@ public sealed class HubModelResolverTests
         Assert.StartsWith(HubTestModels.KnownStart, await HubTestModels.GreedyAsync(resolution.Folder, 20, s_timeout).WaitAsync(s_timeout), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Resolve_HubStoppedAfterFirstResolution_ReusesTheCacheWithoutNetwork()
     {
         var hub = await FakeHub.StartWithTinyLlamasAsync();
@@ -74,7 +75,7 @@ public sealed class HubModelResolverTests
         Assert.StartsWith(HubTestModels.KnownStart, await HubTestModels.GreedyAsync(second.Folder, 20, s_timeout).WaitAsync(s_timeout), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Resolve_ConversionMissingButFilesCached_ConvertsAgainWithoutNetworkAndDropsOtherEngineBuilds()
     {
         var hub = await FakeHub.StartWithTinyLlamasAsync();
@@ -99,7 +100,7 @@ public sealed class HubModelResolverTests
         Assert.StartsWith(HubTestModels.KnownStart, await HubTestModels.GreedyAsync(second.Folder, 20, s_timeout).WaitAsync(s_timeout), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Resolve_ConnectionDroppedMidFile_ResumesWithRangeAndVerifiesSha256()
     {
         await using var hub = await FakeHub.StartWithTinyLlamasAsync();
@@ -124,7 +125,7 @@ public sealed class HubModelResolverTests
         Assert.StartsWith(HubTestModels.KnownStart, await HubTestModels.GreedyAsync(resolution.Folder, 20, s_timeout).WaitAsync(s_timeout), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Resolve_InterruptedOnTheOnlyTry_KeepsThePartialFileAndTheNextResolutionResumesIt()
     {
         await using var hub = await FakeHub.StartWithTinyLlamasAsync();
@@ -148,7 +149,7 @@ public sealed class HubModelResolverTests
         Assert.True(Directory.Exists(resolution.Folder));
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Resolve_Sha256Mismatch_FailsNamingTheFileAndDeletesIt()
     {
         await using var hub = await FakeHub.StartWithTinyLlamasAsync();
@@ -188,7 +189,7 @@ public sealed class HubModelResolverTests
         Assert.Contains(s_stories.ToString(), exception.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Resolve_OfflineModeAndNoCache_ThrowsUnreachableWithoutAnyRequest()
     {
         await using var hub = await FakeHub.StartWithTinyLlamasAsync();
@@ -202,7 +203,7 @@ public sealed class HubModelResolverTests
         Assert.Empty(hub.Requests);
     }
 
-    [Theory]
+    [Stories260KTheory]
     [InlineData("hf:karpathy/tinyllamaz/stories260K", "Repository not found")]
     [InlineData("hf:karpathy/tinyllamas/stories260K@no-such-branch", "Invalid rev id")]
     [InlineData("hf:karpathy/tinyllamas/stories261K", "has no files in the folder 'stories261K'")]
@@ -221,7 +222,7 @@ public sealed class HubModelResolverTests
         Assert.Empty(hub.Downloads);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Resolve_RepositoryRootWithSeveralCheckpointsAndNoTokenizer_ExplainsWhatIsMissing()
     {
         await using var hub = await FakeHub.StartWithTinyLlamasAsync();
@@ -235,7 +236,7 @@ public sealed class HubModelResolverTests
         Assert.Empty(hub.Downloads);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Resolve_ModelFolderRepository_IsUsedAsDownloadedAndNamedAfterTheRepository()
     {
         using var source = TestPaths.CreateTempDirectory();
@@ -273,7 +274,7 @@ public sealed class HubModelResolverTests
         Assert.Empty(hub.Downloads);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Resolve_HuggingFaceFolder_ImportsTheDownloadedFolderOnceIntoTheCache()
     {
         await using var hub = await FakeHub.StartAsync();
@@ -305,7 +306,7 @@ public sealed class HubModelResolverTests
         Assert.DoesNotContain(hub.Downloads, request => request.FilePath == "pytorch_model.bin");
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Resolve_TwoResolversAtOnce_DownloadEachFileOnceAndShareOneFolder()
     {
         await using var hub = await FakeHub.StartWithTinyLlamasAsync();
@@ -325,7 +326,7 @@ public sealed class HubModelResolverTests
         Assert.StartsWith(HubTestModels.KnownStart, await HubTestModels.GreedyAsync(results[0].Folder, 20, s_timeout).WaitAsync(s_timeout), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Resolve_WithToken_SendsItAsBearerOnEveryRequest()
     {
         await using var hub = await FakeHub.StartWithTinyLlamasAsync();
