@@ -40,7 +40,7 @@ public sealed class HubOptions
     /// Turns a downloaded Hugging Face Llama folder (first argument) into a model folder (second argument);
     /// null refuses such repositories before anything is downloaded.
     /// </summary>
-    public Action<string, string>? HuggingFaceImporter { get; init; } = HuggingFaceImport.Importer;
+    public Action<string, string>? HuggingFaceImporter { get; init; } = static (source, output) => ModelConverter.ImportHuggingFace(source, output);
 
     /// <summary>
     /// Options from the environment (<c>HF_ENDPOINT</c>, <c>HF_TOKEN</c>, <c>HF_HOME</c>, <c>XDG_CACHE_HOME</c>,

@@ -2,6 +2,8 @@ using System.Net;
 using System.Security.Cryptography;
 using LlmAspire.Inference.Models;
 using LlmAspire.Inference.Models.Hub;
+using LlmAspire.Inference;
+using LlmAspire.Inference.Engine;
 
 namespace LlmAspire.Tests.Inference.Hub;
 
@@ -304,6 +306,34 @@ public sealed class HubModelResolverTests
         Assert.Equal(first.Folder, second.Folder);
         Assert.True(second.FromCache);
         Assert.DoesNotContain(hub.Downloads, request => request.FilePath == "pytorch_model.bin");
+    }
+
+    [Fact]
+    public async Task Resolve_HuggingFaceSafetensorsFolder_DefaultImporterMakesAServableModel()
+    {
+        var config = new LlamaConfig(32, 64, 2, 4, 2, BuiltInModels.DemoConfig.VocabSize, 64);
+        using var source = TestPaths.CreateTempDirectory();
+        LlmAspire.Tests.Inference.HuggingFace.HuggingFaceImporterTests.WriteHuggingFaceFolder(source.Path, config, BuiltInModels.RandomWeights(config, 5), "BF16", sharded: true);
+        LlmAspire.Inference.Tokenization.TokenizerJsonWriter.Write(BuiltInModels.DemoVocabulary(), source.Path, config.ContextLength);
+        await using var hub = await FakeHub.StartAsync();
+        hub.AddFolder("acme/tiny-llama", source.Path);
+        using var cache = TestPaths.CreateTempDirectory();
+        using var http = new HttpClient();
+
+        var resolution = await new HubModelResolver(http, new HubOptions { Endpoint = hub.Endpoint, CacheDirectory = cache.Path })
+            .ResolveAsync(HubModelReference.Parse("hf:acme/tiny-llama")).WaitAsync(s_timeout);
+
+        Assert.Equal(HubModelFormat.HuggingFaceLlama, resolution.Format);
+        using var model = LanguageModel.Load(resolution.Folder, ExecutionProviderPreference.Cpu);
+        Assert.Equal("tiny-llama", model.Id);
+        Assert.Equal(config.Layers, model.Config.Layers);
+        int generated = 0;
+        await foreach (var update in model.GenerateAsync(new GenerationRequest(model.Tokenizer.Encode("hello", addBos: true), 5, Temperature: 0)).WithCancellation(CancellationToken.None))
+        {
+            generated = update.CompletionTokens;
+        }
+
+        Assert.True(generated > 0);
     }
 
     [Stories260KFact]
