@@ -32,13 +32,29 @@ public sealed class ModelServerOptions
     [RegularExpression("(?i)^(auto|cpu|cuda)$", ErrorMessage = "ModelServer:ExecutionProvider must be auto, cpu or cuda.")]
     public string ExecutionProvider { get; set; } = "auto";
 
-    /// <summary>Requests that may wait for the engine while one runs; the next one gets 503 with Retry-After.</summary>
+    /// <summary>Sequences the engine decodes together: KV memory for this many is allocated at start-up; also the largest <c>n</c>.</summary>
+    [Range(1, 1024)]
+    public int MaxSequences { get; set; } = 16;
+
+    /// <summary>Positions per sequence (prompt + completion); 0 = the model's context length, larger values are capped to it.</summary>
+    [Range(0, 1 << 24)]
+    public int MaxContext { get; set; }
+
+    /// <summary>Requests that may wait for a free sequence while <see cref="MaxSequences"/> run; the next one gets 503 with Retry-After.</summary>
     [Range(1, 100_000)]
     public int MaxQueue { get; set; } = 16;
 
     /// <summary>Largest accepted request body; larger ones get 413.</summary>
     [Range(1024, 1L << 30)]
     public long MaxRequestBodyBytes { get; set; } = 1 << 20;
+
+    /// <summary>The engine's sizes from <see cref="MaxSequences"/>, <see cref="MaxContext"/> and <see cref="MaxQueue"/>.</summary>
+    public EngineOptions GetEngineOptions() => new()
+    {
+        MaxSequences = MaxSequences,
+        MaxContext = MaxContext,
+        MaxQueue = MaxQueue,
+    };
 
     /// <summary>The parsed <see cref="ExecutionProvider"/> (a method, so validation never evaluates it before the value is checked).</summary>
     public ExecutionProviderPreference GetExecutionProviderPreference() =>

@@ -1,9 +1,10 @@
 using LlmAspire.ModelServer.Apis;
 using LlmAspire.ModelServer.Hosting;
+using LlmAspire.ModelServer.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.AddServiceDefaults(ModelServerMetrics.MeterName);
+builder.AddServiceDefaults(ModelServerTelemetry.SourceName);
 builder.AddModelServer();
 
 var app = builder.Build();
@@ -13,5 +14,7 @@ app.UseOpenAIErrorPages();
 app.MapDefaultEndpoints();
 app.MapModelsApi();
 app.MapCompletionsApi();
+app.MapChatCompletionsApi();
+app.MapVllmMetrics();
 
 app.Run();

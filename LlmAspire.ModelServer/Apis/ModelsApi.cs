@@ -25,7 +25,7 @@ internal static class ModelsApi
             return OpenAIErrors.ModelUnavailable(host, response);
         }
 
-        return TypedResults.Ok(new ModelList([new ModelCard(model.Id, host.ReadySince)]));
+        return TypedResults.Ok(new ModelList([new ModelCard(model.Id, host.ReadySince, model.Engine.Context)]));
     }
 
     public static Results<Ok<ModelCard>, JsonHttpResult<ErrorResponse>> GetModel(string id, ModelHost host, HttpResponse response)
@@ -40,6 +40,6 @@ internal static class ModelsApi
             return OpenAIErrors.ModelNotFound(id);
         }
 
-        return TypedResults.Ok(new ModelCard(model.Id, host.ReadySince));
+        return TypedResults.Ok(new ModelCard(model.Id, host.ReadySince, model.Engine.Context));
     }
 }

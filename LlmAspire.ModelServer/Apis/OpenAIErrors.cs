@@ -39,9 +39,21 @@ internal static class OpenAIErrors
         _ => Unavailable(response, "The server is shutting down.", "shutting_down", LoadingRetryAfterSeconds),
     };
 
-    /// <summary>503 with <c>Retry-After</c>: every queue slot is taken.</summary>
-    public static JsonHttpResult<ErrorResponse> QueueFull(HttpResponse response, int maxQueue) =>
-        Unavailable(response, $"The server is busy: {maxQueue} requests are already waiting. Retry shortly.", "queue_full", QueueFullRetryAfterSeconds);
+    /// <summary>503 with <c>Retry-After</c>: every KV row is taken and the engine's waiting queue is full.</summary>
+    public static JsonHttpResult<ErrorResponse> QueueFull(HttpResponse response, int waiting) =>
+        Unavailable(response, $"The server is busy: {waiting} requests are already waiting. Retry shortly.", "queue_full", QueueFullRetryAfterSeconds);
+
+    /// <summary>400 <c>context_length_exceeded</c>, naming <c>prompt</c> or the completion budget's parameter.</summary>
+    public static JsonHttpResult<ErrorResponse> ContextLengthExceeded(string message, string? param) =>
+        BadRequest(message, param, "context_length_exceeded");
+
+    /// <summary>400 <c>{kind}_below_min_value</c>, e.g. <c>integer_below_min_value</c>.</summary>
+    public static JsonHttpResult<ErrorResponse> BelowMinimum(string param, string kind, string expected, double value) =>
+        OutOfRange(param, $"{kind} below minimum value", $"{kind}_below_min_value", expected, value);
+
+    /// <summary>400 <c>{kind}_above_max_value</c>, e.g. <c>decimal_above_max_value</c>.</summary>
+    public static JsonHttpResult<ErrorResponse> AboveMaximum(string param, string kind, string expected, double value) =>
+        OutOfRange(param, $"{kind} above maximum value", $"{kind}_above_max_value", expected, value);
 
     public static JsonHttpResult<ErrorResponse> Unavailable(HttpResponse response, string message, string code, int retryAfterSeconds)
     {
@@ -59,6 +71,12 @@ internal static class OpenAIErrors
     /// <summary>Gives bodiless error statuses under <c>/v1</c> (unknown route 404, wrong method 405) the OpenAI error shape.</summary>
     public static IApplicationBuilder UseOpenAIErrorPages(this IApplicationBuilder app) =>
         app.UseStatusCodePages(WriteStatusCodePageAsync);
+
+    private static JsonHttpResult<ErrorResponse> OutOfRange(string param, string what, string code, string expected, double value) =>
+        BadRequest(
+            string.Create(CultureInfo.InvariantCulture, $"Invalid '{param}': {what}. Expected a value {expected}, but got {value} instead."),
+            param,
+            code);
 
     private static ErrorDetail UnsupportedMediaTypeError(string? contentType) =>
         new($"Unsupported content type '{contentType}': send the request body as application/json.", InvalidRequestError, null, "unsupported_media_type");

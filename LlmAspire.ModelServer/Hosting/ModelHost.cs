@@ -5,11 +5,13 @@ namespace LlmAspire.ModelServer.Hosting;
 
 /// <summary>
 /// The one owner of the process's <see cref="LanguageModel"/>: <see cref="ModelLoader"/> hands it over when
-/// loaded, request handlers borrow it, and it is disposed when the host is, after the running generation ends.
+/// loaded, request handlers borrow it, and it is disposed when the host is, after running generations end
+/// (bounded by <see cref="DrainTimeout"/>).
 /// </summary>
-internal sealed partial class ModelHost(GenerationQueue queue, TimeProvider timeProvider, ILogger<ModelHost> logger) : IDisposable
+internal sealed partial class ModelHost(TimeProvider timeProvider, ILogger<ModelHost> logger) : IDisposable
 {
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(50);
 
     private readonly Lock _lock = new();
     private LanguageModel? _model;
@@ -23,6 +25,9 @@ internal sealed partial class ModelHost(GenerationQueue queue, TimeProvider time
     /// <summary>When the model became ready, in Unix seconds: the <c>created</c> of its model card.</summary>
     public long ReadySince { get; private set; }
 
+    /// <summary>How the model chats (its chat template), once it is ready.</summary>
+    public ModelChat? Chat { get; private set; }
+
     public bool TryGetModel([NotNullWhen(true)] out LanguageModel? model)
     {
         model = _status == ModelStatus.Ready ? _model : null;
@@ -31,6 +36,7 @@ internal sealed partial class ModelHost(GenerationQueue queue, TimeProvider time
 
     public void SetReady(LanguageModel model)
     {
+        var chat = ModelChat.For(model);
         lock (_lock)
         {
             if (_status == ModelStatus.Stopped)
@@ -40,6 +46,7 @@ internal sealed partial class ModelHost(GenerationQueue queue, TimeProvider time
             }
 
             _model = model;
+            Chat = chat;
             ReadySince = timeProvider.GetUtcNow().ToUnixTimeSeconds();
             _status = ModelStatus.Ready;
         }
@@ -57,6 +64,7 @@ internal sealed partial class ModelHost(GenerationQueue queue, TimeProvider time
         }
     }
 
+    /// <summary>Refuses new requests, lets the engine finish what it runs (bounded), then disposes the model.</summary>
     public void Dispose()
     {
         LanguageModel? model;
@@ -72,14 +80,21 @@ internal sealed partial class ModelHost(GenerationQueue queue, TimeProvider time
             return;
         }
 
-        if (!queue.Close(DrainTimeout))
+        var deadline = timeProvider.GetTimestamp() + (long)(DrainTimeout.TotalSeconds * timeProvider.TimestampFrequency);
+        while (model.Engine.Running + model.Engine.Waiting > 0)
         {
-            LogDrainTimeout(logger, DrainTimeout.TotalSeconds);
+            if (timeProvider.GetTimestamp() >= deadline)
+            {
+                LogDrainTimeout(logger, model.Engine.Running + model.Engine.Waiting, DrainTimeout.TotalSeconds);
+                break;
+            }
+
+            Thread.Sleep(DrainPoll);
         }
 
         model.Dispose();
     }
 
-    [LoggerMessage(LogLevel.Warning, "A generation was still running {Seconds} s after shutdown began; disposing the model anyway.")]
-    private static partial void LogDrainTimeout(ILogger logger, double seconds);
+    [LoggerMessage(LogLevel.Warning, "{Requests} requests were still in the engine {Seconds} s after shutdown began; disposing the model anyway.")]
+    private static partial void LogDrainTimeout(ILogger logger, int requests, double seconds);
 }

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using LlmAspire.Inference;
+using LlmAspire.Inference.Engine;
 using LlmAspire.Inference.Models;
 using LlmAspire.Inference.Models.Hub;
+using LlmAspire.ModelServer.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelServer.Hosting;
@@ -12,7 +14,11 @@ namespace LlmAspire.ModelServer.Hosting;
 /// folder, an <c>hf:</c> hub reference (downloaded, converted and cached on first use), or empty for the demo model.
 /// </summary>
 internal sealed partial class ModelLoader(
-    ModelHost host, IOptions<ModelServerOptions> options, IHttpClientFactory httpClientFactory, ILogger<ModelLoader> logger) : BackgroundService
+    ModelHost host,
+    IOptions<ModelServerOptions> options,
+    IHttpClientFactory httpClientFactory,
+    VllmMetrics vllmMetrics,
+    ILogger<ModelLoader> logger) : BackgroundService
 {
     /// <summary>The named HttpClient that hub downloads use.</summary>
     public const string HubHttpClientName = "model-hub";
@@ -97,8 +103,11 @@ internal sealed partial class ModelLoader(
     {
         LogLoading(logger, folder, settings.ExecutionProvider);
         var stopwatch = Stopwatch.StartNew();
-        var model = LanguageModel.Load(folder, settings.GetExecutionProviderPreference());
-        LogLoaded(logger, stopwatch.Elapsed.TotalMilliseconds);
+        // The engine's metrics carry the model id, which is the folder's name (as LanguageModel.Id is).
+        var modelId = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
+        var engineOptions = settings.GetEngineOptions();
+        var model = LanguageModel.Load(folder, settings.GetExecutionProviderPreference(), engineOptions, vllmMetrics.CreateListener(modelId));
+        LogLoaded(logger, stopwatch.Elapsed.TotalMilliseconds, engineOptions.MaxSequences, model.Engine.Context, model.KvCacheBytes / (1024.0 * 1024.0), engineOptions.MaxQueue);
         return model;
     }
 
@@ -141,8 +150,8 @@ internal sealed partial class ModelLoader(
     [LoggerMessage(LogLevel.Information, "Loading model folder {Folder} (execution provider preference {Preference}).")]
     private static partial void LogLoading(ILogger logger, string folder, string preference);
 
-    [LoggerMessage(LogLevel.Information, "Model loaded in {ElapsedMs:F0} ms.")]
-    private static partial void LogLoaded(ILogger logger, double elapsedMs);
+    [LoggerMessage(LogLevel.Information, "Model loaded in {ElapsedMs:F0} ms; the engine batches up to {MaxSequences} sequences of {Context} positions ({KvCacheMiB:F1} MiB of KV cache), with up to {MaxQueue} requests waiting.")]
+    private static partial void LogLoaded(ILogger logger, double elapsedMs, int maxSequences, int context, double kvCacheMiB, int maxQueue);
 
     [LoggerMessage(LogLevel.Information, "Serving model {ModelId} on the {ExecutionProvider} execution provider (context {ContextLength} tokens, vocabulary {VocabSize}).")]
     private static partial void LogReady(ILogger logger, string modelId, string executionProvider, int contextLength, int vocabSize);

@@ -1,12 +1,15 @@
 using LlmAspire.ModelServer.Apis;
 using LlmAspire.ModelServer.Contracts;
+using LlmAspire.ModelServer.Telemetry;
+using LlmAspire.ModelServer.Telemetry.Prometheus;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace LlmAspire.ModelServer.Hosting;
 
 /// <summary>
-/// Registers the model server: options, the model's owner and loader, the request queue, health and metrics.
-/// The model check is Degraded while loading, which ServiceDefaults' /health answers with 503.
+/// Registers the model server: options, the model's owner and loader, health and telemetry (the OpenTelemetry meter and
+/// activity source, and vLLM's metrics on <see cref="VllmMetrics.Path"/>). The model check is Degraded while loading,
+/// which ServiceDefaults' /health answers with 503.
 /// </summary>
 internal static class ModelServerHostingExtensions
 {
@@ -24,8 +27,8 @@ internal static class ModelServerHostingExtensions
         });
 
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<ModelServerMetrics>();
-        builder.Services.AddSingleton<GenerationQueue>();
+        builder.Services.AddSingleton<ModelServerTelemetry>();
+        builder.Services.AddSingleton<VllmMetrics>();
         builder.Services.AddSingleton<ModelHost>();
         builder.Services.AddHostedService<ModelLoader>();
         builder.Services.AddSingleton<CompletionServices>();
@@ -33,5 +36,14 @@ internal static class ModelServerHostingExtensions
         builder.Services.AddHealthChecks().AddCheck<ModelHealthCheck>(ModelHealthCheck.Name);
 
         return builder;
+    }
+
+    /// <summary>Serves vLLM's metrics in the Prometheus text format on <see cref="VllmMetrics.Path"/>.</summary>
+    public static IEndpointRouteBuilder MapVllmMetrics(this IEndpointRouteBuilder app)
+    {
+        app.MapGet(VllmMetrics.Path, static (VllmMetrics metrics) => TypedResults.Text(metrics.Render(), PrometheusText.ContentType))
+            .WithName("GetMetrics")
+            .ExcludeFromDescription();
+        return app;
     }
 }

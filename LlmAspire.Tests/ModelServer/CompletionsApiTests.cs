@@ -71,7 +71,8 @@ public sealed class CompletionsApiTests(AspireAppFixture fixture)
         }));
 
         var usage = completion.RootElement.GetProperty("usage");
-        Assert.Equal(["prompt_tokens", "completion_tokens", "total_tokens"], usage.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details"], usage.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["cached_tokens"], usage.GetProperty("prompt_tokens_details").EnumerateObject().Select(p => p.Name));
         var prompt = usage.GetProperty("prompt_tokens").GetInt32();
         var generated = usage.GetProperty("completion_tokens").GetInt32();
         // BOS plus at least one token per word of "Once upon a time".

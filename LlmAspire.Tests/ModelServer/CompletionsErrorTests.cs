@@ -35,7 +35,12 @@ public sealed class CompletionsErrorTests(AspireAppFixture fixture)
         { """{"prompt":"x","stop":["a","b","c","d","e"]}""", HttpStatusCode.BadRequest, "stop", "array_above_max_length" },
         { """{"prompt":"x","stop":""}""", HttpStatusCode.BadRequest, "stop", "invalid_value" },
         { """{"prompt":"x","stop":[1]}""", HttpStatusCode.BadRequest, "stop", "invalid_type" },
-        { """{"prompt":"x","n":2}""", HttpStatusCode.BadRequest, "n", "unsupported_value" },
+        { """{"prompt":"x","n":0}""", HttpStatusCode.BadRequest, "n", "integer_below_min_value" },
+        { """{"prompt":"x","n":17}""", HttpStatusCode.BadRequest, "n", "integer_above_max_value" },
+        { """{"prompt":"x","logprobs":6}""", HttpStatusCode.BadRequest, "logprobs", "integer_above_max_value" },
+        { """{"prompt":"x","logprobs":-1}""", HttpStatusCode.BadRequest, "logprobs", "integer_below_min_value" },
+        { """{"prompt":"x","logprobs":true}""", HttpStatusCode.BadRequest, "logprobs", "invalid_json" },
+        { """{"prompt":"x","echo":true}""", HttpStatusCode.BadRequest, "echo", "unsupported_value" },
         { """{"prompt":"x","stream_options":{"include_usage":true}}""", HttpStatusCode.BadRequest, "stream_options", "invalid_value" },
     };
 
@@ -96,7 +101,7 @@ public sealed class CompletionsErrorTests(AspireAppFixture fixture)
     }
 
     [Theory]
-    [InlineData("POST", "/v1/chat/completions")]
+    [InlineData("POST", "/v1/embeddings")]
     [InlineData("GET", "/v1/nothing/here")]
     [InlineData("POST", "/v1/engines/stories260K/completions")]
     public async Task V1_UnknownRoute_IsNotFoundInTheErrorShape(string method, string path)

@@ -13,6 +13,14 @@ internal static class ModelServerHttp
 
     public static readonly Uri CompletionsUri = new("/v1/completions", UriKind.Relative);
 
+    public static readonly Uri ChatCompletionsUri = new("/v1/chat/completions", UriKind.Relative);
+
+    /// <summary>stories260K's end-of-sequence id (llama2.c's tok512: BOS 1, EOS 2); a logit_bias of -100 on it makes a generation run its whole budget.</summary>
+    public const int EosTokenId = 2;
+
+    /// <summary>A <c>logit_bias</c> that bans <see cref="EosTokenId"/>.</summary>
+    public static IReadOnlyDictionary<string, object?> NoEos { get; } = new Dictionary<string, object?> { ["2"] = -100 };
+
     /// <summary>"Once upon a time": its greedy continuation is known (../shared/models/stories260K/README.md).</summary>
     public const string StoryPrompt = "Once upon a time";
 
@@ -23,31 +31,53 @@ internal static class ModelServerHttp
     /// <summary>Serializes a request body with the wire names given as dictionary keys.</summary>
     public static string Json(IReadOnlyDictionary<string, object?> body) => JsonSerializer.Serialize(body);
 
-    public static async Task<HttpResponseMessage> PostCompletionAsync(
-        HttpClient client, string json, string mediaType = "application/json", HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+    public static Task<HttpResponseMessage> PostCompletionAsync(
+        HttpClient client, string json, string mediaType = "application/json", HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead) =>
+        PostAsync(client, CompletionsUri, json, mediaType, completion);
+
+    public static async Task<HttpResponseMessage> PostAsync(
+        HttpClient client,
+        Uri uri,
+        string json,
+        string mediaType = "application/json",
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead,
+        CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, CompletionsUri)
+        using var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
             Content = new StringContent(json, Encoding.UTF8, new MediaTypeHeaderValue(mediaType)),
         };
-        return await client.SendAsync(request, completion).WaitAsync(RequestTimeout);
+        return await client.SendAsync(request, completion, cancellationToken).WaitAsync(RequestTimeout, cancellationToken);
     }
 
-    /// <summary>Posts <paramref name="json"/>, asserts 200 and returns the body.</summary>
-    public static async Task<JsonDocument> CompleteAsync(HttpClient client, string json)
+    /// <summary>Posts <paramref name="json"/> to <c>/v1/completions</c>, asserts 200 and returns the body.</summary>
+    public static Task<JsonDocument> CompleteAsync(HttpClient client, string json) => CompleteAsync(client, CompletionsUri, json);
+
+    /// <summary>Posts <paramref name="json"/> to <c>/v1/chat/completions</c>, asserts 200 and returns the body.</summary>
+    public static Task<JsonDocument> ChatAsync(HttpClient client, string json) => CompleteAsync(client, ChatCompletionsUri, json);
+
+    /// <summary>Posts <paramref name="json"/> to <paramref name="uri"/>, asserts 200 and returns the body.</summary>
+    public static async Task<JsonDocument> CompleteAsync(HttpClient client, Uri uri, string json)
     {
-        using var response = await PostCompletionAsync(client, json);
+        using var response = await PostAsync(client, uri, json);
         var body = await response.Content.ReadAsStringAsync().WaitAsync(RequestTimeout);
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {body}");
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         return JsonDocument.Parse(body);
     }
 
-    /// <summary>Posts a streamed request, asserts 200 with <c>text/event-stream</c> and returns the <c>data:</c> payloads in order.</summary>
-    public static async Task<IReadOnlyList<string>> StreamAsync(HttpClient client, string json)
+    /// <summary>Posts a streamed request to <c>/v1/completions</c>, asserts 200 with <c>text/event-stream</c> and returns the <c>data:</c> payloads in order.</summary>
+    public static Task<IReadOnlyList<string>> StreamAsync(HttpClient client, string json) => StreamAsync(client, CompletionsUri, json);
+
+    /// <summary>Posts a streamed request to <paramref name="uri"/>, asserts 200 with <c>text/event-stream</c> and returns the <c>data:</c> payloads in order.</summary>
+    public static async Task<IReadOnlyList<string>> StreamAsync(HttpClient client, Uri uri, string json)
     {
-        using var response = await PostCompletionAsync(client, json, completion: HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var response = await PostAsync(client, uri, json, completion: HttpCompletionOption.ResponseHeadersRead);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            Assert.Fail($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().WaitAsync(RequestTimeout)}");
+        }
+
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
 
         var events = new List<string>();

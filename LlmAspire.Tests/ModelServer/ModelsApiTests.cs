@@ -54,10 +54,12 @@ public sealed class ModelsApiTests(AspireAppFixture fixture)
 
     private static void AssertModelCard(JsonElement model)
     {
-        Assert.Equal(["id", "object", "created", "owned_by"], model.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["id", "object", "created", "owned_by", "max_model_len"], model.EnumerateObject().Select(p => p.Name));
         Assert.Equal(AspireAppFixture.ModelId, model.GetProperty("id").GetString());
         Assert.Equal("model", model.GetProperty("object").GetString());
         Assert.True(model.GetProperty("created").GetInt64() > 1_600_000_000);
         Assert.Equal("llmaspire", model.GetProperty("owned_by").GetString());
+        // stories260K's context, as vLLM reports it.
+        Assert.Equal(512, model.GetProperty("max_model_len").GetInt32());
     }
 }

@@ -1,0 +1,228 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+using System.Text.Json;
+using LlmAspire.Inference.Tokenization;
+using LlmAspire.ModelServer.Contracts;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace LlmAspire.ModelServer.Apis;
+
+/// <summary>
+/// Checks a chat completion request (see <see cref="SamplingValidator"/> for the shared fields): <c>messages</c> from
+/// system (or developer), user and assistant, each a string or an array of text parts; <c>max_completion_tokens</c>
+/// (or the older <c>max_tokens</c>); <c>logprobs</c> with <c>top_logprobs</c> (0-20). Images, audio, tools and
+/// structured output are refused with a message saying so, never silently ignored.
+/// </summary>
+internal static class ChatRequestValidator
+{
+    public const int MaxTopLogprobs = 20;
+
+    /// <summary>The checks that need no model.</summary>
+    public static bool TryValidate(
+        ChatCompletionRequest request,
+        int maxSequences,
+        [NotNullWhen(true)] out ChatSettings? settings,
+        [NotNullWhen(false)] out JsonHttpResult<ErrorResponse>? error)
+    {
+        settings = null;
+        error = ReadMessages(request.Messages, out var messages);
+        if (error is not null)
+        {
+            return false;
+        }
+
+        if (request.MaxCompletionTokens is < 1 and var maxCompletionTokens)
+        {
+            error = OpenAIErrors.BelowMinimum("max_completion_tokens", "integer", ">= 1", maxCompletionTokens);
+            return false;
+        }
+
+        if (request.MaxTokens is < 1 and var maxTokens)
+        {
+            error = OpenAIErrors.BelowMinimum("max_tokens", "integer", ">= 1", maxTokens);
+            return false;
+        }
+
+        error = SamplingValidator.Validate(request, maxSequences, out var sampling);
+        if (error is not null)
+        {
+            return false;
+        }
+
+        if (request.TopLogprobs is < 0 and var few)
+        {
+            error = OpenAIErrors.BelowMinimum("top_logprobs", "integer", ">= 0", few);
+            return false;
+        }
+
+        if (request.TopLogprobs is > MaxTopLogprobs and var many)
+        {
+            error = OpenAIErrors.AboveMaximum("top_logprobs", "integer", $"<= {MaxTopLogprobs}", many);
+            return false;
+        }
+
+        if (request.TopLogprobs > 0 && request.Logprobs != true)
+        {
+            error = OpenAIErrors.BadRequest("Invalid 'top_logprobs': 'logprobs' must be true when 'top_logprobs' is set.", "top_logprobs", "invalid_value");
+            return false;
+        }
+
+        if (request.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
+        {
+            error = OpenAIErrors.BadRequest("Invalid 'tools': this server does not support function calling.", "tools", "unsupported_parameter");
+            return false;
+        }
+
+        if (request.ResponseFormat is { ValueKind: JsonValueKind.Object } format
+            && format.TryGetProperty("type", out var type)
+            && !(type.ValueKind == JsonValueKind.String && type.ValueEquals("text")))
+        {
+            error = OpenAIErrors.BadRequest(
+                "Invalid 'response_format': this server supports only {\"type\": \"text\"}, not structured output.", "response_format.type", "unsupported_value");
+            return false;
+        }
+
+        var (budget, budgetParam) = request.MaxCompletionTokens is { } completion
+            ? (completion, "max_completion_tokens")
+            : (request.MaxTokens, "max_tokens");
+        settings = new ChatSettings(sampling!, messages!, budget, budgetParam, request.Logprobs == true, request.TopLogprobs ?? 0);
+        return true;
+    }
+
+    private static JsonHttpResult<ErrorResponse>? ReadMessages(JsonElement? value, out IReadOnlyList<ChatMessage>? messages)
+    {
+        messages = null;
+        if (value is null or { ValueKind: JsonValueKind.Null })
+        {
+            return OpenAIErrors.BadRequest("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
+        }
+
+        if (value.Value.ValueKind != JsonValueKind.Array)
+        {
+            return OpenAIErrors.BadRequest("Invalid 'messages': expected an array of messages.", "messages", "invalid_type");
+        }
+
+        if (value.Value.GetArrayLength() == 0)
+        {
+            return OpenAIErrors.BadRequest(
+                "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", "messages", "empty_array");
+        }
+
+        var result = new List<ChatMessage>();
+        var index = 0;
+        foreach (var item in value.Value.EnumerateArray())
+        {
+            var param = $"messages[{index}]";
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                return OpenAIErrors.BadRequest($"Invalid '{param}': expected an object with 'role' and 'content'.", param, "invalid_type");
+            }
+
+            if (ReadRole(item, param, out var role) is { } roleError)
+            {
+                return roleError;
+            }
+
+            if (item.TryGetProperty("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array && toolCalls.GetArrayLength() > 0)
+            {
+                return OpenAIErrors.BadRequest(
+                    $"Invalid '{param}.tool_calls': this server does not support function calling.", $"{param}.tool_calls", "unsupported_parameter");
+            }
+
+            if (ReadContent(item, param, out var content) is { } contentError)
+            {
+                return contentError;
+            }
+
+            result.Add(new ChatMessage(role!, content!));
+            index++;
+        }
+
+        messages = result;
+        return null;
+    }
+
+    private static JsonHttpResult<ErrorResponse>? ReadRole(JsonElement message, string param, out string? role)
+    {
+        role = null;
+        if (!message.TryGetProperty("role", out var value) || value.ValueKind != JsonValueKind.String)
+        {
+            return OpenAIErrors.BadRequest($"Missing required parameter: '{param}.role'.", $"{param}.role", "missing_required_parameter");
+        }
+
+        role = value.GetString() switch
+        {
+            ChatMessage.SystemRole or "developer" => ChatMessage.SystemRole,
+            ChatMessage.UserRole => ChatMessage.UserRole,
+            ChatMessage.AssistantRole => ChatMessage.AssistantRole,
+            _ => null,
+        };
+
+        return role is not null
+            ? null
+            : OpenAIErrors.BadRequest(
+                $"Invalid '{param}.role': '{value.GetString()}'. This server accepts the roles system, developer, user and assistant (tool and function messages need function calling, which it does not support).",
+                $"{param}.role",
+                "invalid_value");
+    }
+
+    private static JsonHttpResult<ErrorResponse>? ReadContent(JsonElement message, string param, out string? content)
+    {
+        content = null;
+        if (!message.TryGetProperty("content", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return OpenAIErrors.BadRequest($"Missing required parameter: '{param}.content'.", $"{param}.content", "missing_required_parameter");
+        }
+
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            content = value.GetString();
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            return OpenAIErrors.BadRequest(
+                $"Invalid '{param}.content': expected a string or an array of text parts.", $"{param}.content", "invalid_type");
+        }
+
+        // Text parts are joined with newlines, as vLLM joins them.
+        var text = new StringBuilder();
+        var index = 0;
+        foreach (var part in value.EnumerateArray())
+        {
+            var partParam = $"{param}.content[{index}]";
+            if (part.ValueKind != JsonValueKind.Object
+                || !part.TryGetProperty("type", out var type)
+                || type.ValueKind != JsonValueKind.String)
+            {
+                return OpenAIErrors.BadRequest(
+                    $"Invalid '{partParam}': expected an object with 'type' and 'text'.", partParam, "invalid_type");
+            }
+
+            if (!type.ValueEquals("text"))
+            {
+                return OpenAIErrors.BadRequest(
+                    $"Invalid '{partParam}.type': '{type.GetString()}'. This server serves a text-only model: only content parts of type 'text' are supported.",
+                    $"{partParam}.type",
+                    "unsupported_value");
+            }
+
+            if (!part.TryGetProperty("text", out var partText) || partText.ValueKind != JsonValueKind.String)
+            {
+                return OpenAIErrors.BadRequest($"Missing required parameter: '{partParam}.text'.", $"{partParam}.text", "missing_required_parameter");
+            }
+
+            if (index > 0)
+            {
+                text.Append('\n');
+            }
+
+            text.Append(partText.GetString());
+            index++;
+        }
+
+        content = text.ToString();
+        return null;
+    }
+}

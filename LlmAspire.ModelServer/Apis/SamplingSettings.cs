@@ -1,0 +1,34 @@
+using LlmAspire.Inference.Engine;
+
+namespace LlmAspire.ModelServer.Apis;
+
+/// <summary>The sampling and stopping settings of a request that passed the checks needing no model, with defaults applied.</summary>
+internal sealed record SamplingSettings(
+    string? Model,
+    float Temperature,
+    float TopP,
+    int TopK,
+    float MinP,
+    long? Seed,
+    float PresencePenalty,
+    float FrequencyPenalty,
+    float RepetitionPenalty,
+    IReadOnlyDictionary<int, float>? LogitBias,
+    IReadOnlyList<string> Stop,
+    int N,
+    bool Stream,
+    bool IncludeUsage)
+{
+    /// <summary>The engine request for <paramref name="promptTokens"/>.</summary>
+    public GenerationRequest ToGenerationRequest(int[] promptTokens, int maxTokens, IReadOnlyList<string>? extraStop = null) =>
+        new(promptTokens, maxTokens, Temperature, TopP, Seed, extraStop is { Count: > 0 } ? [.. Stop, .. extraStop] : Stop)
+        {
+            TopK = TopK,
+            MinP = MinP,
+            PresencePenalty = PresencePenalty,
+            FrequencyPenalty = FrequencyPenalty,
+            RepetitionPenalty = RepetitionPenalty,
+            LogitBias = LogitBias,
+            N = N,
+        };
+}
