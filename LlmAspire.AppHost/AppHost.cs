@@ -6,6 +6,9 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 var settings = builder.GetLlmAspireSettings();
 
+// Parameters: the gateway's API key (secret; empty = open mode).
+var apiKey = builder.AddGatewayApiKey("gateway-api-key");
+
 // Infrastructure: the cache (a Redis container, or redis-server from PATH where no container runtime answers).
 var cache = builder.AddCache("cache", settings.RedisMode);
 
@@ -15,6 +18,7 @@ var modelServers = builder.AddModelServers(settings.ModelServers, settings.Model
 // Gateway: the only external endpoint; forwards /v1/* to every model server.
 builder.AddGateway("gateway", settings.GatewayPort)
     .WithModelServers(modelServers)
+    .WithApiKey(apiKey)
     .WithReference(cache).WaitFor(cache);
 
 builder.Build().Run();

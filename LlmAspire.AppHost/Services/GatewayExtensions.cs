@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace LlmAspire.AppHost.Services;
 
 internal static class GatewayExtensions
@@ -34,4 +37,35 @@ internal static class GatewayExtensions
 
         return gateway;
     }
+
+    /// <summary>
+    /// Adds the gateway's API key as a secret parameter (<c>Parameters:{name}</c> in user secrets or configuration).
+    /// Unset or empty means open mode, so F5 works without one; the gateway warns at start-up.
+    /// </summary>
+    internal static IResourceBuilder<ParameterResource> AddGatewayApiKey(this IDistributedApplicationBuilder builder, string name) =>
+        builder.AddParameter(name, () => builder.Configuration[$"Parameters:{name}"] ?? string.Empty, secret: true)
+            .WithDescription("The API key clients send to the gateway (Authorization: Bearer KEY). Empty: the gateway is open.");
+
+    /// <summary>
+    /// Gives the gateway the key. Run mode passes only its SHA-256 (<c>Gateway__Auth__KeyHashes__0</c>), so the key
+    /// never appears in the gateway's environment or the dashboard; the published manifest references the secret
+    /// parameter as <c>Gateway__Auth__Keys__0</c> and the gateway hashes it at start-up.
+    /// </summary>
+    internal static IResourceBuilder<ProjectResource> WithApiKey(
+        this IResourceBuilder<ProjectResource> gateway, IResourceBuilder<ParameterResource> apiKey) =>
+        gateway.WithEnvironment(async context =>
+        {
+            if (context.ExecutionContext.IsPublishMode)
+            {
+                context.EnvironmentVariables["Gateway__Auth__Keys__0"] = apiKey.Resource;
+                return;
+            }
+
+            var key = await apiKey.Resource.GetValueAsync(context.CancellationToken);
+            if (!string.IsNullOrEmpty(key))
+            {
+                context.EnvironmentVariables["Gateway__Auth__KeyHashes__0"] =
+                    Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+            }
+        });
 }
