@@ -5,6 +5,7 @@ var root = new RootCommand("LlmAspire command-line tool: convert, inspect and ru
 {
     ModelCommands.Create(),
     GenerateCommand.Create(),
+    KubernetesCommand.Create(),
     new Command("bench", "Benchmarks.") { BenchQuantizationCommand.Create(), BenchEngineCommand.Create() },
 };
 return await root.Parse(args).InvokeAsync();
