@@ -1,0 +1,41 @@
+namespace LlmAspire.Gateway.Routing;
+
+/// <summary>How the gateway reads the servers' load and keeps prompts on the same server, section <c>Gateway:Routing</c>.</summary>
+public sealed class RoutingOptions
+{
+    /// <summary>How often each server's <c>/metrics</c> is read for <see cref="LlmLoadBalancingPolicies.LoadAware"/> and <see cref="LlmLoadBalancingPolicies.PrefixAffinity"/>; zero turns reading off.</summary>
+    public TimeSpan MetricsInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long one read of <c>/metrics</c> may take.</summary>
+    public TimeSpan MetricsTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How long a reading stays usable: a server whose reads fail keeps its last reading this long, then its load is
+    /// unknown and the gateway's own in-flight count stands in for it.
+    /// </summary>
+    public TimeSpan MetricsMaxAge { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>What a full KV cache (<c>vllm:kv_cache_usage_perc</c> = 1) adds to a server's load, in requests.</summary>
+    public double KvCacheWeight { get; set; } = 4;
+
+    /// <summary>How many leading characters of the prompt make its affinity key.</summary>
+    public int PrefixLength { get; set; } = 256;
+
+    /// <summary>The request header whose value, when present, is the affinity key instead of the prompt.</summary>
+    public string SessionHeader { get; set; } = "x-session-id";
+
+    /// <summary>
+    /// How much busier (in requests) than the least-loaded server the affine server may be before the request goes
+    /// to the least-loaded one instead.
+    /// </summary>
+    public double AffinityMargin { get; set; } = 4;
+
+    /// <summary>How long the gateway reuses the servers' <c>/v1/models</c> answers.</summary>
+    public TimeSpan ModelListCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long one server's <c>/v1/models</c> may take to answer.</summary>
+    public TimeSpan ModelListTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The response header naming the server that answered (a debugging aid); empty sends none.</summary>
+    public string ServerHeader { get; set; } = "x-llmaspire-server";
+}
