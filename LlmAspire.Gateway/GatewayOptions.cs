@@ -1,3 +1,4 @@
+using LlmAspire.Gateway.Health;
 using LlmAspire.Gateway.Routing;
 
 namespace LlmAspire.Gateway;
@@ -15,8 +16,26 @@ public sealed class GatewayOptions
     /// </summary>
     public string[] ModelServers { get; set; } = [];
 
-    /// <summary>A <see cref="Yarp.ReverseProxy.LoadBalancing.LoadBalancingPolicies"/> name.</summary>
-    public string LoadBalancingPolicy { get; set; } = Yarp.ReverseProxy.LoadBalancing.LoadBalancingPolicies.PowerOfTwoChoices;
+    /// <summary>
+    /// The load-balancing policy of <see cref="ModelServers"/>, and of every model in <see cref="Models"/> without its
+    /// own: a <see cref="LlmLoadBalancingPolicies"/> name.
+    /// </summary>
+    public string LoadBalancingPolicy { get; set; } = LlmLoadBalancingPolicies.Default;
+
+    /// <summary>
+    /// The model of <see cref="ModelServers"/> (empty: whatever their <c>/v1/models</c> list); without
+    /// <see cref="ModelServers"/>, the model of requests that name none.
+    /// </summary>
+    public string? DefaultModel { get; set; }
+
+    /// <summary>More models, each with its own servers and policy: <c>Gateway:Models:{model}:Servers</c>, <c>:Policy</c>.</summary>
+    public Dictionary<string, ModelClusterOptions> Models { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Load reading and prefix affinity, <c>Gateway:Routing</c>.</summary>
+    public RoutingOptions Routing { get; set; } = new();
+
+    /// <summary>Passive health and retries, <c>Gateway:Health</c>.</summary>
+    public HealthOptions Health { get; set; } = new();
 
     /// <summary>
     /// How long a forwarded request may go without any data either way before it is cancelled.
@@ -27,17 +46,9 @@ public sealed class GatewayOptions
     /// <summary>How often each model server's <c>/health</c> is probed.</summary>
     public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Whether the options describe a usable cluster; the message names what is wrong.</summary>
+    /// <summary>Whether the options describe usable clusters (<see cref="ModelServerProxyConfig.Validate"/> names what is wrong).</summary>
     internal static bool IsValid(GatewayOptions options) =>
-        options.ModelServers.Length > 0
-        && options.ModelServers.All(server => !string.IsNullOrWhiteSpace(server))
-        && options.ModelServers.Distinct(StringComparer.OrdinalIgnoreCase).Count() == options.ModelServers.Length
-        && options.ActivityTimeout > TimeSpan.Zero
+        options.ActivityTimeout > TimeSpan.Zero
         && options.HealthCheckInterval > TimeSpan.Zero
-        && ModelServerProxyConfig.IsKnownLoadBalancingPolicy(options.LoadBalancingPolicy);
-
-    internal const string ValidationMessage =
-        "Gateway:ModelServers must list at least one distinct, non-empty model server (the AppHost sets "
-        + "Gateway__ModelServers__0..N-1); Gateway:ActivityTimeout and Gateway:HealthCheckInterval must be positive; "
-        + "Gateway:LoadBalancingPolicy must be a YARP policy name.";
+        && ModelServerProxyConfig.Validate(options).Count == 0;
 }

@@ -1,11 +1,13 @@
+using LlmAspire.Gateway.Apis;
 using LlmAspire.Gateway.Auth;
 using LlmAspire.Gateway.Caching;
 using LlmAspire.Gateway.Requests;
 using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.AddServiceDefaults(CacheMetrics.MeterName);
+builder.AddServiceDefaults(GatewayMetrics.MeterName);
 builder.AddModelServerProxy();
 builder.AddApiKeys();
 builder.AddRateLimits();
@@ -14,10 +16,12 @@ builder.AddResponseCache();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.UseGatewayTelemetry();
 app.UseCompletionRequests();
 app.UseApiKeys();
 app.UseRateLimits();
 app.UseResponseCache();
+app.MapModelsApi();
 app.MapModelServerProxy();
 
 app.Run();

@@ -1,33 +1,104 @@
+using LlmAspire.Gateway.Health;
+using LlmAspire.Gateway.Telemetry;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Health;
+using Yarp.ReverseProxy.LoadBalancing;
+using Yarp.ReverseProxy.Transforms;
+
 namespace LlmAspire.Gateway.Routing;
 
 /// <summary>Registers and maps the reverse proxy in front of the model servers.</summary>
 public static class ModelServerProxyExtensions
 {
     /// <summary>
-    /// Binds <see cref="GatewayOptions"/> (validated on start) and configures YARP in code, resolving each
-    /// model server's address through service discovery.
+    /// Binds <see cref="GatewayOptions"/> (validated on start) and configures YARP in code: a cluster per model, the
+    /// LLM-aware load-balancing policies and the <c>/metrics</c> reader they use, passive health, the model catalog,
+    /// and each model server's address resolved through service discovery.
     /// </summary>
     public static TBuilder AddModelServerProxy<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
     {
-        builder.Services.AddOptions<GatewayOptions>()
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<GatewayOptions>()
             .BindConfiguration(GatewayOptions.SectionName)
-            .Validate(GatewayOptions.IsValid, GatewayOptions.ValidationMessage)
             .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
 
         var options = builder.Configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
+        services.AddSingleton(ModelRoutingTable.From(options));
+        services.AddSingleton(options.Routing);
+        services.AddSingleton(options.Health);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddGatewayTelemetry();
 
-        builder.Services.AddReverseProxy()
-            .LoadFromMemory(ModelServerProxyConfig.CreateRoutes(), ModelServerProxyConfig.CreateClusters(options))
-            .AddServiceDiscoveryDestinationResolver();
+        services.AddSingleton<DestinationLoadStore>();
+        services.AddSingleton<DestinationLoadScorer>();
+        services.AddSingleton<ModelCatalog>();
+        services.AddSingleton<ILoadBalancingPolicy>(provider =>
+            new LoadAwareLoadBalancingPolicy(provider.GetRequiredService<DestinationLoadScorer>(), Random.Shared));
+        services.AddSingleton<ILoadBalancingPolicy>(provider => new PrefixAffinityLoadBalancingPolicy(
+            provider.GetRequiredService<DestinationLoadScorer>(),
+            Random.Shared,
+            options.Routing,
+            provider.GetRequiredService<GatewayMetrics>()));
+        services.AddHostedService<DestinationLoadPoller>();
+
+        // The gateway's own calls to the servers (/metrics, /v1/models) are cheap and frequent: short timeouts, and no
+        // retries or circuit breaker from the default resilience handler, so a slow server just reads as stale.
+        // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt one client out of
+        // ConfigureHttpClientDefaults' handler (a 3-retry pipeline and a client-wide circuit breaker).
+#pragma warning disable EXTEXP0001
+        services.AddHttpClient(DestinationLoadPoller.HttpClientName).RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+
+        services.Configure<TransportFailureRateHealthPolicyOptions>(failureRate =>
+        {
+            failureRate.DetectionWindowSize = options.Health.FailureWindow;
+            failureRate.MinimalTotalCountThreshold = options.Health.MinimalRequests;
+            failureRate.DefaultFailureRateLimit = options.Health.FailureRateLimit;
+        });
+
+        services.AddReverseProxy()
+            .LoadFromMemory(ModelServerProxyConfig.CreateRoutes(options), ModelServerProxyConfig.CreateClusters(options))
+            .AddServiceDiscoveryDestinationResolver()
+            .AddTransforms(transforms =>
+            {
+                transforms.AddRequestHeaderRemove(ModelServerProxyConfig.ClusterHeader);
+                transforms.AddResponseTransform(RetryOnAnotherServerMiddleware.HoldBackRetryableResponseAsync);
+                if (!string.IsNullOrEmpty(options.Routing.ServerHeader))
+                {
+                    var header = options.Routing.ServerHeader;
+                    transforms.AddResponseTransform(context =>
+                    {
+                        if (context.HttpContext.GetReverseProxyFeature().ProxiedDestination is { } destination)
+                        {
+                            context.HttpContext.Response.Headers[header] = DestinationMetadata.ServerName(destination);
+                        }
+
+                        return ValueTask.CompletedTask;
+                    });
+                }
+            });
 
         return builder;
     }
 
-    /// <summary>Maps the proxy's routes (with YARP's load balancing and passive health checks).</summary>
+    /// <summary>
+    /// Maps the proxy's routes with its pipeline: the model's cluster is chosen from the request body, then a retry
+    /// step wraps YARP's load balancing, passive health checks and forwarding.
+    /// </summary>
     public static IEndpointRouteBuilder MapModelServerProxy(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapReverseProxy();
+        endpoints.MapReverseProxy(proxy =>
+        {
+            proxy.UseMiddleware<ModelClusterSelectionMiddleware>();
+            proxy.UseSessionAffinity();
+            proxy.UseMiddleware<RetryOnAnotherServerMiddleware>();
+            proxy.UseLoadBalancing();
+            proxy.UsePassiveHealthChecks();
+        });
         return endpoints;
     }
 }

@@ -1,0 +1,26 @@
+namespace LlmAspire.Gateway.Health;
+
+/// <summary>Passive health (ejection on transport failures) and the retry on another server, section <c>Gateway:Health</c>.</summary>
+public sealed class HealthOptions
+{
+    /// <summary>
+    /// Whether a request that failed before any response byte reached the client (a transport failure, or a 503 from
+    /// a server that is loading, draining or full) is forwarded once more, to another server.
+    /// </summary>
+    public bool RetryOnAnotherServer { get; set; } = true;
+
+    /// <summary>The share of failed requests within <see cref="FailureWindow"/> that ejects a server (YARP's TransportFailureRate).</summary>
+    public double FailureRateLimit { get; set; } = 0.3;
+
+    /// <summary>The sliding window the failure rate is measured over.</summary>
+    public TimeSpan FailureWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How many requests the window must hold before the rate can eject a server.</summary>
+    public int MinimalRequests { get; set; } = 4;
+
+    /// <summary>
+    /// How long an ejected server stays out before it gets requests again (at least <see cref="FailureWindow"/>);
+    /// the active <c>/health</c> probe keeps it out for as long as it answers unhealthy.
+    /// </summary>
+    public TimeSpan ReactivationPeriod { get; set; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,111 @@
+using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.Telemetry;
+using Microsoft.AspNetCore.Http.Features;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+using Yarp.ReverseProxy.Transforms;
+
+namespace LlmAspire.Gateway.Health;
+
+/// <summary>
+/// A proxy pipeline step around load balancing, passive health and forwarding: when the forwarded request failed
+/// before any response byte reached the client — a transport failure (connection refused or reset, the server gone
+/// before its response headers) or a 503 from a server that is loading, draining or full — it is forwarded once more,
+/// to another available server, chosen by the cluster's policy. Each attempt passes the passive health check, so the
+/// failed server is counted against. Only requests whose body can be replayed qualify (bodiless, or buffered by
+/// <c>CompletionRequestMiddleware</c>); a response that has started (a stream under way) is never retried.
+/// </summary>
+internal sealed partial class RetryOnAnotherServerMiddleware(
+    RequestDelegate next, HealthOptions options, GatewayMetrics metrics, ILogger<RetryOnAnotherServerMiddleware> logger)
+{
+    /// <summary>The response header that names the server a retried request failed on first.</summary>
+    public const string RetriedFromHeader = "x-llmaspire-retried-from";
+
+    /// <summary>The retry reason of a transport failure.</summary>
+    public const string TransportFailure = "transport";
+
+    /// <summary>The retry reason of a 503 answer.</summary>
+    public const string Unavailable = "unavailable";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var candidates = context.GetReverseProxyFeature().AvailableDestinations;
+        var attempt = new ProxyAttemptFeature
+        {
+            RetryAllowed = options.RetryOnAnotherServer && candidates.Count > 1 && CanReplayBody(context),
+        };
+        context.Features.Set(attempt);
+        var telemetry = context.GetGatewayTelemetry();
+        telemetry.Attempts = 1;
+
+        await next(context);
+
+        var proxy = context.GetReverseProxyFeature();
+        var failed = proxy.ProxiedDestination;
+        var reason = attempt.RetryAllowed ? RetryReason(context, attempt) : null;
+        if (reason is null || failed is null || context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var remaining = candidates.Where(destination => !ReferenceEquals(destination, failed)).ToArray();
+        var model = telemetry.Model ?? proxy.Cluster.Config.ClusterId;
+        LogRetrying(logger, model, DestinationMetadata.ServerName(failed), reason);
+        metrics.RecordRetry(model, failed, reason);
+
+        context.Response.Clear();
+        context.Response.Headers[RetriedFromHeader] = DestinationMetadata.ServerName(failed);
+        context.Features.Set<IForwarderErrorFeature>(null);
+        if (context.Request.Body.CanSeek)
+        {
+            context.Request.Body.Position = 0;
+        }
+
+        attempt.RetryAllowed = false;
+        attempt.SuppressedStatus = null;
+        telemetry.Attempts = 2;
+        proxy.AvailableDestinations = remaining;
+        proxy.ProxiedDestination = null;
+        await next(context);
+    }
+
+    /// <summary>
+    /// The response transform half: holds back the body of a 503 that will be retried, so nothing reaches the client.
+    /// </summary>
+    public static ValueTask HoldBackRetryableResponseAsync(ResponseTransformContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.ProxyResponse?.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable
+            && context.HttpContext.Features.Get<ProxyAttemptFeature>() is { RetryAllowed: true } attempt)
+        {
+            context.SuppressResponseBody = true;
+            attempt.SuppressedStatus = StatusCodes.Status503ServiceUnavailable;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private static string? RetryReason(HttpContext context, ProxyAttemptFeature attempt)
+    {
+        if (attempt.SuppressedStatus is not null)
+        {
+            return Unavailable;
+        }
+
+        return context.GetForwarderErrorFeature()?.Error switch
+        {
+            ForwarderError.Request or ForwarderError.RequestBodyDestination or ForwarderError.ResponseBodyDestination => TransportFailure,
+            _ => null,
+        };
+    }
+
+    /// <summary>Whether the request's body can be sent again: none, or buffered (seekable).</summary>
+    private static bool CanReplayBody(HttpContext context) =>
+        context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false }
+        || context.Request.ContentLength == 0
+        || context.Request.Body.CanSeek;
+
+    [LoggerMessage(LogLevel.Warning, "Retrying a {Model} request on another server: {Server} failed ({Reason}) before answering.")]
+    private static partial void LogRetrying(ILogger logger, string model, string server, string reason);
+}

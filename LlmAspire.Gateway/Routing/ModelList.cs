@@ -1,0 +1,11 @@
+using System.Text.Json.Serialization;
+
+namespace LlmAspire.Gateway.Routing;
+
+/// <summary>The answer to <c>GET /v1/models</c>.</summary>
+internal sealed record ModelList([property: JsonPropertyName("data")] IReadOnlyList<ModelCard> Data)
+{
+    [JsonPropertyName("object")]
+    [JsonPropertyOrder(-1)]
+    public string Object => "list";
+}
