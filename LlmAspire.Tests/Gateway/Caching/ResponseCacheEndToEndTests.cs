@@ -3,7 +3,11 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
+using LlmAspire.Gateway.Caching;
+using LlmAspire.Gateway.Requests;
 using LlmAspire.Tests.AppHost;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 using Xunit.Abstractions;
 using static LlmAspire.Tests.Gateway.Caching.ResponseCacheBehaviourTests;
 
@@ -111,8 +115,10 @@ public sealed class ResponseCacheEndToEndTests(AspireAppFixture fixture, ITestOu
         using var secondClient = second.CreateClient();
 
         var (miss, missBody) = await PostAsync(firstClient, Completion("One day", stream: false, maxTokens: 24));
+        await WaitForL2Async(first, Completion("One day", stream: false, maxTokens: 24), revision);
         var (hit, hitBody) = await PostAsync(secondClient, Completion("One day", stream: false, maxTokens: 24));
         var (streamMiss, streamMissBody) = await PostAsync(secondClient, Completion("One day", stream: true, maxTokens: 24));
+        await WaitForL2Async(second, Completion("One day", stream: true, maxTokens: 24), revision);
         var (streamHit, streamHitBody) = await PostAsync(firstClient, Completion("One day", stream: true, maxTokens: 24));
 
         Assert.Equal("MISS", CacheHeader(miss));
@@ -136,6 +142,19 @@ public sealed class ResponseCacheEndToEndTests(AspireAppFixture fixture, ITestOu
         Assert.Single(responses.Select(response => response.Body).Distinct());
         Assert.Equal(1, gateway.CacheResults("miss"));
         Assert.Equal(9, gateway.CacheResults("hit"));
+    }
+
+    /// <summary>HybridCache writes L2 after it has answered: wait (bounded) until the entry is in Redis.</summary>
+    private static async Task WaitForL2Async(TestGateway gateway, JsonContent content, string revision)
+    {
+        var body = await content.ReadAsByteArrayAsync().WaitAsync(s_timeout);
+        var key = ResponseCacheKey.Create(CompletionRequestInfo.TryParse("/v1/completions", body)!, "anonymous", revision);
+        var redis = gateway.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        using var cancellation = new CancellationTokenSource(s_timeout);
+        while (!await redis.KeyExistsAsync(key).WaitAsync(cancellation.Token))
+        {
+            await Task.Delay(20, cancellation.Token);
+        }
     }
 
     private async Task<TestGateway> StartGatewayAsync(string? revision = null)
