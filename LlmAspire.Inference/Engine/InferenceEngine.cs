@@ -84,7 +84,11 @@ public sealed class InferenceEngine : IDisposable
         }
 
         var group = new Group(request, cancellationToken, this);
-        if (Interlocked.Increment(ref _waitingCount) > _options.MaxQueue)
+
+        // Requests not yet picked up by the engine thread count as waiting; rows still free take them at the next
+        // step, so a burst is refused only beyond MaxQueue plus the free rows.
+        int capacity = _options.MaxQueue + Math.Max(0, _model.Slots - Running);
+        if (Interlocked.Increment(ref _waitingCount) > capacity)
         {
             int waiting = Interlocked.Decrement(ref _waitingCount);
             throw new EngineQueueFullException(waiting);

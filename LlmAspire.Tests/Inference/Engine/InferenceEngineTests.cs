@@ -153,6 +153,29 @@ public sealed class InferenceEngineTests
     }
 
     [Fact]
+    public async Task Submit_Burst_IsAcceptedUpToTheFreeRowsPlusTheQueue()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 4, queue: 2);
+        model.OnForward = () => gate.Wait(Timeout);
+        var readers = new List<ChannelReader<GenerationUpdate>> { engine.Submit(Greedy([3], 3)) };
+        SpinWait.SpinUntil(() => engine.Running == 1, Timeout);
+
+        // The engine thread is busy: three rows are still free and two may wait beyond them.
+        for (int i = 0; i < 5; i++)
+        {
+            readers.Add(engine.Submit(Greedy([4 + i], 3)));
+        }
+
+        Assert.Throws<EngineQueueFullException>(() => engine.Submit(Greedy([9], 3)));
+        gate.Set();
+        foreach (ChannelReader<GenerationUpdate> reader in readers)
+        {
+            await DrainAsync(reader);
+        }
+    }
+
+    [Fact]
     public void Submit_PromptPlusMaxTokensBeyondTheContext_IsContextLengthExceeded()
     {
         using var engine = CreateEngine(out _, slots: 1, context: 32);
