@@ -23,6 +23,12 @@ internal static class BenchServeCompareCommand
             var loaded = new List<BenchResult>();
             foreach (FileInfo file in parse.GetRequiredValue(results))
             {
+                if (!file.Exists)
+                {
+                    await Console.Error.WriteLineAsync($"{file.FullName} does not exist.");
+                    return 2;
+                }
+
                 loaded.Add(await BenchResult.ReadAsync(file.FullName, cancellationToken));
             }
 

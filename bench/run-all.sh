@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Reruns every comparison in docs/BENCHMARKS.md ("Serving") on this machine, side by side in one run:
+#   engine vs ONNX Runtime GenAI (in process), gateway vs direct, cache hit vs miss,
+#   prefix-affinity vs round-robin (shared-prefix TTFT), 1 vs 2 model servers (random workload tokens/s).
+# It builds Release, converts stories260K, starts redis-server, two model servers and three gateways as plain
+# processes on 127.0.0.1 (the settings the AppHost would give them, but a routing policy per gateway), runs
+# `llmaspire bench serve` against each, stops them, and writes bench/results/*.json|*.md|*.png.
+# Usage: bench/run-all.sh            (env: PROMPTS=200 CONCURRENCY=4 OUT=bench/results RUN_QUANT=0)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=${OUT:-bench/results}
+PROMPTS=${PROMPTS:-200}
+CONCURRENCY=${CONCURRENCY:-4}
+MODEL=${MODEL:-$ROOT/models/stories260K}
+SHARED=${SHARED:-/work/shared/models/stories260K}
+BASE_PORT=${BASE_PORT:-18180}
+mkdir -p "$OUT" "$OUT/logs"
+
+echo "== build (Release)"
+for project in LlmAspire.Cli LlmAspire.ModelServer LlmAspire.Gateway; do
+  dotnet build -c Release "$project" -warnaserror -v q -nologo > "$OUT/logs/build-$project.log" 2>&1 || { tail -20 "$OUT/logs/build-$project.log"; exit 1; }
+done
+dll() { find "$ROOT/$1/bin/Release" -name "$2" -path '*net10.0*' | head -1; }
+CLI=$(dll LlmAspire.Cli llmaspire.dll)
+MS=$(dll LlmAspire.ModelServer LlmAspire.ModelServer.dll)
+GW=$(dll LlmAspire.Gateway LlmAspire.Gateway.dll)
+llmaspire() { dotnet "$CLI" "$@"; }
+
+if [ ! -f "$MODEL/genai_config.json" ]; then
+  echo "== convert stories260K"
+  llmaspire model convert --llama2c "$SHARED/stories260K.bin" --tokenizer "$SHARED/tok512.bin" --out "$MODEL"
+fi
+
+{ echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"; echo "commit: $(git rev-parse --short HEAD)"; echo "cores: $(nproc)";
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"; echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"; } > "$OUT/machine.txt"
+cat "$OUT/machine.txt"
+
+echo "== engine vs ONNX Runtime GenAI 0.18 (in process)"
+llmaspire bench engine --model "$MODEL" --streams 1,16 --max-tokens 128 --repeats 3 | tee "$OUT/engine.md"
+
+if [ "${RUN_QUANT:-0}" = 1 ]; then
+  echo "== quantization"
+  llmaspire bench quantization --model "$MODEL" --variants int8-b32-asym-acc4,int4-b32-asym-acc4 --rounds 5 --markdown "$OUT/quantization.md"
+fi
+
+# --- the serving topology, as plain processes ---
+PIDS=()
+stop_all() {
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
+}
+trap stop_all EXIT
+start() { local name=$1; shift; "$@" > "$OUT/logs/$name.log" 2>&1 & PIDS+=($!); }
+wait_healthy() {
+  for _ in $(seq 1 240); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1/health")" = 200 ] && return 0; sleep 1
+  done
+  echo "not healthy: $1"; exit 1
+}
+REDIS_PORT=$((BASE_PORT + 9)); MS0=$((BASE_PORT + 10)); MS1=$((BASE_PORT + 11))
+GW1=$((BASE_PORT + 0)); GWRR=$((BASE_PORT + 1)); GWPA=$((BASE_PORT + 2))
+start redis redis-server --port "$REDIS_PORT" --save '' --appendonly no
+export ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
+start modelserver-0 env ModelServer__ModelPath="$MODEL" dotnet "$MS" --urls "http://127.0.0.1:$MS0"
+start modelserver-1 env ModelServer__ModelPath="$MODEL" dotnet "$MS" --urls "http://127.0.0.1:$MS1"
+gateway() { # name port policy servers...
+  local name=$1 port=$2 policy=$3; shift 3; local envs=() i=0
+  for s in "$@"; do envs+=("Gateway__ModelServers__$i=http://127.0.0.1:$s"); i=$((i + 1)); done
+  start "$name" env ConnectionStrings__cache="127.0.0.1:$REDIS_PORT" Gateway__LoadBalancingPolicy="$policy" "${envs[@]}" dotnet "$GW" --urls "http://127.0.0.1:$port"
+}
+gateway gateway-1 "$GW1" RoundRobin "$MS0"
+gateway gateway-rr "$GWRR" RoundRobin "$MS0" "$MS1"
+gateway gateway-pa "$GWPA" PrefixAffinity "$MS0" "$MS1"
+for port in $MS0 $MS1 $GW1 $GWRR $GWPA; do wait_healthy "http://127.0.0.1:$port"; done
+echo "topology up: model servers :$MS0 :$MS1, gateways :$GW1 (1 server) :$GWRR (RoundRobin) :$GWPA (PrefixAffinity)"
+
+serve() { # label url args...
+  local label=$1 url=$2; shift 2
+  llmaspire bench serve --base-url "$url" --label "$label" --result-json "$OUT/$label.json" "$@" | tee "$OUT/logs/$label.txt" | grep -E "Serving|Successful|Failed|throughput|Median TTFT|Median TPOT|Median E2EL|X-Cache|result:" || true
+}
+RANDOM_ARGS=(--dataset random --random-input-len 32 --random-output-len 64 --num-prompts "$PROMPTS" --goodput ttft:500 tpot:50)
+
+echo "== gateway overhead: direct to modelserver-0 vs through the gateway to it (different seeds, same shape)"
+serve direct "http://127.0.0.1:$MS0" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --seed 11
+serve gateway "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --seed 12
+serve direct-2 "http://127.0.0.1:$MS0" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --seed 13
+serve gateway-2 "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --seed 14
+llmaspire bench compare "$OUT/direct.json" "$OUT/gateway.json" "$OUT/direct-2.json" "$OUT/gateway-2.json" --plot-dir "$OUT" --name gateway-overhead --markdown "$OUT/gateway-overhead.md"
+
+echo "== cache: the same deterministic requests twice through the gateway (first pass MISS, second HIT)"
+serve cache-miss "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 0 --max-concurrency "$CONCURRENCY" --seed 21
+serve cache-hit "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 0 --max-concurrency "$CONCURRENCY" --seed 21
+llmaspire bench compare "$OUT/cache-miss.json" "$OUT/cache-hit.json" --plot-dir "$OUT" --name cache --markdown "$OUT/cache.md"
+
+echo "== routing: prefix-affinity vs round-robin over 2 servers, shared-prefix workload"
+PREFIX_ARGS=(--dataset shared-prefix --shared-prefix-groups 8 --shared-prefix-len 192 --random-input-len 16 --random-output-len 32 --num-prompts "$PROMPTS" --warmup 0 --max-concurrency "$CONCURRENCY")
+serve prefix-affinity "http://127.0.0.1:$GWPA" "${PREFIX_ARGS[@]}" --seed 31
+serve round-robin "http://127.0.0.1:$GWRR" "${PREFIX_ARGS[@]}" --seed 32
+llmaspire bench compare "$OUT/prefix-affinity.json" "$OUT/round-robin.json" --plot-dir "$OUT" --name routing --markdown "$OUT/routing.md"
+
+echo "== scale-out: 1 vs 2 model servers behind the gateway, random workload, 16 in flight"
+serve one-server "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency 16 --temperature 1 --seed 41
+serve two-servers "http://127.0.0.1:$GWRR" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency 16 --temperature 1 --seed 42
+llmaspire bench compare "$OUT/one-server.json" "$OUT/two-servers.json" --plot-dir "$OUT" --name scale-out --markdown "$OUT/scale-out.md"
+
+echo "== request-rate sweep through the gateway (Poisson arrivals)"
+llmaspire bench serve --base-url "http://127.0.0.1:$GWRR" --label sweep --result-json "$OUT/sweep.json" --plot-dir "$OUT" \
+  --dataset random --random-input-len 32 --random-output-len 64 --goodput ttft:500 tpot:50 --num-prompts $((PROMPTS / 2)) --warmup 4 --temperature 1 --request-rate 8,16,32,64,128 --seed 51 > "$OUT/logs/sweep.txt"
+llmaspire bench compare "$OUT/sweep.json" --markdown "$OUT/sweep.md" > /dev/null
+rm -f "$OUT"/sweep-ttft-cdf.png "$OUT"/sweep-tpot-cdf.png "$OUT"/sweep-e2el-cdf.png
+
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
+stop_all; trap - EXIT
+for f in "$OUT"/*.json; do python3 -c "import json,sys; d=json.load(open(sys.argv[1])); [r.pop('requests', None) for r in d['runs']]; json.dump(d, open(sys.argv[1], 'w'), indent=1)" "$f" 2>/dev/null || true; done
+echo "== done: $OUT"
+cat "$OUT"/gateway-overhead.md "$OUT"/cache.md "$OUT"/routing.md "$OUT"/scale-out.md "$OUT"/sweep.md
