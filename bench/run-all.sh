@@ -81,7 +81,15 @@ serve() { # label url args...
 }
 RANDOM_ARGS=(--dataset random --random-input-len 32 --random-output-len 64 --num-prompts "$PROMPTS" --goodput ttft:500 tpot:50)
 
-echo "== gateway overhead: direct to modelserver-0 vs through the gateway to it (different seeds, same shape)"
+echo "== warm-up: 150 sampled (uncached) requests to every endpoint, so JIT and tiered compilation settle first"
+for port in $MS0 $MS1 $GW1 $GWRR $GWPA; do
+  llmaspire bench serve --base-url "http://127.0.0.1:$port" --label "warmup-$port" --num-prompts 150 --warmup 0 --max-concurrency 8 \
+    --temperature 1 --random-input-len 32 --random-output-len 64 --seed "$port" > "$OUT/logs/warmup-$port.txt"
+done
+
+# Each comparison alternates its two setups twice (A B A B), each run with its own seed (fresh prompts, so neither
+# the gateway's response cache nor the servers' prefix caches carry over), and compares them within this one run.
+echo "== gateway overhead: direct to modelserver-0 vs through the gateway to it"
 serve direct "http://127.0.0.1:$MS0" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --seed 11
 serve gateway "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --seed 12
 serve direct-2 "http://127.0.0.1:$MS0" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --seed 13
@@ -94,24 +102,29 @@ serve cache-hit "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 0 --max-con
 llmaspire bench compare "$OUT/cache-miss.json" "$OUT/cache-hit.json" --plot-dir "$OUT" --name cache --markdown "$OUT/cache.md"
 
 echo "== routing: prefix-affinity vs round-robin over 2 servers, shared-prefix workload"
-PREFIX_ARGS=(--dataset shared-prefix --shared-prefix-groups 8 --shared-prefix-len 192 --random-input-len 16 --random-output-len 32 --num-prompts "$PROMPTS" --warmup 0 --max-concurrency "$CONCURRENCY")
+PREFIX_ARGS=(--dataset shared-prefix --shared-prefix-groups 8 --shared-prefix-len 128 --random-input-len 8 --random-output-len 32 --num-prompts "$PROMPTS" --warmup 0 --max-concurrency "$CONCURRENCY")
 serve prefix-affinity "http://127.0.0.1:$GWPA" "${PREFIX_ARGS[@]}" --seed 31
 serve round-robin "http://127.0.0.1:$GWRR" "${PREFIX_ARGS[@]}" --seed 32
-llmaspire bench compare "$OUT/prefix-affinity.json" "$OUT/round-robin.json" --plot-dir "$OUT" --name routing --markdown "$OUT/routing.md"
+serve prefix-affinity-2 "http://127.0.0.1:$GWPA" "${PREFIX_ARGS[@]}" --seed 33
+serve round-robin-2 "http://127.0.0.1:$GWRR" "${PREFIX_ARGS[@]}" --seed 34
+llmaspire bench compare "$OUT/prefix-affinity.json" "$OUT/round-robin.json" "$OUT/prefix-affinity-2.json" "$OUT/round-robin-2.json" --plot-dir "$OUT" --name routing --markdown "$OUT/routing.md"
 
 echo "== scale-out: 1 vs 2 model servers behind the gateway, random workload, 16 in flight"
 serve one-server "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency 16 --temperature 1 --seed 41
 serve two-servers "http://127.0.0.1:$GWRR" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency 16 --temperature 1 --seed 42
-llmaspire bench compare "$OUT/one-server.json" "$OUT/two-servers.json" --plot-dir "$OUT" --name scale-out --markdown "$OUT/scale-out.md"
+serve one-server-2 "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency 16 --temperature 1 --seed 43
+serve two-servers-2 "http://127.0.0.1:$GWRR" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency 16 --temperature 1 --seed 44
+llmaspire bench compare "$OUT/one-server.json" "$OUT/two-servers.json" "$OUT/one-server-2.json" "$OUT/two-servers-2.json" --plot-dir "$OUT" --name scale-out --markdown "$OUT/scale-out.md"
 
-echo "== request-rate sweep through the gateway (Poisson arrivals)"
+echo "== request-rate sweep through the gateway over 2 servers (Poisson arrivals, sampled so uncached)"
 llmaspire bench serve --base-url "http://127.0.0.1:$GWRR" --label sweep --result-json "$OUT/sweep.json" --plot-dir "$OUT" \
-  --dataset random --random-input-len 32 --random-output-len 64 --goodput ttft:500 tpot:50 --num-prompts $((PROMPTS / 2)) --warmup 4 --temperature 1 --request-rate 8,16,32,64,128 --seed 51 > "$OUT/logs/sweep.txt"
+  --dataset random --random-input-len 32 --random-output-len 64 --goodput ttft:500 tpot:50 --num-prompts $((PROMPTS / 2)) --warmup 4 --temperature 1 --request-rate 16,32,64,128,256,512 --seed 51 > "$OUT/logs/sweep.txt"
 llmaspire bench compare "$OUT/sweep.json" --markdown "$OUT/sweep.md" > /dev/null
 rm -f "$OUT"/sweep-ttft-cdf.png "$OUT"/sweep-tpot-cdf.png "$OUT"/sweep-e2el-cdf.png
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 stop_all; trap - EXIT
+rm -f "$OUT"/warmup-*.json
 for f in "$OUT"/*.json; do python3 -c "import json,sys; d=json.load(open(sys.argv[1])); [r.pop('requests', None) for r in d['runs']]; json.dump(d, open(sys.argv[1], 'w'), indent=1)" "$f" 2>/dev/null || true; done
 echo "== done: $OUT"
 cat "$OUT"/gateway-overhead.md "$OUT"/cache.md "$OUT"/routing.md "$OUT"/scale-out.md "$OUT"/sweep.md
