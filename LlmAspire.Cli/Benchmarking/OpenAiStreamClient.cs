@@ -66,19 +66,27 @@ public sealed class OpenAiStreamClient(HttpClient http, BenchEndpoint endpoint, 
         long start = Stopwatch.GetTimestamp();
         double startMs = Stopwatch.GetElapsedTime(runStartTimestamp, start).TotalMilliseconds;
         RequestOutcome Failure(string error) => new() { Success = false, StartMs = startMs, MaxTokens = prompt.MaxTokens, Error = error, LatencyMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds };
+        // HttpClient.Timeout bounds only the wait for the headers here: bound the whole stream with it too.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (http.Timeout != Timeout.InfiniteTimeSpan)
+        {
+            timeout.CancelAfter(http.Timeout);
+        }
+
+        CancellationToken token = timeout.Token;
         try
         {
-            using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            using HttpResponseMessage response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
             string? cache = response.Headers.TryGetValues("X-Cache", out IEnumerable<string>? values) ? values.FirstOrDefault() : null;
             if (!response.IsSuccessStatusCode)
             {
-                string text = await response.Content.ReadAsStringAsync(cancellationToken);
+                string text = await response.Content.ReadAsStringAsync(token);
                 return Failure($"HTTP {(int)response.StatusCode}: {ErrorMessage(text)}");
             }
 
             if (!stream)
             {
-                string text = await response.Content.ReadAsStringAsync(cancellationToken);
+                string text = await response.Content.ReadAsStringAsync(token);
                 double latency = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 using JsonDocument document = JsonDocument.Parse(text);
                 (int promptTokens, int completionTokens)? usage = Usage(document.RootElement);
@@ -91,7 +99,7 @@ public sealed class OpenAiStreamClient(HttpClient http, BenchEndpoint endpoint, 
                 };
             }
 
-            await using Stream content = await response.Content.ReadAsStreamAsync(cancellationToken);
+            await using Stream content = await response.Content.ReadAsStreamAsync(token);
             using var reader = new StreamReader(content, Encoding.UTF8);
             double? ttft = null;
             double last = 0;
@@ -99,7 +107,7 @@ public sealed class OpenAiStreamClient(HttpClient http, BenchEndpoint endpoint, 
             int chunks = 0;
             (int promptTokens, int completionTokens)? reported = null;
             bool done = false;
-            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+            while (await reader.ReadLineAsync(token) is { } line)
             {
                 if (!line.StartsWith("data:", StringComparison.Ordinal))
                 {
@@ -165,7 +173,11 @@ public sealed class OpenAiStreamClient(HttpClient http, BenchEndpoint endpoint, 
         {
             throw;
         }
-        catch (Exception ex) when (ex is HttpRequestException or JsonException or IOException or OperationCanceledException)
+        catch (OperationCanceledException)
+        {
+            return Failure($"timed out after {http.Timeout.TotalSeconds:F0} s");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or IOException)
         {
             return Failure($"{ex.GetType().Name}: {ex.Message}");
         }

@@ -40,7 +40,7 @@ internal static class BenchServeCommand
         var plotFormat = new Option<string>("--plot-format") { Description = "png or svg", DefaultValueFactory = _ => "png" };
         plotFormat.AcceptOnlyFromAmong("png", "svg");
         var label = new Option<string>("--label") { Description = "Name of this setup in the result, plots and comparisons", DefaultValueFactory = _ => "bench" };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds one request may take", DefaultValueFactory = _ => 600 };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds one request may take, stream included (then it counts as failed)", DefaultValueFactory = _ => 600 };
 
         var command = new Command("serve", "Load-test an OpenAI-compatible server with streamed requests: TTFT, TPOT, ITL, E2E latency, throughput, goodput (vLLM's benchmark_serving metrics).")
         {

@@ -85,10 +85,12 @@ public sealed class BenchServeCommandTests : IDisposable
         await using var server = new FakeOpenAiServer { RefuseEvery = 2, FirstChunkDelay = TimeSpan.FromMilliseconds(10) };
         await server.StartAsync();
 
-        var (exitCode, result) = await RunAsync(server, "--num-prompts", "6", "--warmup", "0", "--max-concurrency", "1", "--request-rate", "1,1000");
+        var (exitCode, result) = await RunAsync(server, "--num-prompts", "6", "--warmup", "0", "--max-concurrency", "1", "--request-rate", "20,1000", "--plot-dir", _folder, "--plot-format", "svg");
 
         Assert.Equal(0, exitCode);
         Assert.Equal(2, result.Runs.Count);
+        Assert.True(File.Exists(Path.Combine(_folder, "fake-throughput-vs-rate.svg")));
+        Assert.True(File.Exists(Path.Combine(_folder, "fake-ttft-vs-rate.svg")));
         Assert.All(result.Runs, run =>
         {
             Assert.Equal(3, run.Metrics.Completed);
@@ -96,4 +98,29 @@ public sealed class BenchServeCommandTests : IDisposable
             Assert.Equal(3, run.Metrics.Errors["HTTP 429: slow down"]);
         });
     }
+
+    [Fact]
+    public async Task Serve_StreamSlowerThanTimeout_IsAFailureNotAHang()
+    {
+        await using var server = new FakeOpenAiServer { FirstChunkDelay = TimeSpan.FromSeconds(5) };
+        await server.StartAsync();
+
+        var (exitCode, result) = await RunAsync(server, "--num-prompts", "2", "--warmup", "0", "--timeout", "0.5");
+
+        Assert.Equal(1, exitCode); // nothing completed
+        BenchmarkMetrics m = Assert.Single(result.Runs).Metrics;
+        Assert.Equal(2, m.Failed);
+        Assert.StartsWith("timed out", Assert.Single(m.Errors).Key, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("1,2,4,8", new[] { 1.0, 2, 4, 8 })]
+    [InlineData("inf", new[] { double.PositiveInfinity })]
+    [InlineData(" 0.5 , INF ", new[] { 0.5, double.PositiveInfinity })]
+    public void ParseRates_ListsAndInf(string text, double[] expected) => Assert.Equal(expected, BenchServeCommand.ParseRates(text));
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("fast")]
+    public void ParseRates_NotPositive_Throws(string text) => Assert.Throws<FormatException>(() => BenchServeCommand.ParseRates(text));
 }
