@@ -94,7 +94,12 @@ serve direct "http://127.0.0.1:$MS0" "${RANDOM_ARGS[@]}" --warmup 4 --max-concur
 serve gateway "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --seed 12
 serve direct-2 "http://127.0.0.1:$MS0" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --seed 13
 serve gateway-2 "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --seed 14
-llmaspire bench compare "$OUT/direct.json" "$OUT/gateway.json" "$OUT/direct-2.json" "$OUT/gateway-2.json" --plot-dir "$OUT" --name gateway-overhead --markdown "$OUT/gateway-overhead.md"
+# the same with sampling (temperature 1): the cache is bypassed, so only the proxy path remains
+serve direct-sampled "http://127.0.0.1:$MS0" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --temperature 1 --seed 15
+serve gateway-sampled "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --temperature 1 --seed 16
+serve direct-sampled-2 "http://127.0.0.1:$MS0" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --temperature 1 --seed 17
+serve gateway-sampled-2 "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 4 --max-concurrency "$CONCURRENCY" --temperature 1 --seed 18
+llmaspire bench compare "$OUT"/{direct,gateway,direct-2,gateway-2,direct-sampled,gateway-sampled,direct-sampled-2,gateway-sampled-2}.json --plot-dir "$OUT" --name gateway-overhead --markdown "$OUT/gateway-overhead.md"
 
 echo "== cache: the same deterministic requests twice through the gateway (first pass MISS, second HIT)"
 serve cache-miss "http://127.0.0.1:$GW1" "${RANDOM_ARGS[@]}" --warmup 0 --max-concurrency "$CONCURRENCY" --seed 21

@@ -39,6 +39,7 @@ public sealed class BenchServeCommandTests : IDisposable
         Assert.Equal(6 * 5, m.TotalOutputTokens);
         Assert.Equal(6 * 7, m.TotalInputTokens);
         Assert.Equal(6 * 4, m.Itl.Count);
+        Assert.True(m.Itl.Median >= 15, $"ITL median {m.Itl.Median} ms: the fake sends chunks 20 ms apart");
         Assert.Equal(m.RequestThroughput, m.RequestGoodput!.Value, 10);
         Assert.All(run.Requests, r => Assert.True(r.TtftMs >= 150, $"TTFT {r.TtftMs} ms is below the fake's 150 ms first-chunk delay"));
         Assert.All(run.Requests, r => Assert.True(r.LatencyMs >= r.TtftMs + (4 * 15), $"E2E {r.LatencyMs} ms is too short for 4 gaps of 20 ms after TTFT {r.TtftMs}"));
