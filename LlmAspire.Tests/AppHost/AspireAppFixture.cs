@@ -10,12 +10,12 @@ namespace LlmAspire.Tests.AppHost;
 
 /// <summary>
 /// The whole topology, once per test run: stories260K converted from ../shared into a temp folder,
-/// Redis as redis-server, two model servers serving that folder and the gateway, all healthy.
+/// Redis as redis-server, three model servers serving that folder and the gateway, all healthy.
 /// </summary>
 public sealed class AspireAppFixture : IAsyncLifetime
 {
     /// <summary>The model servers the fixture starts.</summary>
-    public const int ModelServerCount = 2;
+    public const int ModelServerCount = 3;
 
     /// <summary>The model id the servers serve: the converted folder's name.</summary>
     public const string ModelId = "stories260K";

@@ -74,10 +74,14 @@ internal static class InProcessGateway
     }
 
     /// <summary>Waits (bounded) until <paramref name="condition"/> holds; for state that no event announces.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
+    public static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), timeout, what);
+
+    /// <summary>Waits (bounded) until <paramref name="condition"/> holds; for state that no event announces.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         using var cancellation = new CancellationTokenSource(timeout);
-        while (!condition())
+        while (!await condition().WaitAsync(timeout))
         {
             try
             {
