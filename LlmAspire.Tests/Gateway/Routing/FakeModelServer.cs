@@ -16,6 +16,7 @@ namespace LlmAspire.Tests.Gateway.Routing;
 internal sealed class FakeModelServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private int _metricsReads;
 
     private FakeModelServer(string name, string[] models, WebApplication app)
     {
@@ -34,6 +35,12 @@ internal sealed class FakeModelServer : IAsyncDisposable
     public string Url => _app.Urls.First();
 
     public bool Healthy { get; set; } = true;
+
+    /// <summary>The Prometheus text its <c>/metrics</c> answers; null answers 404 (a server without metrics).</summary>
+    public string? Metrics { get; set; }
+
+    /// <summary>How many times <c>/metrics</c> was read.</summary>
+    public int MetricsReads => _metricsReads;
 
     /// <summary>Completion requests received: headers and body.</summary>
     public ConcurrentQueue<(IHeaderDictionary Headers, string Body)> Requests { get; } = new();
@@ -55,6 +62,11 @@ internal sealed class FakeModelServer : IAsyncDisposable
             @object = "list",
             data = server.Models.Select(id => new { id, @object = "model", created = 1700000000, owned_by = "fake" }),
         }));
+        app.MapGet("/metrics", () =>
+        {
+            Interlocked.Increment(ref server._metricsReads);
+            return server.Metrics is { } text ? Results.Text(text, "text/plain; version=0.0.4") : Results.NotFound();
+        });
         app.MapPost("/v1/completions", server.HandleAsync);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
