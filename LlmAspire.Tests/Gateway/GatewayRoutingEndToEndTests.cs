@@ -147,6 +147,53 @@ public sealed class GatewayRoutingEndToEndTests(AspireAppFixture fixture, ITestO
             $"{server} runs no request");
     }
 
+    [Fact]
+    public async Task Overhead_GatewayAgainstTheServerDirectly_IsMeasured()
+    {
+        await using var inProcess = await StartGatewayAsync(LlmLoadBalancingPolicies.LoadAware);
+        using var direct = fixture.CreateModelServerClient(0);
+        using var gateway = inProcess.CreateClient();
+        using var appHostGateway = fixture.CreateGatewayClient();
+
+        // Warm every path, then interleave them so that drift on this shared machine hits each alike.
+        var latencies = new Dictionary<string, List<double>> { ["direct"] = [], ["gateway (routing only)"] = [], ["AppHost gateway"] = [] };
+        for (var i = 0; i < 60; i++)
+        {
+            foreach (var (name, client) in new[] { ("direct", direct), ("gateway (routing only)", gateway), ("AppHost gateway", appHostGateway) })
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/v1/completions", UriKind.Relative))
+                {
+                    Content = JsonContent.Create(new Dictionary<string, object>
+                    {
+                        ["model"] = AspireAppFixture.ModelId,
+                        ["prompt"] = $"Sue said {i}",
+                        ["max_tokens"] = 1,
+                        ["temperature"] = 0.8,
+                    }),
+                };
+                request.Headers.CacheControl = new System.Net.Http.Headers.CacheControlHeaderValue { NoStore = true };
+                using var response = await client.SendAsync(request).WaitAsync(s_timeout);
+                await response.Content.ReadAsByteArrayAsync().WaitAsync(s_timeout);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                if (i >= 10)
+                {
+                    latencies[name].Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+            }
+        }
+
+        foreach (var (name, values) in latencies)
+        {
+            var sorted = values.Order().ToList();
+            output.WriteLine($"{name}: median {sorted[sorted.Count / 2]:F2} ms, p90 {sorted[(int)(sorted.Count * 0.9)]:F2} ms over {sorted.Count} one-token completions");
+        }
+
+        var medianDirect = latencies["direct"].Order().ElementAt(25);
+        var medianGateway = latencies["gateway (routing only)"].Order().ElementAt(25);
+        Assert.True(medianGateway - medianDirect < 50, $"the gateway adds {medianGateway - medianDirect:F1} ms");
+    }
+
     private const string RoutingHeader = "x-llmaspire-server";
 
     private Task<Microsoft.AspNetCore.Builder.WebApplication> StartGatewayAsync(string policy)
