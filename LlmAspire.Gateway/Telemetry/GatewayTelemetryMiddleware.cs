@@ -1,15 +1,19 @@
 namespace LlmAspire.Gateway.Telemetry;
 
-/// <summary>Times every request but health probes and records it in <see cref="GatewayMetrics"/> when its response ends.</summary>
+/// <summary>Times every request but health probes and metric scrapes, and records it in <see cref="GatewayMetrics"/> when its response ends.</summary>
 public sealed class GatewayTelemetryMiddleware(RequestDelegate next, GatewayMetrics metrics, TimeProvider timeProvider)
 {
+    /// <summary>A Prometheus scrape path, not counted as a request.</summary>
+    public const string MetricsPath = "/metrics";
+
     /// <summary>Runs the middleware.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var path = context.Request.Path;
         if (path.StartsWithSegments(Microsoft.Extensions.Hosting.Extensions.HealthEndpointPath)
-            || path.StartsWithSegments(Microsoft.Extensions.Hosting.Extensions.AlivenessEndpointPath))
+            || path.StartsWithSegments(Microsoft.Extensions.Hosting.Extensions.AlivenessEndpointPath)
+            || path.StartsWithSegments(MetricsPath))
         {
             await next(context);
             return;
