@@ -22,6 +22,7 @@ app.UseApiKeys();
 app.UseRateLimits();
 app.UseResponseCache();
 app.MapModelsApi();
+app.MapGatewayMetrics();
 app.MapModelServerProxy();
 
 app.Run();

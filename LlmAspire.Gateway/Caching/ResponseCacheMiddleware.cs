@@ -1,6 +1,7 @@
 using System.Globalization;
 using LlmAspire.Gateway.Auth;
 using LlmAspire.Gateway.Requests;
+using LlmAspire.Gateway.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Options;
@@ -394,7 +395,9 @@ public sealed partial class ResponseCacheMiddleware
             context.Response.Headers[HeaderName] = text;
         }
 
-        _metrics.Record(text.ToLowerInvariant(), stream);
+        string result = text.ToLowerInvariant();
+        _metrics.Record(result, stream);
+        context.SetCacheResult(result);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A streamed response that identical requests were following broke off; their connections are aborted.")]

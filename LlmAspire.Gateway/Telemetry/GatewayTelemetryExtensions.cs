@@ -1,3 +1,5 @@
+using OpenTelemetry.Metrics;
+
 namespace LlmAspire.Gateway.Telemetry;
 
 /// <summary>Access to the per-request telemetry feature and registration of the gateway's metrics.</summary>
@@ -21,12 +23,23 @@ public static class GatewayTelemetryExtensions
     public static void SetCacheResult(this HttpContext context, string cacheResult) =>
         context.GetGatewayTelemetry().CacheResult = cacheResult;
 
-    /// <summary>Registers the <see cref="GatewayMetrics.MeterName"/> meter's instruments.</summary>
+    /// <summary>
+    /// Registers the <see cref="GatewayMetrics.MeterName"/> meter's instruments, and a Prometheus exporter beside
+    /// ServiceDefaults' OTLP one so that <c>/metrics</c> serves them (as <c>llmaspire_gateway_requests_total</c> etc.).
+    /// </summary>
     public static IServiceCollection AddGatewayTelemetry(this IServiceCollection services)
     {
         services.AddMetrics();
         services.AddSingleton<GatewayMetrics>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter());
         return services;
+    }
+
+    /// <summary>Maps the Prometheus scrape endpoint, <c>/metrics</c> (outside <c>/v1</c>: no API key needed, like <c>/health</c>).</summary>
+    public static IEndpointRouteBuilder MapGatewayMetrics(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        return endpoints;
     }
 
     /// <summary>Measures every request but health probes; place it first, so it sees cache hits and refusals too.</summary>
