@@ -197,6 +197,11 @@ internal sealed class KubernetesGenerator(AspireManifest manifest, KubernetesOpt
                 },
             });
         }
+        else if (component == KubernetesNames.GatewayComponent)
+        {
+            // The gateway serves its meter on /metrics (llmaspire_gateway_*): job="gateway", as the alerts expect.
+            objects.Add(Monitor(resource.Name, KubernetesNames.GatewayComponent, resource.Bindings.First().Name));
+        }
 
         return objects;
     }

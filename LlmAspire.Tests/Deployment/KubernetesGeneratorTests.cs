@@ -200,6 +200,8 @@ public sealed class KubernetesGeneratorTests(PublishedManifestFixture fixture) :
         var pdb = Assert.Single(generated.OfType<V1PodDisruptionBudget>());
         Assert.Equal("1", pdb.Spec.MaxUnavailable?.Value);
         var monitor = Assert.Single(generated.OfType<ServiceMonitor>(), m => m.Metadata.Name == "modelservers");
+        var gatewayMonitor = Assert.Single(generated.OfType<ServiceMonitor>(), m => m.Metadata.Name == "gateway");
+        Assert.Equal("gateway", gatewayMonitor.Spec.Selector.MatchLabels[KubernetesNames.ComponentLabel]);
         Assert.Equal(KubernetesNames.MetricsPath, Assert.Single(monitor.Spec.Endpoints).Path);
         foreach (var server in ModelServers)
         {
