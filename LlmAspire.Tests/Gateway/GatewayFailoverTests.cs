@@ -27,7 +27,8 @@ public sealed class GatewayFailoverTests
     public async Task Completions_FirstServerRefusesConnections_RetriedOnTheOtherWithTheSameBody()
     {
         await using var live = await FakeModelServer.StartAsync("b-live", "m");
-        await using var gateway = await StartAsync(TwoServers("a-dead", "b-live"), [("a-dead", FakeModelServer.ClosedUrl()), (live.Name, live.Url)]);
+        using var dead = FakeModelServer.ReserveClosedUrl();
+        await using var gateway = await StartAsync(TwoServers("a-dead", "b-live"), [("a-dead", dead.Url), (live.Name, live.Url)]);
         using var client = gateway.CreateClient();
         var prompt = new string('p', 100_000);
 
@@ -86,9 +87,9 @@ public sealed class GatewayFailoverTests
     [Fact]
     public async Task Completions_BothServersFail_RetriedOnceThenBadGateway()
     {
-        await using var gateway = await StartAsync(
-            TwoServers("a-dead", "b-dead"),
-            [("a-dead", FakeModelServer.ClosedUrl()), ("b-dead", FakeModelServer.ClosedUrl())]);
+        using var deadA = FakeModelServer.ReserveClosedUrl();
+        using var deadB = FakeModelServer.ReserveClosedUrl();
+        await using var gateway = await StartAsync(TwoServers("a-dead", "b-dead"), [("a-dead", deadA.Url), ("b-dead", deadB.Url)]);
         using var client = gateway.CreateClient();
 
         using var response = await client.PostAsync(new Uri("/v1/completions", UriKind.Relative), Completion("m")).WaitAsync(TestTimeout);
@@ -136,7 +137,8 @@ public sealed class GatewayFailoverTests
         configuration["Gateway:Health:MinimalRequests"] = "3";
         configuration["Gateway:Health:FailureWindow"] = "00:00:01";
         configuration["Gateway:Health:ReactivationPeriod"] = "00:00:01";
-        await using var gateway = await StartAsync(configuration, [("a-dead", FakeModelServer.ClosedUrl()), (live.Name, live.Url)]);
+        using var closed = FakeModelServer.ReserveClosedUrl();
+        await using var gateway = await StartAsync(configuration, [("a-dead", closed.Url), (live.Name, live.Url)]);
         using var client = gateway.CreateClient();
         var dead = gateway.Destination(Cluster, "a-dead");
 

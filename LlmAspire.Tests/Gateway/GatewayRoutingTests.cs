@@ -73,9 +73,10 @@ public sealed class GatewayRoutingTests
     public async Task Completions_ServersCannotBeAsked_ForwardsToTheDefaultClusterToAnswer()
     {
         // The only server is down: the gateway cannot learn its model, so it does not refuse any; the proxy answers 502.
+        using var closed = FakeModelServer.ReserveClosedUrl();
         await using var gateway = await StartAsync(
             new Dictionary<string, string?> { ["Gateway:ModelServers:0"] = "modelserver-0" },
-            [("modelserver-0", FakeModelServer.ClosedUrl())]);
+            [("modelserver-0", closed.Url)]);
         using var client = gateway.CreateClient();
 
         using var response = await client.PostAsync(new Uri("/v1/completions", UriKind.Relative), Completion("anything")).WaitAsync(TestTimeout);
@@ -88,6 +89,7 @@ public sealed class GatewayRoutingTests
     {
         await using var small = await FakeModelServer.StartAsync("small-0", "small", "small-instruct");
         await using var big = await FakeModelServer.StartAsync("big-0", "big");
+        using var offline = FakeModelServer.ReserveClosedUrl();
         await using var gateway = await StartAsync(
             new Dictionary<string, string?>
             {
@@ -95,7 +97,7 @@ public sealed class GatewayRoutingTests
                 ["Gateway:Models:big:Servers:0"] = "big-0",
                 ["Gateway:Models:offline:Servers:0"] = "offline-0",
             },
-            [(small.Name, small.Url), (big.Name, big.Url), ("offline-0", FakeModelServer.ClosedUrl())]);
+            [(small.Name, small.Url), (big.Name, big.Url), ("offline-0", offline.Url)]);
         using var client = gateway.CreateClient();
 
         using var list = JsonDocument.Parse(await client.GetStringAsync(new Uri("/v1/models", UriKind.Relative)).WaitAsync(TestTimeout));

@@ -73,14 +73,26 @@ internal sealed class FakeModelServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>A URL on which nothing listens: connections are refused.</summary>
-    public static string ClosedUrl()
+    /// <summary>
+    /// A URL on which nothing listens, so connections are refused. Its port stays bound (not listening) until the
+    /// returned handle is disposed, so no server started meanwhile by a parallel test can be given it.
+    /// </summary>
+    public static ClosedPort ReserveClosedUrl() => new();
+
+    /// <summary>A loopback port bound without listening: connecting to it is refused.</summary>
+    public sealed class ClosedPort : IDisposable
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return $"http://127.0.0.1:{port}";
+        private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+
+        internal ClosedPort()
+        {
+            _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            Url = $"http://127.0.0.1:{((IPEndPoint)_socket.LocalEndPoint!).Port}";
+        }
+
+        public string Url { get; }
+
+        public void Dispose() => _socket.Dispose();
     }
 
     public async ValueTask DisposeAsync()
