@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using LlmAspire.Gateway.Requests;
 
 namespace LlmAspire.Gateway.Auth;
 
@@ -7,7 +8,7 @@ namespace LlmAspire.Gateway.Auth;
 /// Passes a response through unchanged while looking for its OpenAI <c>usage</c>: in a JSON body (up to 1 MiB),
 /// or in any <c>data:</c> event of a <c>text/event-stream</c> (the last one that has it wins).
 /// </summary>
-internal sealed class UsageObserverStream(Stream inner, HttpResponse response) : Stream
+internal sealed class UsageObserverStream(Stream inner, HttpResponse response) : ObservingWriteStream(inner)
 {
     private const int MaxBuffered = 1024 * 1024;
     private static readonly byte[] s_usageMarker = "\"usage\""u8.ToArray();
@@ -26,16 +27,6 @@ internal sealed class UsageObserverStream(Stream inner, HttpResponse response) :
     /// <summary>prompt + completion tokens of the last usage seen, once <see cref="Complete"/> has run.</summary>
     public long? TotalTokens { get; private set; }
 
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
     /// <summary>Reads the usage of a JSON body; call after the response is written.</summary>
     public void Complete()
     {
@@ -45,34 +36,7 @@ internal sealed class UsageObserverStream(Stream inner, HttpResponse response) :
         }
     }
 
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-    public override void Write(ReadOnlySpan<byte> buffer)
-    {
-        Observe(buffer);
-        inner.Write(buffer);
-    }
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        Observe(buffer.Span);
-        return inner.WriteAsync(buffer, cancellationToken);
-    }
-
-    public override void Flush() => inner.Flush();
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    private void Observe(ReadOnlySpan<byte> data)
+    protected override void Observe(ReadOnlySpan<byte> data)
     {
         if (_mode == Mode.Undecided)
         {
