@@ -37,27 +37,10 @@ internal static class ChatRequestValidator
             return false;
         }
 
-        if (request.MaxTokens is < 1 and var maxTokens)
-        {
-            error = OpenAIErrors.BelowMinimum("max_tokens", "integer", ">= 1", maxTokens);
-            return false;
-        }
-
-        error = SamplingValidator.Validate(request, maxSequences, out var sampling);
+        error = SamplingValidator.Validate(request, maxSequences, out var sampling)
+            ?? SamplingValidator.ValidateLogprobCount("top_logprobs", request.TopLogprobs, MaxTopLogprobs);
         if (error is not null)
         {
-            return false;
-        }
-
-        if (request.TopLogprobs is < 0 and var few)
-        {
-            error = OpenAIErrors.BelowMinimum("top_logprobs", "integer", ">= 0", few);
-            return false;
-        }
-
-        if (request.TopLogprobs is > MaxTopLogprobs and var many)
-        {
-            error = OpenAIErrors.AboveMaximum("top_logprobs", "integer", $"<= {MaxTopLogprobs}", many);
             return false;
         }
 

@@ -27,27 +27,10 @@ internal static class CompletionRequestValidator
             return false;
         }
 
-        if (request.MaxTokens is < 1 and var maxTokens)
-        {
-            error = OpenAIErrors.BelowMinimum("max_tokens", "integer", ">= 1", maxTokens);
-            return false;
-        }
-
-        error = SamplingValidator.Validate(request, maxSequences, out var sampling);
+        error = SamplingValidator.Validate(request, maxSequences, out var sampling)
+            ?? SamplingValidator.ValidateLogprobCount("logprobs", request.Logprobs, MaxLogprobs);
         if (error is not null)
         {
-            return false;
-        }
-
-        if (request.Logprobs is < 0 and var few)
-        {
-            error = OpenAIErrors.BelowMinimum("logprobs", "integer", ">= 0", few);
-            return false;
-        }
-
-        if (request.Logprobs is > MaxLogprobs and var many)
-        {
-            error = OpenAIErrors.AboveMaximum("logprobs", "integer", $"<= {MaxLogprobs}", many);
             return false;
         }
 

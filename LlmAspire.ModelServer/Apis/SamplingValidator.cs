@@ -7,10 +7,11 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace LlmAspire.ModelServer.Apis;
 
 /// <summary>
-/// Checks the sampling and stopping fields both endpoints share, the way OpenAI does: one error at a time, <c>param</c>
-/// naming the field, <c>code</c> saying what is wrong. Defaults and ranges follow OpenAI (temperature 1 in [0, 2],
-/// top_p 1 in (0, 1], penalties in [-2, 2], logit_bias in [-100, 100], up to 4 stop strings) and vLLM for its
-/// extensions (top_k -1 or 0 = off, min_p in [0, 1], repetition_penalty 1 in (0, 2]).
+/// Checks the budget, sampling and stopping fields both endpoints share (<see cref="SamplingRequest"/>), the way OpenAI
+/// does: one error at a time, <c>param</c> naming the field, <c>code</c> saying what is wrong. Defaults and ranges follow
+/// OpenAI (max_tokens >= 1, temperature 1 in [0, 2], top_p 1 in (0, 1], penalties in [-2, 2], logit_bias in
+/// [-100, 100], up to 4 stop strings) and vLLM for its extensions (top_k -1 or 0 = off, min_p in [0, 1],
+/// repetition_penalty 1 in (0, 2]).
 /// </summary>
 internal static class SamplingValidator
 {
@@ -21,9 +22,14 @@ internal static class SamplingValidator
     public const double MaxLogitBias = 100;
 
     /// <summary>The checks that need no model; <paramref name="maxSequences"/> bounds <c>n</c>.</summary>
-    public static JsonHttpResult<ErrorResponse>? Validate(ISamplingRequest request, int maxSequences, out SamplingSettings? settings)
+    public static JsonHttpResult<ErrorResponse>? Validate(SamplingRequest request, int maxSequences, out SamplingSettings? settings)
     {
         settings = null;
+        if (request.MaxTokens is < 1 and var maxTokens)
+        {
+            return OpenAIErrors.BelowMinimum("max_tokens", "integer", ">= 1", maxTokens);
+        }
+
         if (request.Temperature is { } temperature && !(temperature >= 0))
         {
             return OpenAIErrors.BelowMinimum("temperature", "decimal", ">= 0", temperature);
@@ -122,6 +128,14 @@ internal static class SamplingValidator
             stream && request.StreamOptions?.IncludeUsage == true);
         return null;
     }
+
+    /// <summary>A count of alternative tokens per position (<c>logprobs</c>, <c>top_logprobs</c>): 0 to <paramref name="max"/>.</summary>
+    public static JsonHttpResult<ErrorResponse>? ValidateLogprobCount(string param, int? count, int max) => count switch
+    {
+        < 0 => OpenAIErrors.BelowMinimum(param, "integer", ">= 0", count.Value),
+        _ when count > max => OpenAIErrors.AboveMaximum(param, "integer", $"<= {max}", count.Value),
+        _ => null,
+    };
 
     /// <summary>The checks against the served model: its id, and logit_bias naming tokens it has.</summary>
     public static JsonHttpResult<ErrorResponse>? ValidateForModel(SamplingSettings settings, LanguageModel model)
