@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -17,7 +18,7 @@ public sealed class GatewayEndToEndTests(AspireAppFixture fixture)
 
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(1);
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_GreedyThroughGateway_ContinuesWithTheKnownStory()
     {
         using var client = fixture.CreateGatewayClient();
@@ -32,7 +33,7 @@ public sealed class GatewayEndToEndTests(AspireAppFixture fixture)
         Assert.StartsWith(KnownContinuation, text, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_ShortGreedyThroughGateway_ReturnsAPrefixAndFinishesOnLength()
     {
         using var client = fixture.CreateGatewayClient();
@@ -52,7 +53,7 @@ public sealed class GatewayEndToEndTests(AspireAppFixture fixture)
             usage.GetProperty("total_tokens").GetInt32());
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_StreamedThroughGateway_StreamsTheKnownStoryThenDone()
     {
         using var client = fixture.CreateGatewayClient();
@@ -84,7 +85,7 @@ public sealed class GatewayEndToEndTests(AspireAppFixture fixture)
         Assert.NotNull(finishReasons[^1]);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Models_ThroughGateway_ListsTheServedModel()
     {
         using var client = fixture.CreateGatewayClient();
@@ -99,7 +100,7 @@ public sealed class GatewayEndToEndTests(AspireAppFixture fixture)
             model => model.GetProperty("id").GetString() == AspireAppFixture.ModelId);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Health_Gateway_IsHealthy()
     {
         using var client = fixture.CreateGatewayClient();
@@ -110,7 +111,7 @@ public sealed class GatewayEndToEndTests(AspireAppFixture fixture)
         Assert.Equal("Healthy", await response.Content.ReadAsStringAsync().WaitAsync(s_timeout));
     }
 
-    [Theory]
+    [Stories260KTheory]
     [InlineData(0)]
     [InlineData(1)]
     public async Task Health_EveryModelServer_IsHealthyAndServesTheKnownStory(int index)

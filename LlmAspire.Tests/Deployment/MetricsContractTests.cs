@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -22,7 +23,7 @@ public sealed partial class MetricsContractTests(AspireAppFixture fixture)
 
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(1);
 
-    [Fact]
+    [Stories260KFact]
     public async Task MonitoringQueries_EveryMetricAndLabel_IsExportedByTheRunningServices()
     {
         var modelServerSeries = new List<Sample>();

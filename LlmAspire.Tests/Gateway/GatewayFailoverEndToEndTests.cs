@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
@@ -26,7 +27,7 @@ public sealed class GatewayFailoverEndToEndTests(AspireAppFixture fixture, ITest
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan s_commandTimeout = TimeSpan.FromMinutes(2);
 
-    [Fact]
+    [Stories260KFact]
     public async Task ModelServerKilledUnderLoad_NoRequestFails_AndItReturnsWhenHealthy()
     {
         var victim = AspireAppFixture.ModelServerName(AspireAppFixture.ModelServerCount - 1);

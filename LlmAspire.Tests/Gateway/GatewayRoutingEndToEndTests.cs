@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
@@ -22,7 +23,7 @@ public sealed class GatewayRoutingEndToEndTests(AspireAppFixture fixture, ITestO
 
     private static IEnumerable<string> Servers => Enumerable.Range(0, AspireAppFixture.ModelServerCount).Select(AspireAppFixture.ModelServerName);
 
-    [Fact]
+    [Stories260KFact]
     public async Task AppHostGateway_ConcurrentRequests_EveryServerReceivesTraffic()
     {
         using var client = fixture.CreateGatewayClient();
@@ -38,7 +39,7 @@ public sealed class GatewayRoutingEndToEndTests(AspireAppFixture fixture, ITestO
         Assert.All(Servers, server => Assert.True(byMetrics[server] > 0, $"{server} finished no request: {Format(byMetrics)}"));
     }
 
-    [Theory]
+    [Stories260KTheory]
     [InlineData(LlmLoadBalancingPolicies.LoadAware)]
     [InlineData(LlmLoadBalancingPolicies.RoundRobin)]
     [InlineData(LlmLoadBalancingPolicies.PowerOfTwoChoices)]
@@ -59,7 +60,7 @@ public sealed class GatewayRoutingEndToEndTests(AspireAppFixture fixture, ITestO
         }
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task PrefixAffinity_SharedPrefix_SticksToOneServerAndReusesItsCache()
     {
         // Longer than Gateway:Routing:PrefixLength (256): only the shared part decides the server.
@@ -89,7 +90,7 @@ public sealed class GatewayRoutingEndToEndTests(AspireAppFixture fixture, ITestO
         }
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task AppHostGateway_UnknownModel_Is404ModelNotFound()
     {
         using var client = fixture.CreateGatewayClient();
@@ -103,7 +104,7 @@ public sealed class GatewayRoutingEndToEndTests(AspireAppFixture fixture, ITestO
         Assert.Equal("model_not_found", error.RootElement.GetProperty("error").GetProperty("code").GetString());
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task AppHostGateway_StreamAbortedByTheClient_TheServerAbortsIt()
     {
         // Drain nothing on dispose: disposing the response must cut the connection, as a client that goes away does.
@@ -147,7 +148,7 @@ public sealed class GatewayRoutingEndToEndTests(AspireAppFixture fixture, ITestO
             $"{server} runs no request");
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Overhead_GatewayAgainstTheServerDirectly_IsMeasured()
     {
         await using var inProcess = await StartGatewayAsync(LlmLoadBalancingPolicies.LoadAware);

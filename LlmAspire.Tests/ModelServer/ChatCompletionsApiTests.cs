@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -15,7 +16,7 @@ public sealed class ChatCompletionsApiTests(AspireAppFixture fixture)
 {
     private static readonly object[] s_hello = [new Dictionary<string, object?> { ["role"] = "user", ["content"] = "Hello" }];
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatCompletions_Greedy_AnswersAChatCompletionInTheOpenAIShape()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -54,7 +55,7 @@ public sealed class ChatCompletionsApiTests(AspireAppFixture fixture)
         Assert.Equal(usage.GetProperty("prompt_tokens").GetInt32() + 12, usage.GetProperty("total_tokens").GetInt32());
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatCompletions_Streamed_RoleFirstThenContentThenFinishThenUsageThenDone()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -126,7 +127,7 @@ public sealed class ChatCompletionsApiTests(AspireAppFixture fixture)
         }
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatCompletions_StreamedWithoutUsage_SendsNoUsageField()
     {
         using var client = fixture.CreateModelServerClient(1);
@@ -147,7 +148,7 @@ public sealed class ChatCompletionsApiTests(AspireAppFixture fixture)
         }
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatCompletions_TwoChoicesStreamed_EachIndexHasItsRoleContentAndFinish()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -194,7 +195,7 @@ public sealed class ChatCompletionsApiTests(AspireAppFixture fixture)
         }
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatCompletions_TwoChoices_ReturnsBothIndexesAndCountsBothInUsage()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -213,7 +214,7 @@ public sealed class ChatCompletionsApiTests(AspireAppFixture fixture)
         Assert.Equal(16, completion.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatCompletions_ContentAsTextParts_IsTheSameAsTheString()
     {
         using var client = fixture.CreateModelServerClient(1);
@@ -247,7 +248,7 @@ public sealed class ChatCompletionsApiTests(AspireAppFixture fixture)
             second.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatCompletions_NoBudget_MayFillTheContext()
     {
         using var client = fixture.CreateModelServerClient(1);
@@ -290,7 +291,7 @@ public sealed class ChatCompletionsApiTests(AspireAppFixture fixture)
         { """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""", "model", "model_not_found" },
     };
 
-    [Theory]
+    [Stories260KTheory]
     [MemberData(nameof(BadMessages))]
     public async Task ChatCompletions_BadRequest_AnswersTheOpenAIErrorShapeNamingTheParam(string json, string? param, string code)
     {
@@ -302,7 +303,7 @@ public sealed class ChatCompletionsApiTests(AspireAppFixture fixture)
         await AssertErrorAsync(response, status, "invalid_request_error", param, code);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatCompletions_ConversationLongerThanTheContext_IsContextLengthExceededOnThePrompt()
     {
         using var client = fixture.CreateModelServerClient(0);

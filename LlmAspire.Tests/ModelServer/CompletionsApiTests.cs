@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Text.Json;
 using LlmAspire.Tests.AppHost;
 using static LlmAspire.Tests.ModelServer.ModelServerHttp;
@@ -8,7 +9,7 @@ namespace LlmAspire.Tests.ModelServer;
 [Collection(AspireAppCollection.Name)]
 public sealed class CompletionsApiTests(AspireAppFixture fixture)
 {
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_Greedy_AnswersInTheOpenAIShapeWithTheKnownStory()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -36,7 +37,7 @@ public sealed class CompletionsApiTests(AspireAppFixture fixture)
         Assert.Equal("length", choice.GetProperty("finish_reason").GetString());
     }
 
-    [Theory]
+    [Stories260KTheory]
     [InlineData(1)]
     [InlineData(7)]
     [InlineData(40)]
@@ -58,7 +59,7 @@ public sealed class CompletionsApiTests(AspireAppFixture fixture)
         Assert.Equal(maxTokens, usage.GetProperty("completion_tokens").GetInt32());
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_Usage_CountsThePromptWithBosAndAddsUp()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -81,7 +82,7 @@ public sealed class CompletionsApiTests(AspireAppFixture fixture)
         Assert.Equal(prompt + generated, usage.GetProperty("total_tokens").GetInt32());
     }
 
-    [Theory]
+    [Stories260KTheory]
     [InlineData("\"Lily\"", ", there was a little girl named ")]
     [InlineData("[\"park\", \"red\"]", ", there was a little girl named Lily. She loved to play outside in the ")]
     [InlineData("[\"ittle g\"]", ", there was a l")]
@@ -99,7 +100,7 @@ public sealed class CompletionsApiTests(AspireAppFixture fixture)
         Assert.True(completion.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32() < 60);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_PromptAsArrayOfOneString_IsTheSameAsTheString()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -117,7 +118,7 @@ public sealed class CompletionsApiTests(AspireAppFixture fixture)
             StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_SameSeed_SamplesTheSameText()
     {
         using var client = fixture.CreateModelServerClient(0);

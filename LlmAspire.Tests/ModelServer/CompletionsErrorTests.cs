@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Net;
 using System.Text.Json;
 using LlmAspire.Tests.AppHost;
@@ -44,7 +45,7 @@ public sealed class CompletionsErrorTests(AspireAppFixture fixture)
         { """{"prompt":"x","stream_options":{"include_usage":true}}""", HttpStatusCode.BadRequest, "stream_options", "invalid_value" },
     };
 
-    [Theory]
+    [Stories260KTheory]
     [MemberData(nameof(BadBodies))]
     public async Task Completions_BadBody_AnswersTheOpenAIErrorShape(string json, HttpStatusCode status, string? param, string code)
     {
@@ -55,7 +56,7 @@ public sealed class CompletionsErrorTests(AspireAppFixture fixture)
         await AssertErrorAsync(response, status, InvalidRequest, param, code);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_PromptLongerThanTheContext_IsContextLengthExceeded()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -66,7 +67,7 @@ public sealed class CompletionsErrorTests(AspireAppFixture fixture)
         await AssertErrorAsync(response, HttpStatusCode.BadRequest, InvalidRequest, "prompt", "context_length_exceeded");
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_StreamedBadRequest_AnswersJsonNotAStream()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -76,7 +77,7 @@ public sealed class CompletionsErrorTests(AspireAppFixture fixture)
         await AssertErrorAsync(response, HttpStatusCode.BadRequest, InvalidRequest, "temperature", "decimal_above_max_value");
     }
 
-    [Theory]
+    [Stories260KTheory]
     [InlineData("text/plain")]
     [InlineData("application/x-www-form-urlencoded")]
     public async Task Completions_NotJson_IsUnsupportedMediaType(string mediaType)
@@ -88,7 +89,7 @@ public sealed class CompletionsErrorTests(AspireAppFixture fixture)
         await AssertErrorAsync(response, HttpStatusCode.UnsupportedMediaType, InvalidRequest, null, "unsupported_media_type");
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_BodyOverTheLimit_IsRequestTooLarge()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -100,7 +101,7 @@ public sealed class CompletionsErrorTests(AspireAppFixture fixture)
         await AssertErrorAsync(response, HttpStatusCode.RequestEntityTooLarge, InvalidRequest, null, "request_too_large");
     }
 
-    [Theory]
+    [Stories260KTheory]
     [InlineData("POST", "/v1/embeddings")]
     [InlineData("GET", "/v1/nothing/here")]
     [InlineData("POST", "/v1/engines/stories260K/completions")]
@@ -114,7 +115,7 @@ public sealed class CompletionsErrorTests(AspireAppFixture fixture)
         await AssertErrorAsync(response, HttpStatusCode.NotFound, InvalidRequest, null, "unknown_url");
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_Get_IsMethodNotAllowedInTheErrorShape()
     {
         using var client = fixture.CreateModelServerClient(0);

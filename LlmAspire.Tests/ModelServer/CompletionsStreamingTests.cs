@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Text;
 using System.Text.Json;
 using LlmAspire.Tests.AppHost;
@@ -9,7 +10,7 @@ namespace LlmAspire.Tests.ModelServer;
 [Collection(AspireAppCollection.Name)]
 public sealed class CompletionsStreamingTests(AspireAppFixture fixture)
 {
-    [Fact]
+    [Stories260KFact]
     public async Task Stream_Greedy_SendsTextChunksThenDone()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -60,7 +61,7 @@ public sealed class CompletionsStreamingTests(AspireAppFixture fixture)
         }
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Stream_IncludeUsage_SendsNullUsageOnChunksThenAUsageChunkWithNoChoices()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -96,7 +97,7 @@ public sealed class CompletionsStreamingTests(AspireAppFixture fixture)
         Assert.Equal("length", last.RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Stream_StopString_NeverStreamsItAndFinishesOnStop()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -126,7 +127,7 @@ public sealed class CompletionsStreamingTests(AspireAppFixture fixture)
         Assert.Equal("stop", finishReason);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Stream_AndNonStreamed_GiveTheSameTextAndUsage()
     {
         using var client = fixture.CreateModelServerClient(1);

@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
@@ -15,7 +16,7 @@ public sealed class ContinuousBatchingTests(AspireAppFixture fixture)
 {
     private static readonly TimeSpan s_settleTimeout = TimeSpan.FromSeconds(30);
 
-    [Fact]
+    [Stories260KFact]
     public async Task ConcurrentStreams_AllSucceed_AndRunInOneBatch()
     {
         const int Streams = 8;
@@ -70,7 +71,7 @@ public sealed class ContinuousBatchingTests(AspireAppFixture fixture)
         Assert.True(mostRunning > 1, $"at most {mostRunning} requests ran at once");
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task RepeatedLongPrompt_ReusesItsCachedPrefix()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -97,7 +98,7 @@ public sealed class ContinuousBatchingTests(AspireAppFixture fixture)
         Assert.Equal(firstCached + secondCached, after.Value("vllm:prefix_cache_hits_total") - before.Value("vllm:prefix_cache_hits_total"));
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task StreamedCachedTokens_AreInTheUsageChunk()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -117,7 +118,7 @@ public sealed class ContinuousBatchingTests(AspireAppFixture fixture)
         Assert.Equal(details.GetProperty("prompt_tokens").GetInt32() - 1, details.GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32());
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ClientDisconnect_FreesTheSequenceWithinAStep()
     {
         using var client = fixture.CreateModelServerClient(0);

@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Net;
 using LlmAspire.Tests.AppHost;
 using static LlmAspire.Tests.ModelServer.ModelServerHttp;
@@ -16,7 +17,7 @@ public sealed class EngineQueueTests(AspireAppFixture fixture)
 
     private const int Rounds = 3;
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_MoreConcurrentRequestsThanRunAndWait_RefusesTheRestWith503AndRetryAfter()
     {
         using var client = fixture.CreateModelServerClient(0);

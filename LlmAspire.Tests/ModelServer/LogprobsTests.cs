@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Text;
 using System.Text.Json;
 using LlmAspire.Tests.AppHost;
@@ -12,7 +13,7 @@ namespace LlmAspire.Tests.ModelServer;
 [Collection(AspireAppCollection.Name)]
 public sealed class LogprobsTests(AspireAppFixture fixture)
 {
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_Logprobs_GivesTheLegacyObjectMatchingTheText()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -47,7 +48,7 @@ public sealed class LogprobsTests(AspireAppFixture fixture)
         }
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_LogprobsZero_GivesOnlyTheChosenTokens()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -59,7 +60,7 @@ public sealed class LogprobsTests(AspireAppFixture fixture)
         Assert.All(top, alternatives => Assert.Single(alternatives.EnumerateObject()));
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Completions_LogprobsStreamed_EachChunkCarriesItsTokens()
     {
         using var client = fixture.CreateModelServerClient(1);
@@ -86,7 +87,7 @@ public sealed class LogprobsTests(AspireAppFixture fixture)
         Assert.Equal(tokens.Select((_, i) => tokens.Take(i).Sum(t => t.Length)), offsets);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatCompletions_LogprobsWithTopLogprobs_GivesContentEntries()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -114,7 +115,7 @@ public sealed class LogprobsTests(AspireAppFixture fixture)
         }
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatCompletions_LogprobsStreamed_ContentChunksCarryTheirTokens()
     {
         using var client = fixture.CreateModelServerClient(1);
@@ -144,7 +145,7 @@ public sealed class LogprobsTests(AspireAppFixture fixture)
         Assert.Equal(text.ToString(), string.Concat(tokens));
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatCompletions_NoLogprobs_IsNull()
     {
         using var client = fixture.CreateModelServerClient(0);

@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Net;
 using LlmAspire.Tests.AppHost;
 using static LlmAspire.Tests.ModelServer.ModelServerHttp;
@@ -25,7 +26,7 @@ public sealed class MetricsEndpointTests(AspireAppFixture fixture)
         { "vllm:prefix_cache_hits_total", "counter" },
     };
 
-    [Theory]
+    [Stories260KTheory]
     [MemberData(nameof(Families))]
     public async Task Metrics_HasTheVllmFamilyWithTheModelNameLabel(string name, string type)
     {
@@ -40,7 +41,7 @@ public sealed class MetricsEndpointTests(AspireAppFixture fixture)
         Assert.True(metrics.Value(sample, labels) >= 0);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Metrics_AfterACompletion_CountItsTokensAndLatencies()
     {
         using var client = fixture.CreateModelServerClient(1);
@@ -69,7 +70,7 @@ public sealed class MetricsEndpointTests(AspireAppFixture fixture)
         Assert.Equal(after.Value("vllm:time_to_first_token_seconds_count"), after.Value("vllm:time_to_first_token_seconds_bucket", ("le", "+Inf")));
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Metrics_ContentType_IsThePrometheusTextFormat()
     {
         using var client = fixture.CreateModelServerClient(0);

@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Net;
 using System.Text.Json;
 using LlmAspire.Tests.AppHost;
@@ -9,7 +10,7 @@ namespace LlmAspire.Tests.ModelServer;
 [Collection(AspireAppCollection.Name)]
 public sealed class ModelsApiTests(AspireAppFixture fixture)
 {
-    [Theory]
+    [Stories260KTheory]
     [InlineData(0)]
     [InlineData(1)]
     public async Task Models_List_HoldsTheServedModelInTheOpenAIShape(int index)
@@ -27,7 +28,7 @@ public sealed class ModelsApiTests(AspireAppFixture fixture)
         AssertModelCard(model);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Models_GetById_ReturnsTheModelCard()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -39,7 +40,7 @@ public sealed class ModelsApiTests(AspireAppFixture fixture)
         AssertModelCard(document.RootElement);
     }
 
-    [Theory]
+    [Stories260KTheory]
     [InlineData("gpt-4")]
     [InlineData("stories260k")]
     [InlineData("org/stories260K")]

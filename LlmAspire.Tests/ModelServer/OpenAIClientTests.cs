@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.ClientModel;
 using System.Text;
 using LlmAspire.Tests.AppHost;
@@ -21,7 +22,7 @@ public sealed class OpenAIClientTests(AspireAppFixture fixture)
 
     private static readonly ChatCompletionOptions s_greedy = new() { MaxOutputTokenCount = MaxTokens, Temperature = 0 };
 
-    [Fact]
+    [Stories260KFact]
     public async Task OpenAIClient_CompleteChat_ReturnsTheAssistantMessageWithUsage()
     {
         var chat = CreateChatClient();
@@ -40,7 +41,7 @@ public sealed class OpenAIClientTests(AspireAppFixture fixture)
         Assert.Equal(completion.Usage.OutputTokenCount == MaxTokens ? OpenAIChatFinishReason.Length : OpenAIChatFinishReason.Stop, completion.FinishReason);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task OpenAIClient_CompleteChatStreaming_StreamsTheSameTextWithUsage()
     {
         var chat = CreateChatClient();
@@ -57,7 +58,7 @@ public sealed class OpenAIClientTests(AspireAppFixture fixture)
         Assert.Equal(whole.Usage.InputTokenCount, usage.InputTokenCount);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatClientAbstraction_GetResponse_ReturnsTextFinishReasonAndUsage()
     {
         IChatClient client = CreateChatClient().AsIChatClient();
@@ -75,7 +76,7 @@ public sealed class OpenAIClientTests(AspireAppFixture fixture)
         Assert.Equal(response.Usage.OutputTokenCount == MaxTokens ? AIChatFinishReason.Length : AIChatFinishReason.Stop, response.FinishReason);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task ChatClientAbstraction_GetStreamingResponse_MatchesTheNonStreamedResponse()
     {
         IChatClient client = CreateChatClient().AsIChatClient();

@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Net;
 using System.Text.Json;
 using LlmAspire.Tests.AppHost;
@@ -62,7 +63,7 @@ public sealed class SamplingParametersTests(AspireAppFixture fixture)
         { "stream_options", """{"include_usage": true}""", "stream_options", "invalid_value" },
     };
 
-    [Theory]
+    [Stories260KTheory]
     [MemberData(nameof(Accepted))]
     public async Task Completions_AcceptedParameter_Completes(string name, string value)
     {
@@ -74,7 +75,7 @@ public sealed class SamplingParametersTests(AspireAppFixture fixture)
         Assert.Equal(name == "n" ? int.Parse(value, System.Globalization.CultureInfo.InvariantCulture) : 1, choices.Count);
     }
 
-    [Theory]
+    [Stories260KTheory]
     [MemberData(nameof(Accepted))]
     public async Task ChatCompletions_AcceptedParameter_Completes(string name, string value)
     {
@@ -85,7 +86,7 @@ public sealed class SamplingParametersTests(AspireAppFixture fixture)
         Assert.NotEmpty(completion.RootElement.GetProperty("choices").EnumerateArray());
     }
 
-    [Theory]
+    [Stories260KTheory]
     [MemberData(nameof(Rejected))]
     public async Task Completions_BadParameter_IsRefusedNamingIt(string name, string value, string param, string code)
     {
@@ -96,7 +97,7 @@ public sealed class SamplingParametersTests(AspireAppFixture fixture)
         await AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", param, code);
     }
 
-    [Theory]
+    [Stories260KTheory]
     [MemberData(nameof(Rejected))]
     public async Task ChatCompletions_BadParameter_IsRefusedNamingIt(string name, string value, string param, string code)
     {
@@ -107,7 +108,7 @@ public sealed class SamplingParametersTests(AspireAppFixture fixture)
         await AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", param, code);
     }
 
-    [Theory]
+    [Stories260KTheory]
     [InlineData("/v1/completions", """{"prompt":"Once upon a time","max_tokens":510}""")]
     [InlineData("/v1/chat/completions", """{"messages":[{"role":"user","content":"Hi"}],"max_tokens":510}""")]
     public async Task PromptPlusMaxTokensBeyondTheContext_IsContextLengthExceededOnMaxTokens(string path, string json)
@@ -119,7 +120,7 @@ public sealed class SamplingParametersTests(AspireAppFixture fixture)
         await AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", "max_tokens", "context_length_exceeded");
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task LogitBias_PlusOneHundredOnAToken_GeneratesOnlyThatToken()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -133,7 +134,7 @@ public sealed class SamplingParametersTests(AspireAppFixture fixture)
         Assert.Single(tokens.Distinct());
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task TopK_One_IsGreedyAtAnyTemperature()
     {
         using var client = fixture.CreateModelServerClient(0);
@@ -146,7 +147,7 @@ public sealed class SamplingParametersTests(AspireAppFixture fixture)
             StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Seed_SameSeedTwoChoices_GivesDifferentChoicesButTheSameRequestAgain()
     {
         using var client = fixture.CreateModelServerClient(1);

@@ -1,3 +1,4 @@
+using LlmAspire.Tests.Inference;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -23,7 +24,7 @@ public sealed class ResponseCacheEndToEndTests(AspireAppFixture fixture, ITestOu
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(1);
 
-    [Fact]
+    [Stories260KFact]
     public async Task TopologyGateway_DeterministicRequestTwice_MissThenHitWithIdenticalBody()
     {
         using var client = fixture.CreateGatewayClient();
@@ -37,7 +38,7 @@ public sealed class ResponseCacheEndToEndTests(AspireAppFixture fixture, ITestOu
         Assert.Equal(missBody, hitBody);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Cache_HitAgainstMiss_IsMeasurablyFaster()
     {
         await using var gateway = await StartGatewayAsync();
@@ -68,7 +69,7 @@ public sealed class ResponseCacheEndToEndTests(AspireAppFixture fixture, ITestOu
         Assert.True(hitMedian < missMedian, $"HIT {hitMedian} ms is not faster than MISS {missMedian} ms.");
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Cache_StreamedRequest_IsReplayedAsTheSameValidSse()
     {
         await using var gateway = await StartGatewayAsync();
@@ -91,7 +92,7 @@ public sealed class ResponseCacheEndToEndTests(AspireAppFixture fixture, ITestOu
         Assert.Contains("\"usage\"", events[^2], StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Cache_Sampling_IsNeverCached()
     {
         await using var gateway = await StartGatewayAsync();
@@ -105,7 +106,7 @@ public sealed class ResponseCacheEndToEndTests(AspireAppFixture fixture, ITestOu
         Assert.Equal(0, gateway.CacheResults("hit"));
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Cache_TwoGatewayInstances_ShareEntriesThroughRedis()
     {
         var revision = Guid.NewGuid().ToString("N");
@@ -130,7 +131,7 @@ public sealed class ResponseCacheEndToEndTests(AspireAppFixture fixture, ITestOu
         Assert.Equal(2, first.CacheResults("hit") + second.CacheResults("hit"));
     }
 
-    [Fact]
+    [Stories260KFact]
     public async Task Cache_ConcurrentIdenticalRequests_ReachAModelServerOnce()
     {
         await using var gateway = await StartGatewayAsync();
