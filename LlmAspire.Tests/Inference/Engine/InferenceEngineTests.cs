@@ -176,6 +176,36 @@ public sealed class InferenceEngineTests
     }
 
     [Fact]
+    public async Task Forward_FailsMidGeneration_StreamEndsWithTheErrorAndTheRowIsFreed()
+    {
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 1);
+        model.OnForward = () =>
+        {
+            if (model.Calls.Count == 3)
+            {
+                throw new InvalidOperationException("device lost");
+            }
+        };
+        var received = new List<GenerationUpdate>();
+        ChannelReader<GenerationUpdate> stream = engine.Submit(Greedy([3, 4, 5], 50));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            await foreach (GenerationUpdate update in stream.ReadAllAsync().WithCancellation(CancellationToken.None))
+            {
+                received.Add(update);
+            }
+        });
+
+        Assert.Equal("device lost", error.Message);
+        Assert.NotEmpty(received); // the stream had begun
+        Assert.All(received, update => Assert.Null(update.FinishReason));
+        Assert.Equal(0, engine.Running);
+        model.OnForward = null;
+        Assert.NotEmpty(await CollectAsync(engine, Greedy([6, 7], 3)));
+    }
+
+    [Fact]
     public void Submit_PromptPlusMaxTokensBeyondTheContext_IsContextLengthExceeded()
     {
         using var engine = CreateEngine(out _, slots: 1, context: 32);
