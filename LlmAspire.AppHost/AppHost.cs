@@ -18,6 +18,7 @@ var modelServers = builder.AddModelServers(settings.ModelServers, settings.Model
 // Gateway: the only external endpoint; forwards /v1/* to every model server.
 builder.AddGateway("gateway", settings.GatewayPort)
     .WithModelServers(modelServers)
+    .WithCacheRevision(settings.ModelPath ?? LlmAspireSettings.DefaultModelPath)
     .WithApiKey(apiKey)
     .WithReference(cache).WaitFor(cache);
 

@@ -21,6 +21,24 @@ internal static class GatewayExtensions
             .WithAppHostEnvironment();
 
     /// <summary>
+    /// Sets <c>Gateway:Cache:Revision</c> from what the model servers serve, so cached answers of one model never
+    /// answer for another served under the same id: the reference itself, and for a local folder also the size and
+    /// time of its graph (a re-converted folder is a new revision). Hashed: paths stay out of cache keys and logs.
+    /// </summary>
+    internal static IResourceBuilder<ProjectResource> WithCacheRevision(this IResourceBuilder<ProjectResource> gateway, string modelPath)
+    {
+        string identity = modelPath;
+        if (Directory.Exists(modelPath))
+        {
+            var graphs = new DirectoryInfo(modelPath).EnumerateFiles("*.onnx").OrderBy(file => file.Name, StringComparer.Ordinal);
+            identity += string.Concat(graphs.Select(file => $"|{file.Name}:{file.Length}:{file.LastWriteTimeUtc.Ticks}"));
+        }
+
+        string revision = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
+        return gateway.WithEnvironment("Gateway__Cache__Revision", revision);
+    }
+
+    /// <summary>
     /// Makes every model server a destination of the gateway: lists their names in
     /// <c>Gateway:ModelServers</c>, references them for service discovery and waits until each is healthy.
     /// </summary>

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LlmAspire.Tests.AppHost;
 
-/// <summary>The AppHost's <c>gateway-api-key</c> secret parameter reaches the gateway as a hash, never as the key.</summary>
+/// <summary>What the AppHost hands the gateway: the <c>gateway-api-key</c> secret parameter only as a hash, and the cache revision.</summary>
 public sealed class GatewayAuthParameterTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(1);
@@ -30,6 +30,23 @@ public sealed class GatewayAuthParameterTests
 
         Assert.False(environment.ContainsKey("Gateway__Auth__KeyHashes__0"));
         Assert.False(environment.ContainsKey("Gateway__Auth__Keys__0"));
+    }
+
+    [Fact]
+    public async Task CacheRevision_FollowsTheModelServed()
+    {
+        using var temp = LlmAspire.Tests.Inference.TestPaths.CreateTempDirectory();
+        File.WriteAllText(Path.Combine(temp.Path, "model.onnx"), "graph v1");
+        string first = (await GatewayEnvironmentAsync($"LlmAspire:ModelPath={temp.Path}"))["Gateway__Cache__Revision"];
+        string again = (await GatewayEnvironmentAsync($"LlmAspire:ModelPath={temp.Path}"))["Gateway__Cache__Revision"];
+        File.WriteAllText(Path.Combine(temp.Path, "model.onnx"), "graph v2, re-converted");
+        string reconverted = (await GatewayEnvironmentAsync($"LlmAspire:ModelPath={temp.Path}"))["Gateway__Cache__Revision"];
+        string hub = (await GatewayEnvironmentAsync())["Gateway__Cache__Revision"];
+
+        Assert.Equal(first, again);
+        Assert.NotEqual(first, reconverted);
+        Assert.NotEqual(first, hub);
+        Assert.DoesNotContain(temp.Path, first, StringComparison.Ordinal);
     }
 
     private static async Task<Dictionary<string, string>> GatewayEnvironmentAsync(params string[] extraArguments)
