@@ -15,6 +15,12 @@ public sealed record GenerationUpdate(string Text, int CompletionTokens, FinishR
     /// <summary>Prompt tokens whose KV was reused rather than computed (prefix cache hits).</summary>
     public int CachedTokens { get; init; }
 
+    /// <summary>How long the request waited for its KV rows, measured by the engine.</summary>
+    public TimeSpan QueueTime { get; init; }
+
+    /// <summary>From submission to this choice's first token, measured by the engine.</summary>
+    public TimeSpan TimeToFirstToken { get; init; }
+
     /// <summary>The tokens behind <see cref="Text"/> with their log-probabilities, when requested.</summary>
     public IReadOnlyList<TokenLogprob>? Logprobs { get; init; }
 }

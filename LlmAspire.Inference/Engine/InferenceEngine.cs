@@ -198,6 +198,7 @@ public sealed class InferenceEngine : IDisposable
             }
 
             group.CachedTokens = first.ReusedTokens;
+            group.QueueTime = Elapsed(group.SubmittedAt);
             foreach (Choice choice in group.Choices)
             {
                 choice.Slot = choice.Index == 0 ? first.Slot : _slots.AcquireAny();
@@ -309,7 +310,8 @@ public sealed class InferenceEngine : IDisposable
         long now = Stopwatch.GetTimestamp();
         if (choice.LastTokenAt == 0)
         {
-            _listener.FirstToken(Stopwatch.GetElapsedTime(group.SubmittedAt, now));
+            choice.TimeToFirstToken = Stopwatch.GetElapsedTime(group.SubmittedAt, now);
+            _listener.FirstToken(choice.TimeToFirstToken);
         }
         else
         {
@@ -345,6 +347,8 @@ public sealed class InferenceEngine : IDisposable
                 Index = choice.Index,
                 CachedTokens = group.CachedTokens,
                 Logprobs = logprobs,
+                QueueTime = group.QueueTime,
+                TimeToFirstToken = choice.TimeToFirstToken,
             });
         }
     }
@@ -357,6 +361,8 @@ public sealed class InferenceEngine : IDisposable
             Index = choice.Index,
             CachedTokens = group.CachedTokens,
             Logprobs = logprobs,
+            QueueTime = group.QueueTime,
+            TimeToFirstToken = choice.TimeToFirstToken,
         });
         _listener.ChoiceFinished(reason, Elapsed(group.SubmittedAt), group.Prompt.Length, choice.Generated.Count);
         Retire(choice);
@@ -502,6 +508,8 @@ public sealed class InferenceEngine : IDisposable
 
         public int CachedTokens { get; set; }
 
+        public TimeSpan QueueTime { get; set; }
+
         public bool Cancelled => Volatile.Read(ref _cancelled) != 0;
 
         public void Cancel()
@@ -553,6 +561,8 @@ public sealed class InferenceEngine : IDisposable
         public int LastToken { get; set; }
 
         public long LastTokenAt { get; set; }
+
+        public TimeSpan TimeToFirstToken { get; set; }
     }
 
     private sealed class NullListener : IEngineListener

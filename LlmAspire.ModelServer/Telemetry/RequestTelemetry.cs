@@ -4,7 +4,7 @@ using LlmAspire.Inference.Engine;
 namespace LlmAspire.ModelServer.Telemetry;
 
 /// <summary>
-/// One request's span (<c>{operation} {model}</c>, with GenAI attributes and the events <c>queued</c>,
+/// One request's span (<c>{operation} {model}</c>, with GenAI attributes and the events <c>queued</c>, <c>scheduled</c>,
 /// <c>prefill_done</c> at the first token and <c>decode_done</c>) and its <c>gen_ai.server.*</c> measurements.
 /// Token counts only: no prompt or completion text.
 /// </summary>
@@ -72,8 +72,15 @@ internal sealed class RequestTelemetry : IDisposable
         }
 
         _firstTokenAt = Stopwatch.GetTimestamp();
-        _activity?.AddEvent(new ActivityEvent(
-            "prefill_done", tags: new ActivityTagsCollection { ["llmaspire.usage.cached_input_tokens"] = update.CachedTokens }));
+        if (_activity is { } activity)
+        {
+            // The engine's own clock: when the request got its rows and when its first token came out.
+            activity.AddEvent(new ActivityEvent("scheduled", activity.StartTimeUtc + update.QueueTime));
+            activity.AddEvent(new ActivityEvent(
+                "prefill_done",
+                activity.StartTimeUtc + update.TimeToFirstToken,
+                new ActivityTagsCollection { ["llmaspire.usage.cached_input_tokens"] = update.CachedTokens }));
+        }
     }
 
     /// <summary>Every choice finished: records usage on the span and the GenAI server metrics.</summary>

@@ -206,6 +206,31 @@ public sealed class InferenceEngineTests
     }
 
     [Fact]
+    public async Task Updates_CarryTheEnginesQueueTimeAndTimeToFirstToken()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 1);
+        model.OnForward = () => gate.Wait(Timeout);
+        ChannelReader<GenerationUpdate> first = engine.Submit(Greedy([3, 4], 5));
+        SpinWait.SpinUntil(() => engine.Running == 1, Timeout);
+        ChannelReader<GenerationUpdate> second = engine.Submit(Greedy([5, 6], 5)); // waits for the only row
+        gate.Set();
+        await DrainAsync(first);
+
+        var updates = new List<GenerationUpdate>();
+        await foreach (GenerationUpdate update in second.ReadAllAsync().WithCancellation(CancellationToken.None))
+        {
+            updates.Add(update);
+        }
+
+        Assert.All(updates, update =>
+        {
+            Assert.True(update.QueueTime > TimeSpan.Zero);
+            Assert.True(update.TimeToFirstToken >= update.QueueTime);
+        });
+    }
+
+    [Fact]
     public void Submit_PromptPlusMaxTokensBeyondTheContext_IsContextLengthExceeded()
     {
         using var engine = CreateEngine(out _, slots: 1, context: 32);
