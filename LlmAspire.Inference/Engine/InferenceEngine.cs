@@ -169,6 +169,12 @@ public sealed class InferenceEngine : IDisposable
             }
         }
 
+        // Every step runs this: build nothing unless someone has actually gone.
+        if (!_running.Exists(static c => c.Group.Cancelled))
+        {
+            return;
+        }
+
         foreach (Group group in _running.Where(c => c.Group.Cancelled).Select(c => c.Group).Distinct().ToList())
         {
             foreach (Choice choice in group.Choices.Where(c => c.Phase != Phase.Done))
@@ -212,6 +218,11 @@ public sealed class InferenceEngine : IDisposable
 
     private bool Prefill()
     {
+        if (!_running.Exists(static c => c.Phase == Phase.Prefill))
+        {
+            return false;
+        }
+
         int budget = Math.Max(1, _options.PrefillChunkTokens);
         bool worked = false;
         foreach (Choice choice in _running.Where(c => c.Phase == Phase.Prefill).ToList())

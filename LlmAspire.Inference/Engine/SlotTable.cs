@@ -27,10 +27,34 @@ public sealed class SlotTable
     public int Slots => _busy.Length;
 
     /// <summary>Rows not held by a sequence.</summary>
-    public int FreeCount => _busy.Count(b => !b);
+    public int FreeCount
+    {
+        get
+        {
+            int free = 0;
+            foreach (bool busy in _busy)
+            {
+                free += busy ? 0 : 1;
+            }
+
+            return free;
+        }
+    }
 
     /// <summary>Positions held by busy rows.</summary>
-    public int BusyPositions => Enumerable.Range(0, Slots).Where(i => _busy[i]).Sum(i => _tokens[i].Count);
+    public int BusyPositions
+    {
+        get
+        {
+            int positions = 0;
+            for (int slot = 0; slot < _busy.Length; slot++)
+            {
+                positions += _busy[slot] ? _tokens[slot].Count : 0;
+            }
+
+            return positions;
+        }
+    }
 
     /// <summary>Whether <paramref name="slot"/> is held.</summary>
     public bool IsBusy(int slot) => _busy[slot];
