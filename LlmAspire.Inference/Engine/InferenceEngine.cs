@@ -421,19 +421,7 @@ public sealed class InferenceEngine : IDisposable
 
     private TokenLogprob Logprob(ReadOnlySpan<float> logits, int token, int top)
     {
-        float max = float.NegativeInfinity;
-        foreach (float v in logits)
-        {
-            max = MathF.Max(max, v);
-        }
-
-        double sum = 0;
-        foreach (float v in logits)
-        {
-            sum += Math.Exp(v - max);
-        }
-
-        float logSum = max + (float)Math.Log(sum);
+        float logSum = (float)LogProbabilities.LogSumExp(logits);
         var alternatives = new List<TokenLogprob>(top);
         if (top > 0)
         {

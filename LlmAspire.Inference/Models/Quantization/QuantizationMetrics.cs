@@ -1,3 +1,5 @@
+using LlmAspire.Inference.Engine;
+
 namespace LlmAspire.Inference.Models.Quantization;
 
 /// <summary>How far a quantized model's predictions are from its float32 source's.</summary>
@@ -14,7 +16,7 @@ public static class QuantizationMetrics
             throw new ArgumentException("Both logit vectors must have the same, non-zero length.", nameof(logits));
         }
 
-        double logZp = LogSumExp(referenceLogits), logZq = LogSumExp(logits);
+        double logZp = LogProbabilities.LogSumExp(referenceLogits), logZq = LogProbabilities.LogSumExp(logits);
         double kl = 0;
         for (int i = 0; i < logits.Length; i++)
         {
@@ -27,7 +29,7 @@ public static class QuantizationMetrics
     }
 
     /// <summary>log softmax(<paramref name="logits"/>)[<paramref name="token"/>].</summary>
-    public static double LogProbability(ReadOnlySpan<float> logits, int token) => logits[token] - LogSumExp(logits);
+    public static double LogProbability(ReadOnlySpan<float> logits, int token) => logits[token] - LogProbabilities.LogSumExp(logits);
 
     /// <summary>How many leading elements two sequences share.</summary>
     public static int CommonPrefix(IReadOnlyList<int> a, IReadOnlyList<int> b)
@@ -41,22 +43,5 @@ public static class QuantizationMetrics
         }
 
         return n;
-    }
-
-    private static double LogSumExp(ReadOnlySpan<float> logits)
-    {
-        float max = float.NegativeInfinity;
-        foreach (float v in logits)
-        {
-            max = MathF.Max(max, v);
-        }
-
-        double sum = 0;
-        foreach (float v in logits)
-        {
-            sum += Math.Exp(v - max);
-        }
-
-        return max + Math.Log(sum);
     }
 }
