@@ -4,6 +4,7 @@ using LlmAspire.Gateway.Caching;
 using LlmAspire.Gateway.Requests;
 using LlmAspire.Gateway.Routing;
 using LlmAspire.Gateway.Telemetry;
+using LlmAspire.OpenAIApi.Errors;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -14,6 +15,8 @@ builder.AddRateLimits();
 builder.AddResponseCache();
 
 var app = builder.Build();
+
+app.UseOpenAIErrors();
 
 app.MapDefaultEndpoints();
 app.UseGatewayTelemetry();

@@ -1,6 +1,7 @@
 using LlmAspire.ModelServer.Apis;
 using LlmAspire.ModelServer.Hosting;
 using LlmAspire.ModelServer.Telemetry;
+using LlmAspire.OpenAIApi.Errors;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -9,7 +10,7 @@ builder.AddModelServer();
 
 var app = builder.Build();
 
-app.UseOpenAIErrorPages();
+app.UseOpenAIErrors();
 
 app.MapDefaultEndpoints();
 app.MapModelsApi();

@@ -1,5 +1,8 @@
 using LlmAspire.Gateway.Routing;
 using Microsoft.AspNetCore.Http.HttpResults;
+using LlmAspire.OpenAIApi;
+using LlmAspire.OpenAIApi.Errors;
+using LlmAspire.OpenAIApi.Models;
 
 namespace LlmAspire.Gateway.Apis;
 
@@ -26,7 +29,7 @@ public static class ModelsApi
         var snapshot = await catalog.GetSnapshotAsync(cancellationToken);
         return TypedResults.Json(
             new ModelList(snapshot.Models.Values.Select(entry => entry.Card).ToList()),
-            RoutingJsonContext.Default.ModelList);
+            OpenAIJsonContext.Wire.ModelList);
     }
 
     internal static async Task<Results<JsonHttpResult<ModelCard>, JsonHttpResult<OpenAIErrorResponse>>> GetModelAsync(
@@ -34,10 +37,7 @@ public static class ModelsApi
     {
         var snapshot = await catalog.GetSnapshotAsync(cancellationToken);
         return snapshot.Models.TryGetValue(id, out var entry)
-            ? TypedResults.Json(entry.Card, RoutingJsonContext.Default.ModelCard)
-            : TypedResults.Json(
-                new OpenAIErrorResponse(OpenAIErrorDetail.ModelNotFound(id)),
-                RoutingJsonContext.Default.OpenAIErrorResponse,
-                statusCode: StatusCodes.Status404NotFound);
+            ? TypedResults.Json(entry.Card, OpenAIJsonContext.Wire.ModelCard)
+            : OpenAIErrorResults.Create(StatusCodes.Status404NotFound, OpenAIError.ModelNotFound(id));
     }
 }

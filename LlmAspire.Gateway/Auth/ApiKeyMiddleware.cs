@@ -1,3 +1,5 @@
+using LlmAspire.OpenAIApi.Errors;
+
 namespace LlmAspire.Gateway.Auth;
 
 /// <summary>
@@ -46,7 +48,7 @@ public sealed partial class ApiKeyMiddleware(RequestDelegate next, ApiKeyValidat
     private static Task RejectAsync(HttpContext context, string message, string? code)
     {
         context.Response.Headers.WWWAuthenticate = "Bearer";
-        return OpenAIErrorWriter.WriteAsync(context, StatusCodes.Status401Unauthorized, message, OpenAIErrorWriter.InvalidRequestError, code);
+        return OpenAIErrorResults.WriteAsync(context, StatusCodes.Status401Unauthorized, OpenAIError.Invalid(message, null, code));
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Refused {Path}: no API key.")]

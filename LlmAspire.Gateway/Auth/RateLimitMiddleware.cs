@@ -2,6 +2,7 @@ using System.Globalization;
 using LlmAspire.Gateway.Requests;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using LlmAspire.OpenAIApi.Errors;
 
 namespace LlmAspire.Gateway.Auth;
 
@@ -40,13 +41,15 @@ public sealed partial class RateLimitMiddleware(
         {
             metrics.RateLimited("tokens");
             context.Response.Headers.RetryAfter = SlidingWindow.RetryAfterSeconds(SlidingWindow.Minute).ToString(CultureInfo.InvariantCulture);
-            await OpenAIErrorWriter.WriteAsync(
+            await OpenAIErrorResults.WriteAsync(
                 context,
                 StatusCodes.Status429TooManyRequests,
-                $"Request too large for tokens per min (TPM): Limit {limits.TokensPerMinute}, Requested {tokenCost} "
-                + "(the estimated prompt tokens plus max_tokens × n). Reduce max_tokens or the prompt.",
-                "tokens",
-                "rate_limit_exceeded");
+                new OpenAIError(
+                    $"Request too large for tokens per min (TPM): Limit {limits.TokensPerMinute}, Requested {tokenCost} "
+                    + "(the estimated prompt tokens plus max_tokens × n). Reduce max_tokens or the prompt.",
+                    "tokens",
+                    null,
+                    "rate_limit_exceeded"));
             return;
         }
 
@@ -117,7 +120,8 @@ public sealed partial class RateLimitMiddleware(
             : $"Rate limit reached for tokens per min (TPM): Limit {limits.TokensPerMinute}, "
                 + $"Used {(long)Math.Ceiling(SlidingWindow.Estimate(counts.PreviousTokens, counts.CurrentTokens, position.PreviousWeight))}, Requested {tokenCost}. "
                 + $"Please try again in {SlidingWindow.FormatDuration(wait)}.";
-        await OpenAIErrorWriter.WriteAsync(context, StatusCodes.Status429TooManyRequests, message, byRequests ? "requests" : "tokens", "rate_limit_exceeded");
+        await OpenAIErrorResults.WriteAsync(
+            context, StatusCodes.Status429TooManyRequests, new OpenAIError(message, byRequests ? "requests" : "tokens", null, "rate_limit_exceeded"));
     }
 
     /// <summary>OpenAI's rate-limit headers for each configured limit.</summary>

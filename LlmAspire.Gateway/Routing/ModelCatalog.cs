@@ -1,3 +1,4 @@
+using LlmAspire.OpenAIApi.Models;
 using System.Text.Json;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;

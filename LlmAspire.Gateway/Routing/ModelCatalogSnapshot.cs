@@ -1,3 +1,5 @@
+using LlmAspire.OpenAIApi.Models;
+
 namespace LlmAspire.Gateway.Routing;
 
 /// <summary>Every model the gateway serves and its cluster, as of one reading of the servers' <c>/v1/models</c>.</summary>

@@ -1,6 +1,7 @@
 using LlmAspire.Gateway.Requests;
 using LlmAspire.Gateway.Telemetry;
 using Yarp.ReverseProxy;
+using LlmAspire.OpenAIApi.Errors;
 
 namespace LlmAspire.Gateway.Routing;
 
@@ -41,13 +42,6 @@ internal sealed class ModelClusterSelectionMiddleware(
         await next(context);
     }
 
-    private static Task WriteModelNotFoundAsync(HttpContext context, string model)
-    {
-        context.Response.StatusCode = StatusCodes.Status404NotFound;
-        return context.Response.WriteAsJsonAsync(
-            new OpenAIErrorResponse(OpenAIErrorDetail.ModelNotFound(model)),
-            RoutingJsonContext.Default.OpenAIErrorResponse,
-            contentType: "application/json",
-            context.RequestAborted);
-    }
+    private static Task WriteModelNotFoundAsync(HttpContext context, string model) =>
+        OpenAIErrorResults.WriteAsync(context, StatusCodes.Status404NotFound, OpenAIError.ModelNotFound(model));
 }

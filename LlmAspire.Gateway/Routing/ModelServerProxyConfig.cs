@@ -1,3 +1,4 @@
+using LlmAspire.OpenAIApi.Models;
 using LlmAspire.Gateway.Health;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;

@@ -1,6 +1,11 @@
 using System.Text.Json;
 using LlmAspire.Inference.Engine;
-using LlmAspire.ModelServer.Contracts;
+using LlmAspire.OpenAIApi;
+using LlmAspire.OpenAIApi.Chat;
+using LlmAspire.OpenAIApi.Completions;
+using LlmAspire.OpenAIApi.Errors;
+using LlmAspire.OpenAIApi.Models;
+using LlmAspire.OpenAIApi.Requests;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmAspire.ModelServer.Apis;
@@ -26,17 +31,19 @@ internal static class ChatCompletionsApi
         return app;
     }
 
-    public static async Task<Results<Ok<ChatCompletionResponse>, ServerSentEventsResult<string>, JsonHttpResult<ErrorResponse>>> CreateChatCompletionAsync(
+    public static async Task<Results<Ok<ChatCompletionResponse>, ServerSentEventsResult<string>, JsonHttpResult<OpenAIErrorResponse>>> CreateChatCompletionAsync(
         HttpContext context,
         CompletionServices services)
     {
-        var (request, readError) = await OpenAIRequestReader.ReadAsync(
-            context.Request, ModelServerJsonContext.Default.ChatCompletionRequest, services.Options.MaxRequestBodyBytes, context.RequestAborted);
-        if (readError is not null)
+        var read = await OpenAIRequestReader.ReadAsync(
+            context.Request, OpenAIJsonContext.Default.ChatCompletionRequest, services.Options.MaxRequestBodyBytes, context.RequestAborted);
+        if (read.Error is not null)
         {
             services.Telemetry.Request("rejected");
-            return readError;
+            return OpenAIErrors.Create(read.StatusCode, read.Error);
         }
+
+        var request = read.Request;
 
         if (!ChatRequestValidator.TryValidate(request!, services.Options.MaxSequences, out var settings, out var invalid))
         {
@@ -115,7 +122,7 @@ internal static class ChatCompletionsApi
         catch (Exception ex)
         {
             run.Failed(ex);
-            return OpenAIErrors.Create(StatusCodes.Status500InternalServerError, GenerationRun.GenerationFailed);
+            return OpenAIErrorResults.Create(StatusCodes.Status500InternalServerError, GenerationRun.GenerationFailed);
         }
 
         run.Completed();
@@ -155,9 +162,9 @@ internal static class ChatCompletionsApi
 
     /// <summary>A chunk as JSON: with a <c>usage</c> field (null) only when the client asked for usage.</summary>
     private static string Chunk(GenerationRun run, ChatChunkChoice choice) => run.IncludeUsage
-        ? JsonSerializer.Serialize(new ChatCompletionUsageChunk(run.Id, run.Created, run.Model.Id, [choice], null), ModelServerJsonContext.Wire.ChatCompletionUsageChunk)
-        : JsonSerializer.Serialize(new ChatCompletionChunk(run.Id, run.Created, run.Model.Id, [choice]), ModelServerJsonContext.Wire.ChatCompletionChunk);
+        ? JsonSerializer.Serialize(new ChatCompletionUsageChunk(run.Id, run.Created, run.Model.Id, [choice], null), OpenAIJsonContext.Wire.ChatCompletionUsageChunk)
+        : JsonSerializer.Serialize(new ChatCompletionChunk(run.Id, run.Created, run.Model.Id, [choice]), OpenAIJsonContext.Wire.ChatCompletionChunk);
 
     private static string UsageChunk(GenerationRun run, CompletionUsage usage) =>
-        JsonSerializer.Serialize(new ChatCompletionUsageChunk(run.Id, run.Created, run.Model.Id, [], usage), ModelServerJsonContext.Wire.ChatCompletionUsageChunk);
+        JsonSerializer.Serialize(new ChatCompletionUsageChunk(run.Id, run.Created, run.Model.Id, [], usage), OpenAIJsonContext.Wire.ChatCompletionUsageChunk);
 }

@@ -2,7 +2,11 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using LlmAspire.Inference.Tokenization;
-using LlmAspire.ModelServer.Contracts;
+using LlmAspire.OpenAIApi;
+using LlmAspire.OpenAIApi.Chat;
+using LlmAspire.OpenAIApi.Completions;
+using LlmAspire.OpenAIApi.Errors;
+using LlmAspire.OpenAIApi.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmAspire.ModelServer.Apis;
@@ -22,7 +26,7 @@ internal static class ChatRequestValidator
         ChatCompletionRequest request,
         int maxSequences,
         [NotNullWhen(true)] out ChatSettings? settings,
-        [NotNullWhen(false)] out JsonHttpResult<ErrorResponse>? error)
+        [NotNullWhen(false)] out JsonHttpResult<OpenAIErrorResponse>? error)
     {
         settings = null;
         error = ReadMessages(request.Messages, out var messages);
@@ -72,7 +76,7 @@ internal static class ChatRequestValidator
         return true;
     }
 
-    private static JsonHttpResult<ErrorResponse>? ReadMessages(JsonElement? value, out IReadOnlyList<ChatMessage>? messages)
+    private static JsonHttpResult<OpenAIErrorResponse>? ReadMessages(JsonElement? value, out IReadOnlyList<ChatMessage>? messages)
     {
         messages = null;
         if (value is null or { ValueKind: JsonValueKind.Null })
@@ -125,7 +129,7 @@ internal static class ChatRequestValidator
         return null;
     }
 
-    private static JsonHttpResult<ErrorResponse>? ReadRole(JsonElement message, string param, out string? role)
+    private static JsonHttpResult<OpenAIErrorResponse>? ReadRole(JsonElement message, string param, out string? role)
     {
         role = null;
         if (!message.TryGetProperty("role", out var value) || value.ValueKind != JsonValueKind.String)
@@ -149,7 +153,7 @@ internal static class ChatRequestValidator
                 "invalid_value");
     }
 
-    private static JsonHttpResult<ErrorResponse>? ReadContent(JsonElement message, string param, out string? content)
+    private static JsonHttpResult<OpenAIErrorResponse>? ReadContent(JsonElement message, string param, out string? content)
     {
         content = null;
         if (!message.TryGetProperty("content", out var value) || value.ValueKind == JsonValueKind.Null)

@@ -1,6 +1,10 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
-using LlmAspire.ModelServer.Contracts;
+using LlmAspire.OpenAIApi;
+using LlmAspire.OpenAIApi.Chat;
+using LlmAspire.OpenAIApi.Completions;
+using LlmAspire.OpenAIApi.Errors;
+using LlmAspire.OpenAIApi.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmAspire.ModelServer.Apis;
@@ -19,7 +23,7 @@ internal static class CompletionRequestValidator
         CompletionRequest request,
         int maxSequences,
         [NotNullWhen(true)] out CompletionSettings? settings,
-        [NotNullWhen(false)] out JsonHttpResult<ErrorResponse>? error)
+        [NotNullWhen(false)] out JsonHttpResult<OpenAIErrorResponse>? error)
     {
         settings = null;
         if (!TryReadPrompt(request.Prompt, out var prompt, out error))
@@ -44,7 +48,7 @@ internal static class CompletionRequestValidator
         return true;
     }
 
-    private static bool TryReadPrompt(JsonElement? value, out string? prompt, [NotNullWhen(false)] out JsonHttpResult<ErrorResponse>? error)
+    private static bool TryReadPrompt(JsonElement? value, out string? prompt, [NotNullWhen(false)] out JsonHttpResult<OpenAIErrorResponse>? error)
     {
         prompt = null;
         error = null;

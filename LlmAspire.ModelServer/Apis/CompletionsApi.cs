@@ -1,6 +1,11 @@
 using System.Text.Json;
 using LlmAspire.Inference.Engine;
-using LlmAspire.ModelServer.Contracts;
+using LlmAspire.OpenAIApi;
+using LlmAspire.OpenAIApi.Chat;
+using LlmAspire.OpenAIApi.Completions;
+using LlmAspire.OpenAIApi.Errors;
+using LlmAspire.OpenAIApi.Models;
+using LlmAspire.OpenAIApi.Requests;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmAspire.ModelServer.Apis;
@@ -25,17 +30,19 @@ internal static class CompletionsApi
         return app;
     }
 
-    public static async Task<Results<Ok<CompletionResponse>, ServerSentEventsResult<string>, JsonHttpResult<ErrorResponse>>> CreateCompletionAsync(
+    public static async Task<Results<Ok<CompletionResponse>, ServerSentEventsResult<string>, JsonHttpResult<OpenAIErrorResponse>>> CreateCompletionAsync(
         HttpContext context,
         CompletionServices services)
     {
-        var (request, readError) = await OpenAIRequestReader.ReadAsync(
-            context.Request, ModelServerJsonContext.Default.CompletionRequest, services.Options.MaxRequestBodyBytes, context.RequestAborted);
-        if (readError is not null)
+        var read = await OpenAIRequestReader.ReadAsync(
+            context.Request, OpenAIJsonContext.Default.CompletionRequest, services.Options.MaxRequestBodyBytes, context.RequestAborted);
+        if (read.Error is not null)
         {
             services.Telemetry.Request("rejected");
-            return readError;
+            return OpenAIErrors.Create(read.StatusCode, read.Error);
         }
+
+        var request = read.Request;
 
         if (!CompletionRequestValidator.TryValidate(request!, services.Options.MaxSequences, out var settings, out var invalid))
         {
@@ -91,7 +98,7 @@ internal static class CompletionsApi
         catch (Exception ex)
         {
             run.Failed(ex);
-            return OpenAIErrors.Create(StatusCodes.Status500InternalServerError, GenerationRun.GenerationFailed);
+            return OpenAIErrorResults.Create(StatusCodes.Status500InternalServerError, GenerationRun.GenerationFailed);
         }
 
         run.Completed();
@@ -156,6 +163,6 @@ internal static class CompletionsApi
 
     /// <summary>A chunk as JSON: with a <c>usage</c> field (null but on the usage chunk) only when the client asked for usage.</summary>
     private static string Chunk(GenerationRun run, IReadOnlyList<CompletionChoice> choices, CompletionUsage? usage) => run.IncludeUsage
-        ? JsonSerializer.Serialize(new CompletionResponse(run.Id, run.Created, run.Model.Id, choices, usage), ModelServerJsonContext.Wire.CompletionResponse)
-        : JsonSerializer.Serialize(new CompletionChunk(run.Id, run.Created, run.Model.Id, choices), ModelServerJsonContext.Wire.CompletionChunk);
+        ? JsonSerializer.Serialize(new CompletionResponse(run.Id, run.Created, run.Model.Id, choices, usage), OpenAIJsonContext.Wire.CompletionResponse)
+        : JsonSerializer.Serialize(new CompletionChunk(run.Id, run.Created, run.Model.Id, choices), OpenAIJsonContext.Wire.CompletionChunk);
 }

@@ -5,7 +5,11 @@ using System.Text;
 using System.Threading.Channels;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
-using LlmAspire.ModelServer.Contracts;
+using LlmAspire.OpenAIApi;
+using LlmAspire.OpenAIApi.Chat;
+using LlmAspire.OpenAIApi.Completions;
+using LlmAspire.OpenAIApi.Errors;
+using LlmAspire.OpenAIApi.Models;
 using LlmAspire.ModelServer.Telemetry;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -91,7 +95,7 @@ internal sealed partial class GenerationRun : IDisposable
         SamplingSettings sampling,
         string budgetParam,
         [NotNullWhen(true)] out GenerationRun? run,
-        [NotNullWhen(false)] out JsonHttpResult<ErrorResponse>? error)
+        [NotNullWhen(false)] out JsonHttpResult<OpenAIErrorResponse>? error)
     {
         run = null;
         var id = idPrefix + RandomNumberGenerator.GetHexString(24, lowercase: true);
@@ -209,7 +213,7 @@ internal sealed partial class GenerationRun : IDisposable
             if (failure is not null)
             {
                 Failed(failure);
-                yield return OpenAIErrors.ToJson(GenerationFailed);
+                yield return OpenAIErrorResults.ToJson(GenerationFailed);
                 yield break;
             }
 
@@ -230,7 +234,7 @@ internal sealed partial class GenerationRun : IDisposable
     }
 
     /// <summary>The error a failed generation answers (500, or an error event once a stream began).</summary>
-    public static ErrorDetail GenerationFailed { get; } = new("The generation failed.", OpenAIErrors.ServerError, null, "generation_failed");
+    public static OpenAIError GenerationFailed { get; } = new("The generation failed.", OpenAIError.ServerError, null, "generation_failed");
 
     /// <summary>Every choice finished.</summary>
     public void Completed()

@@ -1,4 +1,8 @@
-using LlmAspire.ModelServer.Contracts;
+using LlmAspire.OpenAIApi;
+using LlmAspire.OpenAIApi.Chat;
+using LlmAspire.OpenAIApi.Completions;
+using LlmAspire.OpenAIApi.Errors;
+using LlmAspire.OpenAIApi.Models;
 using LlmAspire.ModelServer.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -18,17 +22,17 @@ internal static class ModelsApi
         return app;
     }
 
-    public static Results<Ok<ModelList>, JsonHttpResult<ErrorResponse>> ListModels(ModelHost host, HttpResponse response)
+    public static Results<Ok<ModelList>, JsonHttpResult<OpenAIErrorResponse>> ListModels(ModelHost host, HttpResponse response)
     {
         if (!host.TryGetModel(out var model))
         {
             return OpenAIErrors.ModelUnavailable(host, response);
         }
 
-        return TypedResults.Ok(new ModelList([new ModelCard(model.Id, host.ReadySince, model.Engine.Context)]));
+        return TypedResults.Ok(new ModelList([new ModelCard(model.Id, host.ReadySince, ModelCard.ServerOwner, model.Engine.Context)]));
     }
 
-    public static Results<Ok<ModelCard>, JsonHttpResult<ErrorResponse>> GetModel(string id, ModelHost host, HttpResponse response)
+    public static Results<Ok<ModelCard>, JsonHttpResult<OpenAIErrorResponse>> GetModel(string id, ModelHost host, HttpResponse response)
     {
         if (!host.TryGetModel(out var model))
         {
@@ -40,6 +44,6 @@ internal static class ModelsApi
             return OpenAIErrors.ModelNotFound(id);
         }
 
-        return TypedResults.Ok(new ModelCard(model.Id, host.ReadySince, model.Engine.Context));
+        return TypedResults.Ok(new ModelCard(model.Id, host.ReadySince, ModelCard.ServerOwner, model.Engine.Context));
     }
 }

@@ -1,7 +1,11 @@
 using System.Globalization;
 using System.Text.Json;
 using LlmAspire.Inference;
-using LlmAspire.ModelServer.Contracts;
+using LlmAspire.OpenAIApi;
+using LlmAspire.OpenAIApi.Chat;
+using LlmAspire.OpenAIApi.Completions;
+using LlmAspire.OpenAIApi.Errors;
+using LlmAspire.OpenAIApi.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmAspire.ModelServer.Apis;
@@ -22,7 +26,7 @@ internal static class SamplingValidator
     public const double MaxLogitBias = 100;
 
     /// <summary>The checks that need no model; <paramref name="maxSequences"/> bounds <c>n</c>.</summary>
-    public static JsonHttpResult<ErrorResponse>? Validate(SamplingRequest request, int maxSequences, out SamplingSettings? settings)
+    public static JsonHttpResult<OpenAIErrorResponse>? Validate(SamplingRequest request, int maxSequences, out SamplingSettings? settings)
     {
         settings = null;
         if (request.MaxTokens is < 1 and var maxTokens)
@@ -130,7 +134,7 @@ internal static class SamplingValidator
     }
 
     /// <summary>A count of alternative tokens per position (<c>logprobs</c>, <c>top_logprobs</c>): 0 to <paramref name="max"/>.</summary>
-    public static JsonHttpResult<ErrorResponse>? ValidateLogprobCount(string param, int? count, int max) => count switch
+    public static JsonHttpResult<OpenAIErrorResponse>? ValidateLogprobCount(string param, int? count, int max) => count switch
     {
         < 0 => OpenAIErrors.BelowMinimum(param, "integer", ">= 0", count.Value),
         _ when count > max => OpenAIErrors.AboveMaximum(param, "integer", $"<= {max}", count.Value),
@@ -138,7 +142,7 @@ internal static class SamplingValidator
     };
 
     /// <summary>The checks against the served model: its id, and logit_bias naming tokens it has.</summary>
-    public static JsonHttpResult<ErrorResponse>? ValidateForModel(SamplingSettings settings, LanguageModel model)
+    public static JsonHttpResult<OpenAIErrorResponse>? ValidateForModel(SamplingSettings settings, LanguageModel model)
     {
         if (settings.Model is { } name && !string.Equals(name, model.Id, StringComparison.Ordinal))
         {
@@ -158,7 +162,7 @@ internal static class SamplingValidator
     }
 
     /// <summary>The completion budget against the engine's context: <c>integer_above_max_value</c> beyond it.</summary>
-    public static JsonHttpResult<ErrorResponse>? ValidateMaxTokens(string param, int? maxTokens, LanguageModel model)
+    public static JsonHttpResult<OpenAIErrorResponse>? ValidateMaxTokens(string param, int? maxTokens, LanguageModel model)
     {
         var context = model.Engine.Context;
         return maxTokens > context
@@ -167,7 +171,7 @@ internal static class SamplingValidator
     }
 
     /// <summary>A prompt that leaves no room for a completion (<paramref name="promptTokens"/> may be a truncated count: context + 1).</summary>
-    public static JsonHttpResult<ErrorResponse>? ValidatePromptLength(int promptTokens, LanguageModel model)
+    public static JsonHttpResult<OpenAIErrorResponse>? ValidatePromptLength(int promptTokens, LanguageModel model)
     {
         var context = model.Engine.Context;
         if (promptTokens < context)
@@ -181,14 +185,14 @@ internal static class SamplingValidator
             "prompt");
     }
 
-    private static JsonHttpResult<ErrorResponse>? CheckPenalty(string param, double? value) => value switch
+    private static JsonHttpResult<OpenAIErrorResponse>? CheckPenalty(string param, double? value) => value switch
     {
         < -MaxPenalty => OpenAIErrors.BelowMinimum(param, "decimal", $">= -{MaxPenalty}", value.Value),
         > MaxPenalty => OpenAIErrors.AboveMaximum(param, "decimal", $"<= {MaxPenalty}", value.Value),
         _ => null,
     };
 
-    private static JsonHttpResult<ErrorResponse>? ReadLogitBias(JsonElement? value, out IReadOnlyDictionary<int, float>? bias)
+    private static JsonHttpResult<OpenAIErrorResponse>? ReadLogitBias(JsonElement? value, out IReadOnlyDictionary<int, float>? bias)
     {
         bias = null;
         switch (value)
@@ -236,7 +240,7 @@ internal static class SamplingValidator
         }
     }
 
-    private static JsonHttpResult<ErrorResponse>? ReadStop(JsonElement? value, out IReadOnlyList<string>? stop)
+    private static JsonHttpResult<OpenAIErrorResponse>? ReadStop(JsonElement? value, out IReadOnlyList<string>? stop)
     {
         stop = null;
         string?[] sequences;
@@ -274,7 +278,7 @@ internal static class SamplingValidator
         return null;
     }
 
-    private static JsonHttpResult<ErrorResponse> InvalidStopType() =>
+    private static JsonHttpResult<OpenAIErrorResponse> InvalidStopType() =>
         OpenAIErrors.BadRequest(
             $"Invalid 'stop': expected a string or an array of up to {MaxStopSequences} strings.",
             "stop",

@@ -1,5 +1,9 @@
 using LlmAspire.ModelServer.Apis;
-using LlmAspire.ModelServer.Contracts;
+using LlmAspire.OpenAIApi;
+using LlmAspire.OpenAIApi.Chat;
+using LlmAspire.OpenAIApi.Completions;
+using LlmAspire.OpenAIApi.Errors;
+using LlmAspire.OpenAIApi.Models;
 using LlmAspire.ModelServer.Telemetry;
 using LlmAspire.ModelServer.Telemetry.Prometheus;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -22,8 +26,8 @@ internal static class ModelServerHostingExtensions
 
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
-            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ModelServerJsonContext.Default);
-            json.SerializerOptions.Encoder = ModelServerJsonContext.Wire.Options.Encoder;
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, OpenAIJsonContext.Default);
+            json.SerializerOptions.Encoder = OpenAIJsonContext.Wire.Options.Encoder;
         });
 
         builder.Services.TryAddSingleton(TimeProvider.System);

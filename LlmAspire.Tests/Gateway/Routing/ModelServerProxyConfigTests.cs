@@ -1,3 +1,4 @@
+using LlmAspire.OpenAIApi.Models;
 using LlmAspire.Gateway;
 using LlmAspire.Gateway.Routing;
 using Yarp.ReverseProxy.Configuration;

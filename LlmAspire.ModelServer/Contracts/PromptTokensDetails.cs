@@ -1,7 +1,0 @@
-using System.Text.Json.Serialization;
-
-namespace LlmAspire.ModelServer.Contracts;
-
-/// <summary><c>usage.prompt_tokens_details</c>: prompt tokens whose KV was reused from the server's prefix cache.</summary>
-internal sealed record PromptTokensDetails(
-    [property: JsonPropertyName("cached_tokens")] int CachedTokens);

@@ -1,0 +1,87 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace LlmAspire.OpenAIApi.Requests;
+
+/// <summary>
+/// Reads an OpenAI request body: JSON content type, at most a given size, checked by <see cref="OpenAIJsonBody"/>,
+/// then deserialized. Every way it can be wrong is answered with a status (415, 413, 400) and an error.
+/// </summary>
+public static class OpenAIRequestReader
+{
+    /// <summary>The request, or the status and error to answer instead.</summary>
+    public readonly record struct Result<T>(T? Request, int StatusCode, OpenAIError? Error)
+        where T : class;
+
+    /// <summary>Reads and checks the body of <paramref name="request"/> as a <typeparamref name="T"/>.</summary>
+    public static async Task<Result<T>> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> typeInfo, long maxBodyBytes, CancellationToken cancellationToken)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!request.HasJsonContentType())
+        {
+            return new(null, StatusCodes.Status415UnsupportedMediaType, OpenAIError.UnsupportedMediaType(request.ContentType));
+        }
+
+        if (request.ContentLength > maxBodyBytes)
+        {
+            return TooLarge<T>(maxBodyBytes);
+        }
+
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            // Our own bound below answers an over-long chunked body with the OpenAI error, not Kestrel's bare 413.
+            limit.MaxRequestBodySize = null;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp(request.ContentLength ?? 4096, 1, maxBodyBytes));
+        while (true)
+        {
+            var memory = buffer.GetMemory(8192);
+            var read = await request.Body.ReadAsync(memory, cancellationToken);
+            if (read == 0)
+            {
+                break;
+            }
+
+            buffer.Advance(read);
+            if (buffer.WrittenCount > maxBodyBytes)
+            {
+                return TooLarge<T>(maxBodyBytes);
+            }
+        }
+
+        return Parse(buffer.WrittenMemory, typeInfo);
+    }
+
+    /// <summary>Checks and deserializes a body already in memory.</summary>
+    public static Result<T> Parse<T>(ReadOnlyMemory<byte> body, JsonTypeInfo<T> typeInfo)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        if (OpenAIJsonBody.Validate(body.Span) is { } invalid)
+        {
+            return new(null, StatusCodes.Status400BadRequest, invalid);
+        }
+
+        try
+        {
+            var value = JsonSerializer.Deserialize(OpenAIJsonBody.WithoutByteOrderMark(body).Span, typeInfo);
+            return value is null
+                ? new(null, StatusCodes.Status400BadRequest, OpenAIError.Invalid("The request body must be a JSON object.", null, "invalid_json"))
+                : new(value, StatusCodes.Status200OK, null);
+        }
+        catch (JsonException ex)
+        {
+            var param = ex.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
+            return new(null, StatusCodes.Status400BadRequest, OpenAIError.InvalidJson(param));
+        }
+    }
+
+    private static Result<T> TooLarge<T>(long maxBodyBytes)
+        where T : class =>
+        new(null, StatusCodes.Status413PayloadTooLarge, OpenAIError.RequestTooLarge(maxBodyBytes));
+}
