@@ -34,7 +34,7 @@ public sealed class ModelServerOptions
 
     /// <summary>Sequences the engine decodes together: KV memory for this many is allocated at start-up; also the largest <c>n</c>.</summary>
     [Range(1, 1024)]
-    public int MaxSequences { get; set; } = 16;
+    public int MaxSequences { get; set; } = EngineOptions.DefaultMaxSequences;
 
     /// <summary>Positions per sequence (prompt + completion); 0 = the model's context length, larger values are capped to it.</summary>
     [Range(0, 1 << 24)]
@@ -42,7 +42,7 @@ public sealed class ModelServerOptions
 
     /// <summary>Requests that may wait for a free sequence while <see cref="MaxSequences"/> run; the next one gets 503 with Retry-After.</summary>
     [Range(1, 100_000)]
-    public int MaxQueue { get; set; } = 16;
+    public int MaxQueue { get; set; } = EngineOptions.DefaultMaxQueue;
 
     /// <summary>Largest accepted request body; larger ones get 413.</summary>
     [Range(1024, 1L << 30)]

@@ -3,17 +3,26 @@ namespace LlmAspire.Inference.Engine;
 /// <summary>Sizes of the serving engine, fixed at start-up.</summary>
 public sealed record EngineOptions
 {
+    /// <summary>The default of <see cref="MaxSequences"/>, also the model server's <c>ModelServer:MaxSequences</c>.</summary>
+    public const int DefaultMaxSequences = 16;
+
+    /// <summary>The default of <see cref="MaxQueue"/>, also the model server's <c>ModelServer:MaxQueue</c>.</summary>
+    public const int DefaultMaxQueue = 16;
+
+    /// <summary>The default of <see cref="PrefillChunkTokens"/>.</summary>
+    public const int DefaultPrefillChunkTokens = 256;
+
     /// <summary>Sequences decoded together (KV rows allocated up front).</summary>
-    public int MaxSequences { get; init; } = 16;
+    public int MaxSequences { get; init; } = DefaultMaxSequences;
 
     /// <summary>Positions per sequence (prompt + completion); 0 = the model's context length.</summary>
     public int MaxContext { get; init; }
 
     /// <summary>Requests that may wait for a row; beyond that, submissions are refused.</summary>
-    public int MaxQueue { get; init; } = 64;
+    public int MaxQueue { get; init; } = DefaultMaxQueue;
 
     /// <summary>Prompt tokens computed per engine step, so running streams keep flowing during long prefills.</summary>
-    public int PrefillChunkTokens { get; init; } = 256;
+    public int PrefillChunkTokens { get; init; } = DefaultPrefillChunkTokens;
 
     /// <summary>ONNX Runtime threads per operator on the CPU; 0 chooses by model size (see <see cref="DecoderSession.Open"/>).</summary>
     public int IntraOpThreads { get; init; }
