@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using LlmAspire.Inference.Engine;
 using LlmAspire.Inference.Models;
 using LlmAspire.Inference.Tokenization;
@@ -5,8 +6,10 @@ using LlmAspire.Inference.Tokenization;
 namespace LlmAspire.Inference;
 
 /// <summary>
-/// A model folder loaded on ONNX Runtime: its configuration, its tokenizer and one inference session.
-/// Thread-safe; <see cref="GenerateAsync"/> may run for several requests at once.
+/// A model folder loaded on ONNX Runtime and served by its continuous-batching engine: the one surface a host needs —
+/// submit a generation, the context it fits in, the tokenizer and chat renderer, the engine's load, and a drain
+/// that is awaited. The engine and the decoder session behind it are internal (tests and benchmarks see them).
+/// Thread-safe; many generations run at once.
 /// </summary>
 public sealed class LanguageModel : IDisposable
 {
@@ -20,6 +23,7 @@ public sealed class LanguageModel : IDisposable
         EndTokenIds = endTokens;
         Config = config;
         Tokenizer = tokenizer;
+        Chat = ChatRenderer.For(tokenizer);
         _decoder = decoder;
         int context = options.MaxContext > 0 ? Math.Min(options.MaxContext, config.ContextLength) : config.ContextLength;
         _batch = new OnnxBatchModel(decoder, options.MaxSequences, context);
@@ -29,8 +33,14 @@ public sealed class LanguageModel : IDisposable
     /// <summary>The model id served by the OpenAI API: the folder name.</summary>
     public string Id { get; }
 
-    /// <summary>Architecture and context length.</summary>
+    /// <summary>Architecture and the model's own context length.</summary>
     public LlamaConfig Config { get; }
+
+    /// <summary>Positions per sequence the engine serves (prompt plus completion), at most the model's context length.</summary>
+    public int ContextLength => _engine.Context;
+
+    /// <summary>Number of token ids the model scores.</summary>
+    public int VocabularySize => Config.VocabSize;
 
     /// <summary>The main end-of-sequence id.</summary>
     public int EosId => EndTokenIds[0];
@@ -41,20 +51,29 @@ public sealed class LanguageModel : IDisposable
     /// <summary>The model's tokenizer.</summary>
     public ITokenizer Tokenizer { get; }
 
+    /// <summary>How the model chats: its template, end-of-turn tokens and stop strings, or why it cannot.</summary>
+    public ChatRenderer Chat { get; }
+
     /// <summary>"cuda" or "cpu": the provider the session runs on.</summary>
     public string ExecutionProvider => _decoder.ExecutionProvider;
 
     /// <summary>Why CUDA was not used when <see cref="ExecutionProviderPreference.Auto"/> fell back; else null.</summary>
     public string? FallbackReason => _decoder.FallbackReason;
 
-    /// <summary>The decoder session, for step-level use (tests, benchmarks).</summary>
-    public DecoderSession Decoder => _decoder;
-
-    /// <summary>The continuous-batching engine that serves <see cref="GenerateAsync"/>.</summary>
-    public InferenceEngine Engine => _engine;
-
     /// <summary>Bytes of KV memory allocated up front for the engine.</summary>
     public long KvCacheBytes => _batch.KvBytes;
+
+    /// <summary>Requests holding KV rows now.</summary>
+    public int Running => _engine.Running;
+
+    /// <summary>Requests waiting for a KV row.</summary>
+    public int Waiting => _engine.Waiting;
+
+    /// <summary>The decoder session, for step-level use (tests, benchmarks).</summary>
+    internal DecoderSession Decoder => _decoder;
+
+    /// <summary>The continuous-batching engine behind <see cref="Submit"/>.</summary>
+    internal InferenceEngine Engine => _engine;
 
     /// <summary>
     /// Loads a model folder written by <see cref="ModelFolder"/> (or ONNX Runtime GenAI's model builder) and starts
@@ -81,9 +100,35 @@ public sealed class LanguageModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Queues a generation and returns its updates as they come (choices interleaved, each ending with a finish reason).
+    /// Throws at once, before anything runs, when it cannot be served: <see cref="ContextLengthExceededException"/>,
+    /// <see cref="EngineQueueFullException"/>, or <see cref="EngineStoppedException"/> once draining began.
+    /// Cancelling <paramref name="cancellationToken"/> frees the request's KV rows within one engine step.
+    /// </summary>
+    public ChannelReader<GenerationUpdate> Submit(GenerationRequest request, CancellationToken cancellationToken = default) =>
+        _engine.Submit(request, cancellationToken);
+
     /// <summary>Generates a continuation of <see cref="GenerationRequest.PromptTokens"/>, streaming text as it is decoded.</summary>
     public IAsyncEnumerable<GenerationUpdate> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default) =>
         _engine.GenerateAsync(request, cancellationToken);
+
+    /// <summary>
+    /// Stops taking requests and waits until every request already submitted has ended, at most
+    /// <paramref name="timeout"/>; true when all ended in time.
+    /// </summary>
+    public async Task<bool> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _engine.DrainAsync().WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
 
     /// <inheritdoc />
     public void Dispose()

@@ -7,7 +7,7 @@ namespace LlmAspire.Inference.Engine;
 /// The names of a decoder graph's inputs and outputs, as <c>genai_config.json</c> gives them
 /// (<c>%d</c> stands for the layer index).
 /// </summary>
-public sealed record DecoderIoNames(
+internal sealed record DecoderIoNames(
     string InputIds,
     string AttentionMask,
     string PositionIds,

@@ -9,7 +9,7 @@ namespace LlmAspire.Inference.Engine;
 /// (each <see cref="DecoderState"/> belongs to one caller). Reads what it needs from the graph itself:
 /// whether it takes position ids, the KV cache's element type and head size, the logits' element type.
 /// </summary>
-public sealed class DecoderSession : IDisposable
+internal sealed class DecoderSession : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();

@@ -4,7 +4,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace LlmAspire.Inference.Engine;
 
 /// <summary>The KV cache of one sequence: the present tensors of the last step, fed back as the next step's past.</summary>
-public sealed class DecoderState : IDisposable
+internal sealed class DecoderState : IDisposable
 {
     private readonly OrtValue[] _empty;
     private IDisposableReadOnlyCollection<OrtValue>? _last;

@@ -4,7 +4,7 @@ namespace LlmAspire.Inference.Engine;
 /// What the scheduler needs from a model: a forward pass over consecutive KV rows and a prefix copy
 /// between rows. ONNX Runtime implements it (<see cref="OnnxBatchModel"/>); unit tests use a fake.
 /// </summary>
-public interface IBatchModel
+internal interface IBatchModel
 {
     /// <summary>Vocabulary size: the length of one row of logits.</summary>
     int VocabSize { get; }

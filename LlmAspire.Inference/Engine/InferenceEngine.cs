@@ -12,7 +12,7 @@ namespace LlmAspire.Inference.Engine;
 /// free KV rows (reusing cached prefixes), compute prompt chunks within a token budget, then one decode pass over
 /// every running sequence. New requests join at the next step; finished or abandoned ones leave at once.
 /// </summary>
-public sealed class InferenceEngine : IDisposable
+internal sealed class InferenceEngine : IDisposable
 {
     private readonly IBatchModel _model;
     private readonly ITokenizer _tokenizer;
@@ -27,7 +27,10 @@ public sealed class InferenceEngine : IDisposable
     private readonly Thread _thread;
     private int _waitingCount;
     private int _runningCount;
+    private readonly Lock _idleLock = new();
+    private TaskCompletionSource? _idle;
     private volatile bool _stopping;
+    private volatile bool _draining;
 
     /// <summary>Starts the engine thread over <paramref name="model"/>; any of <paramref name="endTokens"/> ends a generation.</summary>
     public InferenceEngine(IBatchModel model, ITokenizer tokenizer, IEnumerable<int> endTokens, EngineOptions options, IEngineListener? listener = null)
@@ -52,6 +55,28 @@ public sealed class InferenceEngine : IDisposable
     public int Waiting => Volatile.Read(ref _waitingCount);
 
     /// <summary>
+    /// Refuses new requests from now on (<see cref="EngineStoppedException"/>) and completes once every request
+    /// submitted before has finished, failed or been cancelled. Awaited, never polled: the engine thread signals it.
+    /// </summary>
+    public Task DrainAsync()
+    {
+        _draining = true;
+        lock (_idleLock)
+        {
+            if (_stopping)
+            {
+                return Task.CompletedTask;
+            }
+
+            _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+            // The engine thread may be asleep with nothing to do: wake it so it looks and signals.
+            _wake.Release();
+            return _idle.Task;
+        }
+    }
+
+    /// <summary>
     /// Queues a request and returns its stream of updates (choices interleaved, each ending with a finish reason).
     /// Throws at once when the prompt and budget cannot fit (<see cref="ContextLengthExceededException"/>) or the
     /// queue is full (<see cref="EngineQueueFullException"/>).
@@ -59,7 +84,11 @@ public sealed class InferenceEngine : IDisposable
     public ChannelReader<GenerationUpdate> Submit(GenerationRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ObjectDisposedException.ThrowIf(_stopping, this);
+        if (_stopping || _draining)
+        {
+            throw new EngineStoppedException();
+        }
+
         int prompt = request.PromptTokens.Count;
         if (prompt == 0)
         {
@@ -73,9 +102,7 @@ public sealed class InferenceEngine : IDisposable
 
         if (prompt + request.MaxTokens > Context)
         {
-            throw new ContextLengthExceededException(
-                $"This model's maximum context length is {Context} tokens. However, you requested {prompt + request.MaxTokens} tokens ({prompt} in the prompt, {request.MaxTokens} for the completion). Please reduce the length of the prompt or the completion.",
-                prompt >= Context ? "prompt" : "max_tokens");
+            throw new ContextLengthExceededException(Context, prompt, request.MaxTokens);
         }
 
         if (request.N < 1 || request.N > _model.Slots)
@@ -118,7 +145,11 @@ public sealed class InferenceEngine : IDisposable
             return;
         }
 
-        _stopping = true;
+        lock (_idleLock)
+        {
+            _stopping = true;
+        }
+
         _wake.Release();
         _thread.Join();
         var disposed = new ObjectDisposedException(nameof(InferenceEngine));
@@ -132,6 +163,7 @@ public sealed class InferenceEngine : IDisposable
             group.Fail(disposed);
         }
 
+        SignalIdle(force: true);
         _wake.Dispose();
     }
 
@@ -151,9 +183,28 @@ public sealed class InferenceEngine : IDisposable
             _listener.StepCompleted(Running, Waiting, (double)_slots.BusyPositions / (_slots.Slots * (double)_slots.Context));
             if (!worked && !_stopping)
             {
+                SignalIdle();
                 _wake.Wait();
             }
         }
+    }
+
+    /// <summary>Completes <see cref="DrainAsync"/> once nothing runs or waits.</summary>
+    private void SignalIdle(bool force = false)
+    {
+        if (!force && (Running > 0 || Waiting > 0))
+        {
+            return;
+        }
+
+        TaskCompletionSource? idle;
+        lock (_idleLock)
+        {
+            idle = _idle;
+            _idle = null;
+        }
+
+        idle?.TrySetResult();
     }
 
     private void ReapCancelled()

@@ -8,7 +8,7 @@ namespace LlmAspire.Inference.Engine;
 /// [slots, kvHeads, context, headSize], shared by past and present (GroupQueryAttention writes the new
 /// positions in place). A slot is a row; views of consecutive rows are handed to ONNX Runtime without copying.
 /// </summary>
-public sealed class KvCache : IDisposable
+internal sealed class KvCache : IDisposable
 {
     private readonly OrtValue[] _buffers;
     private readonly OrtMemoryInfo _memoryInfo;

@@ -1,7 +1,7 @@
 namespace LlmAspire.Inference.Engine;
 
 /// <summary>The batch model over an ONNX Runtime decoder and its preallocated KV cache.</summary>
-public sealed class OnnxBatchModel : IBatchModel, IDisposable
+internal sealed class OnnxBatchModel : IBatchModel, IDisposable
 {
     private readonly DecoderSession _decoder;
     private readonly KvCache _cache;

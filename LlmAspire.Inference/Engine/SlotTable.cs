@@ -5,7 +5,7 @@ namespace LlmAspire.Inference.Engine;
 /// sequence has computed so far, for free rows what the last sequence left behind, kept as a prefix cache.
 /// A new prompt takes the free row that already holds its longest prefix, or copies that prefix from a busy row.
 /// </summary>
-public sealed class SlotTable
+internal sealed class SlotTable
 {
     private readonly List<int>[] _tokens;
     private readonly bool[] _busy;
@@ -194,4 +194,4 @@ public sealed class SlotTable
 /// <param name="Slot">The row.</param>
 /// <param name="ReusedTokens">Leading prompt tokens whose KV need not be computed.</param>
 /// <param name="CopyFrom">A busy row to copy those positions from, or −1 when the row already holds them.</param>
-public readonly record struct SlotAssignment(int Slot, int ReusedTokens, int CopyFrom);
+internal readonly record struct SlotAssignment(int Slot, int ReusedTokens, int CopyFrom);

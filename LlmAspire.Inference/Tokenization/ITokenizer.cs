@@ -36,6 +36,9 @@ public interface ITokenizer
     /// <summary>The raw bytes a token stands for (empty for special tokens).</summary>
     ReadOnlySpan<byte> TokenBytes(int id);
 
+    /// <summary>The tokenizer_config.json the tokenizer was loaded with (chat template, special tokens); null when it has none.</summary>
+    TokenizerConfig? Config => null;
+
     /// <summary>Looks up the id of a token by its text as the vocabulary spells it (special tokens by their content).</summary>
     bool TryGetTokenId(string token, out int id)
     {

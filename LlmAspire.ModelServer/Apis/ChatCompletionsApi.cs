@@ -1,139 +1,107 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
 using LlmAspire.OpenAIApi;
 using LlmAspire.OpenAIApi.Chat;
 using LlmAspire.OpenAIApi.Completions;
 using LlmAspire.OpenAIApi.Errors;
-using LlmAspire.OpenAIApi.Models;
-using LlmAspire.OpenAIApi.Requests;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmAspire.ModelServer.Apis;
 
 /// <summary>
-/// <c>POST /v1/chat/completions</c> in the OpenAI shapes: the messages rendered with the model folder's chat template
-/// (its end-of-turn tokens end the answer), non-streamed as a <c>chat.completion</c> or streamed as
+/// <c>POST /v1/chat/completions</c> in the OpenAI shapes: the messages rendered by the model's chat renderer (its
+/// end-of-turn tokens end the answer), non-streamed as a <c>chat.completion</c> or streamed as
 /// <c>chat.completion.chunk</c>s — each choice's first delta carries the role, <c>finish_reason</c> is null until the
-/// choice's last chunk, an optional usage chunk with no choices, then <c>[DONE]</c>.
+/// choice's last chunk, an optional usage chunk with no choices, then <c>[DONE]</c>. The road it takes is
+/// <see cref="GenerationPipeline"/>'s.
 /// </summary>
-internal static class ChatCompletionsApi
+internal sealed class ChatCompletionsApi : IGenerationEndpoint<ChatCompletionRequest, ChatSettings>
 {
-    public const string Operation = "chat";
+    public const string OperationName = "chat";
 
-    public static IEndpointRouteBuilder MapChatCompletionsApi(this IEndpointRouteBuilder app)
+    private static readonly ChatCompletionsApi s_instance = new();
+
+    public string Operation => OperationName;
+
+    public string IdPrefix => "chatcmpl-";
+
+    public JsonTypeInfo<ChatCompletionRequest> RequestType => OpenAIJsonContext.Default.ChatCompletionRequest;
+
+    /// <summary>Maps <c>POST /v1/chat/completions</c>.</summary>
+    public static IEndpointRouteBuilder Map(IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v1").WithTags("Chat");
-
-        api.MapPost("/chat/completions", CreateChatCompletionAsync)
-            .WithName("CreateChatCompletion")
-            .Accepts<ChatCompletionRequest>("application/json");
-
+        app.MapGroup("/v1").WithTags("Chat")
+            .MapGeneration<ChatCompletionRequest, ChatSettings, ChatCompletionResponse>("/chat/completions", s_instance)
+            .WithName("CreateChatCompletion");
         return app;
     }
 
-    public static async Task<Results<Ok<ChatCompletionResponse>, ServerSentEventsResult<string>, JsonHttpResult<OpenAIErrorResponse>>> CreateChatCompletionAsync(
-        HttpContext context,
-        CompletionServices services)
+    public JsonHttpResult<OpenAIErrorResponse>? Validate(ChatCompletionRequest request, int maxSequences, out ChatSettings? settings) =>
+        ChatRequestValidator.TryValidate(request, maxSequences, out settings, out var error) ? null : error;
+
+    public SamplingSettings Sampling(ChatSettings settings) => settings.Sampling;
+
+    public JsonHttpResult<OpenAIErrorResponse>? Prepare(ChatSettings settings, LanguageModel model, out PreparedGeneration? generation)
     {
-        var read = await OpenAIRequestReader.ReadAsync(
-            context.Request, OpenAIJsonContext.Default.ChatCompletionRequest, services.Options.MaxRequestBodyBytes, context.RequestAborted);
-        if (read.Error is not null)
+        generation = null;
+        if (SamplingValidator.ValidateMaxTokens(settings.MaxTokensParam, settings.MaxTokens, model) is { } tooMany)
         {
-            services.Telemetry.Request("rejected");
-            return OpenAIErrors.Create(read.StatusCode, read.Error);
+            return tooMany;
         }
 
-        var request = read.Request;
-
-        if (!ChatRequestValidator.TryValidate(request!, services.Options.MaxSequences, out var settings, out var invalid))
+        var chat = model.Chat;
+        if (!chat.CanChat)
         {
-            services.Telemetry.Request("rejected");
-            return invalid;
-        }
-
-        if (!services.Host.TryGetModel(out var model) || services.Host.Chat is not { } chat)
-        {
-            services.Telemetry.Request("unavailable");
-            return OpenAIErrors.ModelUnavailable(services.Host, context.Response);
-        }
-
-        if ((SamplingValidator.ValidateForModel(settings.Sampling, model)
-            ?? SamplingValidator.ValidateMaxTokens(settings.MaxTokensParam, settings.MaxTokens, model)) is { } unfit)
-        {
-            services.Telemetry.Request("rejected");
-            return unfit;
-        }
-
-        if (chat.Template is not { } template)
-        {
-            services.Telemetry.Request("rejected");
-            return OpenAIErrors.BadRequest(chat.Unsupported!, "messages", "chat_template_unsupported");
+            return OpenAIErrors.BadRequest(
+                $"The model {model.Id} cannot serve chat completions: {chat.UnsupportedReason} Use /v1/completions with a prompt instead.",
+                "messages",
+                "chat_template_unsupported");
         }
 
         int[] promptTokens;
         try
         {
-            promptTokens = template.Encode(model.Tokenizer, settings.Messages, addGenerationPrompt: true, model.Engine.Context);
+            promptTokens = chat.Render(settings.Messages, model.ContextLength);
         }
         catch (ArgumentException ex)
         {
             // The template rejects the conversation, e.g. roles that do not alternate where the model's template requires it.
-            services.Telemetry.Request("rejected");
             return OpenAIErrors.BadRequest($"Invalid 'messages': {ex.Message}", "messages", "invalid_value");
         }
 
         if (SamplingValidator.ValidatePromptLength(promptTokens.Length, model) is { } tooLong)
         {
-            services.Telemetry.Request("rejected");
             return tooLong;
         }
 
         // Without a budget the answer may fill what the context leaves, as vLLM does.
-        var maxTokens = settings.MaxTokens ?? model.Engine.Context - promptTokens.Length;
-        var generation = settings.Sampling.ToGenerationRequest(promptTokens, maxTokens, template.StopSequences) with
-        {
-            Logprobs = settings.Logprobs,
-            TopLogprobs = settings.TopLogprobs,
-            StopTokenIds = chat.StopTokenIds.Count > 0 ? chat.StopTokenIds : null,
-        };
-        if (!GenerationRun.TryStart(context, services, model, Operation, "chatcmpl-", generation, settings.Sampling, settings.MaxTokensParam, out var run, out var refused))
-        {
-            return refused;
-        }
+        var maxTokens = settings.MaxTokens ?? model.ContextLength - promptTokens.Length;
+        generation = new PreparedGeneration(
+            settings.Sampling.ToGenerationRequest(promptTokens, maxTokens, chat.StopSequences) with
+            {
+                Logprobs = settings.Logprobs,
+                TopLogprobs = settings.TopLogprobs,
+                StopTokenIds = chat.StopTokenIds.Count > 0 ? chat.StopTokenIds : null,
+            },
+            settings.MaxTokensParam);
+        return null;
+    }
 
-        if (settings.Sampling.Stream)
-        {
-            return TypedResults.ServerSentEvents(run.StreamAsync(
-                Enumerable.Range(0, generation.N).Select(index => Chunk(run, new ChatChunkChoice(index, ChatDelta.Start, null, null))),
-                update => StreamChunks(run, update),
-                usage => UsageChunk(run, usage)));
-        }
-
-        IReadOnlyList<ChoiceResult> choices;
-        try
-        {
-            choices = await run.CollectAsync();
-        }
-        catch (OperationCanceledException) when (run.CancellationToken.IsCancellationRequested)
-        {
-            run.Cancelled();
-            throw;
-        }
-        catch (Exception ex)
-        {
-            run.Failed(ex);
-            return OpenAIErrorResults.Create(StatusCodes.Status500InternalServerError, GenerationRun.GenerationFailed);
-        }
-
-        run.Completed();
-        return TypedResults.Ok(new ChatCompletionResponse(
+    public IResult Respond(GenerationRun run, IReadOnlyList<ChoiceResult> choices) =>
+        TypedResults.Ok(new ChatCompletionResponse(
             run.Id,
             run.Created,
             run.Model.Id,
             [.. choices.Select((choice, index) => new ChatChoice(
-                index, new ChatResponseMessage(choice.Text), choice.Logprobs is { } logprobs ? ChatLogprobs(logprobs, generation.TopLogprobs) : null, choice.FinishReason))],
+                index, new ChatResponseMessage(choice.Text), choice.Logprobs is { } logprobs ? ChatLogprobs(logprobs, run.Request.TopLogprobs) : null, choice.FinishReason))],
             run.Usage));
-    }
+
+    public GenerationStreamShape Stream(GenerationRun run) => new(
+        Enumerable.Range(0, run.Request.N).Select(index => Chunk(run, new ChatChunkChoice(index, ChatDelta.Start, null, null))),
+        update => StreamChunks(run, update),
+        usage => UsageChunk(run, usage));
 
     /// <summary>A content chunk for an update's text (and log-probabilities); on a choice's last update, then a chunk with an empty delta and the finish reason.</summary>
     private static IEnumerable<string> StreamChunks(GenerationRun run, GenerationUpdate update)

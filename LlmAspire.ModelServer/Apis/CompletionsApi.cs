@@ -1,114 +1,82 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
 using LlmAspire.OpenAIApi;
-using LlmAspire.OpenAIApi.Chat;
 using LlmAspire.OpenAIApi.Completions;
 using LlmAspire.OpenAIApi.Errors;
-using LlmAspire.OpenAIApi.Models;
-using LlmAspire.OpenAIApi.Requests;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmAspire.ModelServer.Apis;
 
 /// <summary>
 /// <c>POST /v1/completions</c>, non-streamed and streamed (SSE), in the OpenAI shapes, with the legacy integer
-/// <c>logprobs</c>. Requests are checked, then handed straight to the engine, which batches them with every other
-/// running request; see <see cref="GenerationRun"/>.
+/// <c>logprobs</c>: a prompt string encoded with BOS. The road it takes is <see cref="GenerationPipeline"/>'s.
 /// </summary>
-internal static class CompletionsApi
+internal sealed class CompletionsApi : IGenerationEndpoint<CompletionRequest, CompletionSettings>
 {
-    public const string Operation = "text_completion";
+    public const string OperationName = "text_completion";
 
-    public static IEndpointRouteBuilder MapCompletionsApi(this IEndpointRouteBuilder app)
+    private static readonly CompletionsApi s_instance = new();
+
+    public string Operation => OperationName;
+
+    public string IdPrefix => "cmpl-";
+
+    public JsonTypeInfo<CompletionRequest> RequestType => OpenAIJsonContext.Default.CompletionRequest;
+
+    /// <summary>Maps <c>POST /v1/completions</c>.</summary>
+    public static IEndpointRouteBuilder Map(IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v1").WithTags("Completions");
-
-        api.MapPost("/completions", CreateCompletionAsync)
-            .WithName("CreateCompletion")
-            .Accepts<CompletionRequest>("application/json");
-
+        app.MapGroup("/v1").WithTags("Completions")
+            .MapGeneration<CompletionRequest, CompletionSettings, CompletionResponse>("/completions", s_instance)
+            .WithName("CreateCompletion");
         return app;
     }
 
-    public static async Task<Results<Ok<CompletionResponse>, ServerSentEventsResult<string>, JsonHttpResult<OpenAIErrorResponse>>> CreateCompletionAsync(
-        HttpContext context,
-        CompletionServices services)
+    public JsonHttpResult<OpenAIErrorResponse>? Validate(CompletionRequest request, int maxSequences, out CompletionSettings? settings) =>
+        CompletionRequestValidator.TryValidate(request, maxSequences, out settings, out var error) ? null : error;
+
+    public SamplingSettings Sampling(CompletionSettings settings) => settings.Sampling;
+
+    public JsonHttpResult<OpenAIErrorResponse>? Prepare(CompletionSettings settings, LanguageModel model, out PreparedGeneration? generation)
     {
-        var read = await OpenAIRequestReader.ReadAsync(
-            context.Request, OpenAIJsonContext.Default.CompletionRequest, services.Options.MaxRequestBodyBytes, context.RequestAborted);
-        if (read.Error is not null)
+        generation = null;
+        if (SamplingValidator.ValidateMaxTokens("max_tokens", settings.MaxTokens, model) is { } tooMany)
         {
-            services.Telemetry.Request("rejected");
-            return OpenAIErrors.Create(read.StatusCode, read.Error);
-        }
-
-        var request = read.Request;
-
-        if (!CompletionRequestValidator.TryValidate(request!, services.Options.MaxSequences, out var settings, out var invalid))
-        {
-            services.Telemetry.Request("rejected");
-            return invalid;
-        }
-
-        if (!services.Host.TryGetModel(out var model))
-        {
-            services.Telemetry.Request("unavailable");
-            return OpenAIErrors.ModelUnavailable(services.Host, context.Response);
+            return tooMany;
         }
 
         // The prompt is encoded no further than the context: a longer one is refused without tokenizing all of it.
-        var promptTokens = model.Tokenizer.Encode(settings.Prompt, addBos: true, model.Engine.Context);
-        if ((SamplingValidator.ValidateForModel(settings.Sampling, model)
-            ?? SamplingValidator.ValidateMaxTokens("max_tokens", settings.MaxTokens, model)
-            ?? SamplingValidator.ValidatePromptLength(promptTokens.Length, model)) is { } unfit)
+        var promptTokens = model.Tokenizer.Encode(settings.Prompt, addBos: true, model.ContextLength);
+        if (SamplingValidator.ValidatePromptLength(promptTokens.Length, model) is { } tooLong)
         {
-            services.Telemetry.Request("rejected");
-            return unfit;
+            return tooLong;
         }
 
-        var generation = settings.Sampling.ToGenerationRequest(promptTokens, settings.MaxTokens) with
-        {
-            Logprobs = settings.Logprobs is not null,
-            TopLogprobs = settings.Logprobs ?? 0,
-        };
-        if (!GenerationRun.TryStart(context, services, model, Operation, "cmpl-", generation, settings.Sampling, "max_tokens", out var run, out var refused))
-        {
-            return refused;
-        }
+        generation = new PreparedGeneration(
+            settings.Sampling.ToGenerationRequest(promptTokens, settings.MaxTokens) with
+            {
+                Logprobs = settings.Logprobs is not null,
+                TopLogprobs = settings.Logprobs ?? 0,
+            },
+            "max_tokens");
+        return null;
+    }
 
-        if (settings.Sampling.Stream)
-        {
-            var offsets = new int[generation.N];
-            return TypedResults.ServerSentEvents(run.StreamAsync(
-                [],
-                update => StreamChunks(run, update, offsets),
-                usage => Chunk(run, [], usage)));
-        }
-
-        IReadOnlyList<ChoiceResult> choices;
-        try
-        {
-            choices = await run.CollectAsync();
-        }
-        catch (OperationCanceledException) when (run.CancellationToken.IsCancellationRequested)
-        {
-            run.Cancelled();
-            throw;
-        }
-        catch (Exception ex)
-        {
-            run.Failed(ex);
-            return OpenAIErrorResults.Create(StatusCodes.Status500InternalServerError, GenerationRun.GenerationFailed);
-        }
-
-        run.Completed();
-        return TypedResults.Ok(new CompletionResponse(
+    public IResult Respond(GenerationRun run, IReadOnlyList<ChoiceResult> choices) =>
+        TypedResults.Ok(new CompletionResponse(
             run.Id,
             run.Created,
             run.Model.Id,
             [.. choices.Select((choice, index) => new CompletionChoice(
-                choice.Text, index, choice.Logprobs is { } logprobs ? LegacyLogprobs(logprobs, generation.TopLogprobs, 0) : null, choice.FinishReason))],
+                choice.Text, index, choice.Logprobs is { } logprobs ? LegacyLogprobs(logprobs, run.Request.TopLogprobs, 0) : null, choice.FinishReason))],
             run.Usage));
+
+    public GenerationStreamShape Stream(GenerationRun run)
+    {
+        var offsets = new int[run.Request.N];
+        return new GenerationStreamShape([], update => StreamChunks(run, update, offsets), usage => Chunk(run, [], usage));
     }
 
     /// <summary>One chunk per update that has text, log-probabilities or the choice's finish reason.</summary>

@@ -81,8 +81,8 @@ internal sealed partial class GenerationRun : IDisposable
         new(Request.PromptTokens.Count, _completionTokens.Sum(), new PromptTokensDetails(CachedTokens));
 
     /// <summary>
-    /// Submits <paramref name="request"/> to <paramref name="model"/>'s engine; on refusal, the answer to send:
-    /// 400 <c>context_length_exceeded</c> (naming <c>prompt</c> or <paramref name="budgetParam"/>), 503 <c>queue_full</c>
+    /// Submits <paramref name="generation"/> to <paramref name="model"/>; on refusal, the answer to send:
+    /// 400 <c>context_length_exceeded</c> (naming <c>prompt</c> or the budget's parameter), 503 <c>queue_full</c>
     /// with <c>Retry-After</c>, or 503 while shutting down.
     /// </summary>
     public static bool TryStart(
@@ -91,20 +91,20 @@ internal sealed partial class GenerationRun : IDisposable
         LanguageModel model,
         string operation,
         string idPrefix,
-        GenerationRequest request,
+        PreparedGeneration generation,
         SamplingSettings sampling,
-        string budgetParam,
         [NotNullWhen(true)] out GenerationRun? run,
         [NotNullWhen(false)] out JsonHttpResult<OpenAIErrorResponse>? error)
     {
         run = null;
+        var request = generation.Request;
         var id = idPrefix + RandomNumberGenerator.GetHexString(24, lowercase: true);
         var telemetry = services.Telemetry.StartRequest(operation, id, model.Id, request);
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         try
         {
-            var updates = model.Engine.Submit(request, cancellation.Token);
-            telemetry.Queued(model.Engine.Waiting);
+            var updates = model.Submit(request, cancellation.Token);
+            telemetry.Queued(model.Waiting);
             run = new GenerationRun(services, id, model, request, sampling, updates, cancellation, telemetry);
             context.Response.RegisterForDispose(run);
             error = null;
@@ -112,7 +112,10 @@ internal sealed partial class GenerationRun : IDisposable
         }
         catch (ContextLengthExceededException ex)
         {
-            error = OpenAIErrors.ContextLengthExceeded(Message(ex), ex.ParamName == "max_tokens" ? budgetParam : ex.ParamName);
+            error = OpenAIErrors.ContextLengthExceeded(
+                $"This model's maximum context length is {ex.Context} tokens. However, you requested {ex.PromptTokens + ex.MaxTokens} tokens "
+                + $"({ex.PromptTokens} in the prompt, {ex.MaxTokens} for the completion). Please reduce the length of the prompt or the completion.",
+                ex.PromptTooLong ? "prompt" : generation.BudgetParam);
             Refused(services, telemetry, cancellation, "rejected", "context_length_exceeded");
         }
         catch (EngineQueueFullException ex)
@@ -120,9 +123,9 @@ internal sealed partial class GenerationRun : IDisposable
             error = OpenAIErrors.QueueFull(context.Response, ex.Waiting);
             Refused(services, telemetry, cancellation, "queue_full", "queue_full");
         }
-        catch (ObjectDisposedException)
+        catch (Exception ex) when (ex is EngineStoppedException or ObjectDisposedException)
         {
-            error = OpenAIErrors.Unavailable(context.Response, "The server is shutting down.", "shutting_down", OpenAIErrors.LoadingRetryAfterSeconds);
+            error = OpenAIErrors.ShuttingDown(context.Response);
             Refused(services, telemetry, cancellation, "unavailable", "shutting_down");
         }
 
@@ -172,15 +175,12 @@ internal sealed partial class GenerationRun : IDisposable
     }
 
     /// <summary>
-    /// The SSE payloads of a streamed request: <paramref name="start"/>'s, then <paramref name="chunks"/> of each update,
+    /// The SSE payloads of a streamed request: <paramref name="shape"/>'s start, then its chunks of each update,
     /// the usage chunk when asked for, then <c>[DONE]</c>. An engine failure becomes an error event that ends the stream.
     /// </summary>
-    public async IAsyncEnumerable<string> StreamAsync(
-        IEnumerable<string> start,
-        Func<GenerationUpdate, IEnumerable<string>> chunks,
-        Func<CompletionUsage, string> usageChunk)
+    public async IAsyncEnumerable<string> StreamAsync(GenerationStreamShape shape)
     {
-        foreach (var payload in start)
+        foreach (var payload in shape.Start)
         {
             yield return payload;
         }
@@ -218,7 +218,7 @@ internal sealed partial class GenerationRun : IDisposable
             }
 
             Observe(update);
-            foreach (var payload in chunks(update))
+            foreach (var payload in shape.Chunks(update))
             {
                 yield return payload;
             }
@@ -227,7 +227,7 @@ internal sealed partial class GenerationRun : IDisposable
         Completed();
         if (IncludeUsage)
         {
-            yield return usageChunk(Usage);
+            yield return shape.UsageChunk(Usage);
         }
 
         yield return "[DONE]";
@@ -296,12 +296,6 @@ internal sealed partial class GenerationRun : IDisposable
         telemetry.Dispose();
         cancellation.Dispose();
     }
-
-    /// <summary>The message of an <see cref="ArgumentException"/> without the " (Parameter 'x')" suffix .NET appends.</summary>
-    private static string Message(ArgumentException exception) =>
-        exception.ParamName is { } param && exception.Message.EndsWith($" (Parameter '{param}')", StringComparison.Ordinal)
-            ? exception.Message[..^$" (Parameter '{param}')".Length]
-            : exception.Message;
 
     private static string FinishReasonText(FinishReason reason) => reason == FinishReason.Length ? "length" : "stop";
 

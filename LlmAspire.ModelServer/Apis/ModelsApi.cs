@@ -29,7 +29,7 @@ internal static class ModelsApi
             return OpenAIErrors.ModelUnavailable(host, response);
         }
 
-        return TypedResults.Ok(new ModelList([new ModelCard(model.Id, host.ReadySince, ModelCard.ServerOwner, model.Engine.Context)]));
+        return TypedResults.Ok(new ModelList([new ModelCard(model.Id, host.ReadySince, ModelCard.ServerOwner, model.ContextLength)]));
     }
 
     public static Results<Ok<ModelCard>, JsonHttpResult<OpenAIErrorResponse>> GetModel(string id, ModelHost host, HttpResponse response)
@@ -44,6 +44,6 @@ internal static class ModelsApi
             return OpenAIErrors.ModelNotFound(id);
         }
 
-        return TypedResults.Ok(new ModelCard(model.Id, host.ReadySince, ModelCard.ServerOwner, model.Engine.Context));
+        return TypedResults.Ok(new ModelCard(model.Id, host.ReadySince, ModelCard.ServerOwner, model.ContextLength));
     }
 }

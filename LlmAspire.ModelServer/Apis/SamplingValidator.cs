@@ -149,7 +149,7 @@ internal static class SamplingValidator
             return OpenAIErrors.ModelNotFound(name);
         }
 
-        var vocabulary = model.Config.VocabSize;
+        var vocabulary = model.VocabularySize;
         if (settings.LogitBias?.Keys.FirstOrDefault(id => id >= vocabulary, -1) is >= 0 and var unknown)
         {
             return OpenAIErrors.BadRequest(
@@ -164,7 +164,7 @@ internal static class SamplingValidator
     /// <summary>The completion budget against the engine's context: <c>integer_above_max_value</c> beyond it.</summary>
     public static JsonHttpResult<OpenAIErrorResponse>? ValidateMaxTokens(string param, int? maxTokens, LanguageModel model)
     {
-        var context = model.Engine.Context;
+        var context = model.ContextLength;
         return maxTokens > context
             ? OpenAIErrors.AboveMaximum(param, "integer", $"<= {context} (the context length of {model.Id})", maxTokens.Value)
             : null;
@@ -173,7 +173,7 @@ internal static class SamplingValidator
     /// <summary>A prompt that leaves no room for a completion (<paramref name="promptTokens"/> may be a truncated count: context + 1).</summary>
     public static JsonHttpResult<OpenAIErrorResponse>? ValidatePromptLength(int promptTokens, LanguageModel model)
     {
-        var context = model.Engine.Context;
+        var context = model.ContextLength;
         if (promptTokens < context)
         {
             return null;

@@ -5,13 +5,13 @@ namespace LlmAspire.ModelServer.Hosting;
 
 /// <summary>
 /// The one owner of the process's <see cref="LanguageModel"/>: <see cref="ModelLoader"/> hands it over when
-/// loaded, request handlers borrow it, and it is disposed when the host is, after running generations end
-/// (bounded by <see cref="DrainTimeout"/>).
+/// loaded, request handlers borrow it, and it is disposed when the host is, after the generations it runs end
+/// (the model's drain is awaited, bounded by <see cref="DrainTimeout"/>).
 /// </summary>
-internal sealed partial class ModelHost(TimeProvider timeProvider, ILogger<ModelHost> logger) : IDisposable
+internal sealed partial class ModelHost(TimeProvider timeProvider, ILogger<ModelHost> logger) : IAsyncDisposable, IDisposable
 {
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(50);
+    /// <summary>How long disposal waits for running and waiting generations to end.</summary>
+    public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Lock _lock = new();
     private LanguageModel? _model;
@@ -25,9 +25,6 @@ internal sealed partial class ModelHost(TimeProvider timeProvider, ILogger<Model
     /// <summary>When the model became ready, in Unix seconds: the <c>created</c> of its model card.</summary>
     public long ReadySince { get; private set; }
 
-    /// <summary>How the model chats (its chat template), once it is ready.</summary>
-    public ModelChat? Chat { get; private set; }
-
     public bool TryGetModel([NotNullWhen(true)] out LanguageModel? model)
     {
         model = _status == ModelStatus.Ready ? _model : null;
@@ -36,7 +33,6 @@ internal sealed partial class ModelHost(TimeProvider timeProvider, ILogger<Model
 
     public void SetReady(LanguageModel model)
     {
-        var chat = ModelChat.For(model);
         lock (_lock)
         {
             if (_status == ModelStatus.Stopped)
@@ -46,7 +42,6 @@ internal sealed partial class ModelHost(TimeProvider timeProvider, ILogger<Model
             }
 
             _model = model;
-            Chat = chat;
             ReadySince = timeProvider.GetUtcNow().ToUnixTimeSeconds();
             _status = ModelStatus.Ready;
         }
@@ -64,8 +59,8 @@ internal sealed partial class ModelHost(TimeProvider timeProvider, ILogger<Model
         }
     }
 
-    /// <summary>Refuses new requests, lets the engine finish what it runs (bounded), then disposes the model.</summary>
-    public void Dispose()
+    /// <summary>Refuses new requests, awaits the engine's drain (bounded), then disposes the model.</summary>
+    public async ValueTask DisposeAsync()
     {
         LanguageModel? model;
         lock (_lock)
@@ -80,20 +75,16 @@ internal sealed partial class ModelHost(TimeProvider timeProvider, ILogger<Model
             return;
         }
 
-        var deadline = timeProvider.GetTimestamp() + (long)(DrainTimeout.TotalSeconds * timeProvider.TimestampFrequency);
-        while (model.Engine.Running + model.Engine.Waiting > 0)
+        if (!await model.DrainAsync(DrainTimeout).ConfigureAwait(false))
         {
-            if (timeProvider.GetTimestamp() >= deadline)
-            {
-                LogDrainTimeout(logger, model.Engine.Running + model.Engine.Waiting, DrainTimeout.TotalSeconds);
-                break;
-            }
-
-            Thread.Sleep(DrainPoll);
+            LogDrainTimeout(logger, model.Running + model.Waiting, DrainTimeout.TotalSeconds);
         }
 
         model.Dispose();
     }
+
+    /// <summary>For a synchronous disposal of the container; the host disposes asynchronously.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     [LoggerMessage(LogLevel.Warning, "{Requests} requests were still in the engine {Seconds} s after shutdown began; disposing the model anyway.")]
     private static partial void LogDrainTimeout(ILogger logger, int requests, double seconds);

@@ -107,7 +107,7 @@ internal sealed partial class ModelLoader(
         var modelId = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
         var engineOptions = settings.GetEngineOptions();
         var model = LanguageModel.Load(folder, settings.GetExecutionProviderPreference(), engineOptions, vllmMetrics.CreateListener(modelId));
-        LogLoaded(logger, stopwatch.Elapsed.TotalMilliseconds, engineOptions.MaxSequences, model.Engine.Context, model.KvCacheBytes / (1024.0 * 1024.0), engineOptions.MaxQueue);
+        LogLoaded(logger, stopwatch.Elapsed.TotalMilliseconds, engineOptions.MaxSequences, model.ContextLength, model.KvCacheBytes / (1024.0 * 1024.0), engineOptions.MaxQueue);
         return model;
     }
 

@@ -31,12 +31,12 @@ internal sealed class ModelServerTelemetry : IDisposable
         _generationTokens = meter.CreateCounter<long>("llmaspire.modelserver.generation_tokens", "{token}", "Tokens generated.");
         meter.CreateObservableUpDownCounter(
             "llmaspire.modelserver.requests.running",
-            () => host.TryGetModel(out var model) ? model.Engine.Running : 0,
+            () => host.TryGetModel(out var model) ? model.Running : 0,
             "{request}",
             "Requests holding KV rows in the engine.");
         meter.CreateObservableUpDownCounter(
             "llmaspire.modelserver.requests.waiting",
-            () => host.TryGetModel(out var model) ? model.Engine.Waiting : 0,
+            () => host.TryGetModel(out var model) ? model.Waiting : 0,
             "{request}",
             "Requests waiting for KV rows.");
 

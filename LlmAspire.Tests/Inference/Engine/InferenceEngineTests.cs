@@ -237,8 +237,9 @@ public sealed class InferenceEngineTests
 
         var error = Assert.Throws<ContextLengthExceededException>(() => engine.Submit(Greedy([.. Enumerable.Range(3, 20)], 13)));
 
-        Assert.Equal("max_tokens", error.ParamName);
-        Assert.Contains("32", error.Message, StringComparison.Ordinal);
+        // The engine reports the numbers; the budget, not the prompt, is what does not fit.
+        Assert.False(error.PromptTooLong);
+        Assert.Equal((32, 20, 13), (error.Context, error.PromptTokens, error.MaxTokens));
     }
 
     [Fact]
@@ -271,6 +272,33 @@ public sealed class InferenceEngineTests
             Assert.Equal(lp.TokenId, lp.TopLogprobs[0].TokenId); // greedy picks the most likely
             Assert.True(lp.TopLogprobs[0].Logprob >= lp.TopLogprobs[1].Logprob);
         });
+    }
+
+    [Fact]
+    public async Task Drain_WhileRequestsRun_RefusesNewOnesAndCompletesWhenTheRunningOnesEnd()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 2);
+        model.OnForward = () => gate.Wait(Timeout);
+        ChannelReader<GenerationUpdate>[] running = [engine.Submit(Greedy([3, 4, 5], 6)), engine.Submit(Greedy([6, 7], 6))];
+
+        Task drained = engine.DrainAsync();
+
+        Assert.Throws<EngineStoppedException>(() => engine.Submit(Greedy([8], 2)));
+        Assert.False(drained.IsCompleted);
+        gate.Set();
+        await Task.WhenAll(running.Select(DrainAsync));
+        await drained.WaitAsync(Timeout);
+        Assert.Equal((0, 0), (engine.Running, engine.Waiting));
+    }
+
+    [Fact]
+    public async Task Drain_WhenIdle_CompletesAtOnce()
+    {
+        using var engine = CreateEngine(out _, slots: 1);
+        await CollectAsync(engine, Greedy([3, 4], 3));
+
+        await engine.DrainAsync().WaitAsync(Timeout);
     }
 
     private static GenerationRequest Greedy(int[] prompt, int maxTokens) => new(prompt, maxTokens, Temperature: 0);

@@ -1,0 +1,58 @@
+using System.Text.Json.Serialization.Metadata;
+using LlmAspire.Inference;
+using LlmAspire.Inference.Engine;
+using LlmAspire.OpenAIApi.Completions;
+using LlmAspire.OpenAIApi.Errors;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace LlmAspire.ModelServer.Apis;
+
+/// <summary>
+/// What one OpenAI generation endpoint supplies to <see cref="GenerationPipeline"/>: its request type, the checks that
+/// need no model, how a checked request becomes a generation for the served model, and its response shapes.
+/// Reading, the shared checks, submission, collection, streaming, telemetry and errors are the pipeline's.
+/// </summary>
+/// <typeparam name="TRequest">The wire request.</typeparam>
+/// <typeparam name="TSettings">The request after the checks that need no model, defaults applied.</typeparam>
+internal interface IGenerationEndpoint<TRequest, TSettings>
+    where TRequest : SamplingRequest
+    where TSettings : class
+{
+    /// <summary>The GenAI operation name of the request's span and metrics, e.g. <c>chat</c>.</summary>
+    string Operation { get; }
+
+    /// <summary>The prefix of response ids, e.g. <c>chatcmpl-</c>.</summary>
+    string IdPrefix { get; }
+
+    /// <summary>How the body is read.</summary>
+    JsonTypeInfo<TRequest> RequestType { get; }
+
+    /// <summary>The checks that need no model; null when the request passed, with its settings.</summary>
+    JsonHttpResult<OpenAIErrorResponse>? Validate(TRequest request, int maxSequences, out TSettings? settings);
+
+    /// <summary>The shared sampling and stopping settings of checked settings.</summary>
+    SamplingSettings Sampling(TSettings settings);
+
+    /// <summary>
+    /// The generation for <paramref name="model"/>: the prompt tokenized or the conversation rendered (no further than
+    /// the context), the budget checked; null when it can run, else the error.
+    /// </summary>
+    JsonHttpResult<OpenAIErrorResponse>? Prepare(TSettings settings, LanguageModel model, out PreparedGeneration? generation);
+
+    /// <summary>The non-streamed answer once every choice finished.</summary>
+    IResult Respond(GenerationRun run, IReadOnlyList<ChoiceResult> choices);
+
+    /// <summary>The streamed answer's chunks (state for one stream may live in the returned delegates).</summary>
+    GenerationStreamShape Stream(GenerationRun run);
+}
+
+/// <summary>A generation ready to submit.</summary>
+/// <param name="Request">The engine request.</param>
+/// <param name="BudgetParam">The parameter the completion budget came from, named when the budget does not fit.</param>
+internal sealed record PreparedGeneration(GenerationRequest Request, string BudgetParam);
+
+/// <summary>The SSE payloads of a streamed answer: before any update, per update, and the usage chunk.</summary>
+internal sealed record GenerationStreamShape(
+    IEnumerable<string> Start,
+    Func<GenerationUpdate, IEnumerable<string>> Chunks,
+    Func<CompletionUsage, string> UsageChunk);
