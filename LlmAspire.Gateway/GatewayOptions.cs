@@ -1,5 +1,6 @@
 using LlmAspire.Gateway.Health;
 using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.LoadBalancing;
 
 namespace LlmAspire.Gateway;
 

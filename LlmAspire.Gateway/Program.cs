@@ -1,6 +1,7 @@
 using LlmAspire.Gateway.Apis;
 using LlmAspire.Gateway.Auth;
 using LlmAspire.Gateway.Caching;
+using LlmAspire.Gateway.RateLimiting;
 using LlmAspire.Gateway.Requests;
 using LlmAspire.Gateway.Routing;
 using LlmAspire.Gateway.Telemetry;

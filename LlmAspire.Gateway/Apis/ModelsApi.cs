@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using LlmAspire.OpenAIApi;
 using LlmAspire.OpenAIApi.Errors;
 using LlmAspire.OpenAIApi.Models;
+using LlmAspire.Gateway.Catalog;
 
 namespace LlmAspire.Gateway.Apis;
 

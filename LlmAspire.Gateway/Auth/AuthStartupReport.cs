@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using LlmAspire.Gateway.RateLimiting;
 
 namespace LlmAspire.Gateway.Auth;
 

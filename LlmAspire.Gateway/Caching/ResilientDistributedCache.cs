@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Caching.Distributed;
+using LlmAspire.Gateway.Redis;
 
 namespace LlmAspire.Gateway.Caching;
 

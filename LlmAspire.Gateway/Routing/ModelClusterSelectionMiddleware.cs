@@ -2,6 +2,7 @@ using LlmAspire.Gateway.Requests;
 using LlmAspire.Gateway.Telemetry;
 using Yarp.ReverseProxy;
 using LlmAspire.OpenAIApi.Errors;
+using LlmAspire.Gateway.Catalog;
 
 namespace LlmAspire.Gateway.Routing;
 

@@ -3,6 +3,7 @@ using LlmAspire.Gateway.Health;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
+using LlmAspire.Gateway.LoadBalancing;
 
 namespace LlmAspire.Gateway.Routing;
 

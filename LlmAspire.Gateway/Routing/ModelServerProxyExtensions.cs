@@ -5,6 +5,9 @@ using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Transforms;
+using LlmAspire.Gateway.Catalog;
+using LlmAspire.Gateway.LoadBalancing;
+using LlmAspire.Gateway.LoadPolling;
 
 namespace LlmAspire.Gateway.Routing;
 

@@ -9,6 +9,8 @@ using LlmAspire.Tests.AppHost;
 using LlmAspire.Tests.Gateway.Routing;
 using LlmAspire.Tests.ModelServer;
 using Xunit.Abstractions;
+using LlmAspire.Gateway.LoadBalancing;
+using LlmAspire.Gateway.LoadPolling;
 
 namespace LlmAspire.Tests.Gateway;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using LlmAspire.Gateway.Auth;
 using static LlmAspire.Tests.Gateway.Caching.ResponseCacheBehaviourTests;
+using LlmAspire.Gateway.RateLimiting;
 
 namespace LlmAspire.Tests.Gateway.Caching;
 

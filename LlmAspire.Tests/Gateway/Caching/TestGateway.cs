@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using LlmAspire.Gateway.Auth;
 using LlmAspire.Gateway.Caching;
+using LlmAspire.Gateway.RateLimiting;
 using LlmAspire.Gateway.Requests;
 using LlmAspire.Gateway.Routing;
 using Microsoft.AspNetCore.Builder;

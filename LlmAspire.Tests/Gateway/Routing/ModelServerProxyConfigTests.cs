@@ -2,6 +2,8 @@ using LlmAspire.OpenAIApi.Models;
 using LlmAspire.Gateway;
 using LlmAspire.Gateway.Routing;
 using Yarp.ReverseProxy.Configuration;
+using LlmAspire.Gateway.Catalog;
+using LlmAspire.Gateway.LoadBalancing;
 
 namespace LlmAspire.Tests.Gateway.Routing;
 

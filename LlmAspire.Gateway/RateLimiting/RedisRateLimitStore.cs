@@ -1,0 +1,96 @@
+using System.Globalization;
+using LlmAspire.Gateway.Caching;
+using StackExchange.Redis;
+using LlmAspire.Gateway.Redis;
+
+namespace LlmAspire.Gateway.RateLimiting;
+
+/// <summary>
+/// The windows' counts in Redis, shared by every gateway instance: one Lua script reads both windows of both
+/// budgets, decides as <see cref="SlidingWindow.Allows"/> does and spends, atomically. A key's counters share a
+/// hash slot (<c>{id}</c>), so the script also runs on a cluster. When Redis does not answer within
+/// <see cref="GatewayRedisOptions.OperationTimeout"/> the store answers null (the middleware lets the request through).
+/// </summary>
+public sealed class RedisRateLimitStore(IConnectionMultiplexer redis, RedisCircuitBreaker breaker) : IRateLimitStore
+{
+    /// <summary>Keys: requests previous, requests current, tokens previous, tokens current. Args: limits, cost, weight, ttl.</summary>
+    private const string AcquireScript = """
+        local rp = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local rc = tonumber(redis.call('GET', KEYS[2]) or '0')
+        local tp = tonumber(redis.call('GET', KEYS[3]) or '0')
+        local tc = tonumber(redis.call('GET', KEYS[4]) or '0')
+        local rlimit = tonumber(ARGV[1])
+        local tlimit = tonumber(ARGV[2])
+        local tcost = tonumber(ARGV[3])
+        local weight = tonumber(ARGV[4])
+        local allowed = 1
+        if rlimit > 0 and rp * weight + rc + 1 > rlimit + 1e-9 then allowed = 0 end
+        if tlimit > 0 and tp * weight + tc + tcost > tlimit + 1e-9 then allowed = 0 end
+        if allowed == 1 then
+          if rlimit > 0 then
+            rc = redis.call('INCRBY', KEYS[2], 1)
+            redis.call('PEXPIRE', KEYS[2], ARGV[5])
+          end
+          if tlimit > 0 and tcost > 0 then
+            tc = redis.call('INCRBY', KEYS[4], tcost)
+            redis.call('PEXPIRE', KEYS[4], ARGV[5])
+          end
+        end
+        return {allowed, rp, rc, tp, tc}
+        """;
+
+    private const string AdjustScript = """
+        if redis.call('EXISTS', KEYS[1]) == 1 then
+          local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+          if v < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL') end
+        end
+        return 0
+        """;
+
+    /// <summary>Counters outlive their window by one more, while they weigh on the next.</summary>
+    private static readonly long s_ttlMs = (long)(SlidingWindow.Minute * 2).TotalMilliseconds + 5_000;
+
+    /// <summary>The Redis key of a counter.</summary>
+    public static string Key(string identity, char kind, long window) =>
+        string.Create(CultureInfo.InvariantCulture, $"llmaspire:ratelimit:{{{identity}}}:{kind}:{window}");
+
+    /// <inheritdoc />
+    public async Task<RateLimitCounts?> TryAcquireAsync(RateLimitRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        RedisKey[] keys =
+        [
+            Key(request.Identity, 'r', request.WindowIndex - 1),
+            Key(request.Identity, 'r', request.WindowIndex),
+            Key(request.Identity, 't', request.WindowIndex - 1),
+            Key(request.Identity, 't', request.WindowIndex),
+        ];
+        RedisValue[] values =
+        [
+            request.RequestLimit,
+            request.TokenLimit,
+            request.TokenCost,
+            request.PreviousWeight.ToString("R", CultureInfo.InvariantCulture),
+            s_ttlMs,
+        ];
+
+        var (succeeded, result) = await breaker.TryRunAsync(
+            "rate limit check",
+            _ => redis.GetDatabase().ScriptEvaluateAsync(AcquireScript, keys, values),
+            cancellationToken);
+        if (!succeeded || result is null || result.Resp2Type != ResultType.Array)
+        {
+            return null;
+        }
+
+        var counts = (RedisResult[])result!;
+        return new RateLimitCounts((long)counts[0] == 1, (long)counts[1], (long)counts[2], (long)counts[3], (long)counts[4]);
+    }
+
+    /// <inheritdoc />
+    public Task AdjustTokensAsync(string identity, long windowIndex, long delta, CancellationToken cancellationToken) =>
+        breaker.TryRunAsync(
+            "rate limit correction",
+            _ => redis.GetDatabase().ScriptEvaluateAsync(AdjustScript, [Key(identity, 't', windowIndex)], [delta]),
+            cancellationToken);
+}
