@@ -61,7 +61,14 @@ public sealed record BenchResult
     public static async Task<BenchResult> ReadAsync(string path, CancellationToken cancellationToken)
     {
         await using FileStream file = File.OpenRead(path);
-        return await JsonSerializer.DeserializeAsync<BenchResult>(file, _json, cancellationToken)
-            ?? throw new InvalidDataException($"{path} is not a bench serve result.");
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<BenchResult>(file, _json, cancellationToken)
+                ?? throw new InvalidDataException($"{path} is not a bench serve result.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{path} is not a bench serve result: {ex.Message}", ex);
+        }
     }
 }

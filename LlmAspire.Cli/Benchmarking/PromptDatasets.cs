@@ -64,7 +64,7 @@ public static class PromptDatasets
                 continue;
             }
 
-            using JsonDocument document = JsonDocument.Parse(line);
+            using JsonDocument document = ParseLine(path, number, line);
             JsonElement root = document.RootElement;
             string? text = root.ValueKind == JsonValueKind.String ? root.GetString()
                 : root.TryGetProperty("prompt", out JsonElement p) ? p.GetString()
@@ -75,7 +75,8 @@ public static class PromptDatasets
             }
 
             int output = root.ValueKind == JsonValueKind.Object && (root.TryGetProperty("max_tokens", out JsonElement m) || root.TryGetProperty("output_len", out m))
-                ? m.GetInt32() : defaultOutputLength;
+                ? (m.ValueKind == JsonValueKind.Number && m.TryGetInt32(out int n) && n > 0 ? n : throw new FormatException($"{path}:{number}: max_tokens must be a positive whole number."))
+                : defaultOutputLength;
             lines.Add(new BenchPrompt(text, text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length, output));
         }
 
@@ -85,6 +86,18 @@ public static class PromptDatasets
         }
 
         return [.. Enumerable.Range(0, count).Select(i => lines[i % lines.Count])];
+    }
+
+    private static JsonDocument ParseLine(string path, int number, string line)
+    {
+        try
+        {
+            return JsonDocument.Parse(line);
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"{path}:{number}: not JSON ({ex.Message}); each line must be a JSON string or an object with 'prompt'.", ex);
+        }
     }
 
     private static string Words(Random random, int count)

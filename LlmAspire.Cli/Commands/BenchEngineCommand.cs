@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using LlmAspire.Cli.Errors;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
 using GenAi = Microsoft.ML.OnnxRuntimeGenAI;
@@ -22,24 +23,25 @@ internal static class BenchEngineCommand
     public static Command Create()
     {
         var model = new Option<DirectoryInfo>("--model") { Description = "Model folder", Required = true };
-        var streams = new Option<string>("--streams") { Description = "Concurrent streams, comma-separated", DefaultValueFactory = _ => "1,16" };
-        var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per stream", DefaultValueFactory = _ => 128 };
-        var repeats = new Option<int>("--repeats") { Description = "Timed runs per setting (the best is reported)", DefaultValueFactory = _ => 3 };
+        var streams = new Option<string>("--streams") { Description = "Concurrent streams, comma-separated", DefaultValueFactory = _ => "1,16" }.MustParse(text => ParseStreams(text));
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per stream", DefaultValueFactory = _ => 128 }.AtLeast(1);
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs per setting (the best is reported)", DefaultValueFactory = _ => 3 }.AtLeast(1);
         var skipGenAi = new Option<bool>("--no-genai") { Description = "Measure our engine only" };
         var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.") { model, streams, maxTokens, repeats, skipGenAi };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, cancellationToken) =>
         {
-            string folder = parse.GetRequiredValue(model).FullName;
-            int[] counts = [.. parse.GetValue(streams)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+            TextWriter stdout = parse.InvocationConfiguration.Output;
+            int[] counts = ParseStreams(parse.GetRequiredValue(streams));
+            string folder = CommandPaths.ModelFolder(parse.GetRequiredValue(model), "--model");
             int tokens = parse.GetValue(maxTokens);
-            int runs = Math.Max(1, parse.GetValue(repeats));
+            int runs = parse.GetValue(repeats);
             bool withGenAi = !parse.GetValue(skipGenAi);
 
             using LanguageModel ours = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = counts.Max() });
             using GenAi.Model? theirs = withGenAi ? new GenAi.Model(folder) : null;
-            Console.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores");
-            Console.WriteLine("streams | LlmAspire tok/s | ORT GenAI tok/s | ratio");
-            Console.WriteLine("------: | --------------: | --------------: | ----:");
+            stdout.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores");
+            stdout.WriteLine("streams | LlmAspire tok/s | ORT GenAI tok/s | ratio");
+            stdout.WriteLine("------: | --------------: | --------------: | ----:");
             foreach (int count in counts)
             {
                 int[][] prompts = [.. Enumerable.Range(0, count).Select(i => ours.Tokenizer.Encode(Prompts[i % Prompts.Length], addBos: true))];
@@ -61,12 +63,26 @@ internal static class BenchEngineCommand
                 }
 
                 string ratio = peer > 0 ? (best / peer).ToString("F2", CultureInfo.InvariantCulture) + "x" : "-";
-                Console.WriteLine($"{count,7} | {best,15:F0} | {(peer > 0 ? peer.ToString("F0", CultureInfo.InvariantCulture) : "-"),15} | {ratio,5}");
+                stdout.WriteLine($"{count,7} | {best,15:F0} | {(peer > 0 ? peer.ToString("F0", CultureInfo.InvariantCulture) : "-"),15} | {ratio,5}");
             }
 
-            return 0;
+            return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>Parses "1,4,16"; throws <see cref="FormatException"/> naming an entry that is not a positive whole number.</summary>
+    internal static int[] ParseStreams(string text)
+    {
+        string[] parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0)
+        {
+            throw new FormatException("give at least one stream count, e.g. 1,4,16");
+        }
+
+        return [.. parts.Select(part => int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int count) && count > 0
+            ? count
+            : throw new FormatException($"'{part}' is not a positive whole number; pass a comma-separated list such as 1,4,16"))];
     }
 
     /// <summary>All prompts at once through the engine; generated tokens per second of wall time.</summary>

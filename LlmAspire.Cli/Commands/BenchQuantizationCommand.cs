@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using LlmAspire.Cli.Errors;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
 using LlmAspire.Inference.Models;
@@ -60,41 +61,36 @@ internal static class BenchQuantizationCommand
         {
             Description = "Comma-separated quantizations to compare with fp32, named int{4|8}-b{block}-{sym|asym}[-acc{level}][-head][-fp16]",
             DefaultValueFactory = _ => DefaultVariants,
-        };
-        var tokens = new Option<int>("--tokens") { Description = "Decode steps timed per variant and round", DefaultValueFactory = _ => 64 };
-        var rounds = new Option<int>("--rounds") { Description = "Timed rounds, the variants taking turns", DefaultValueFactory = _ => 7 };
-        var agreementTokens = new Option<int>("--agreement-tokens") { Description = "Greedy tokens per prompt for agreement", DefaultValueFactory = _ => 32 };
+        }.MustParse(text => ParseVariants(text));
+        var tokens = new Option<int>("--tokens") { Description = "Decode steps timed per variant and round", DefaultValueFactory = _ => 64 }.AtLeast(1);
+        var rounds = new Option<int>("--rounds") { Description = "Timed rounds, the variants taking turns", DefaultValueFactory = _ => 7 }.AtLeast(1);
+        var agreementTokens = new Option<int>("--agreement-tokens") { Description = "Greedy tokens per prompt for agreement", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var work = new Option<DirectoryInfo?>("--work") { Description = "Where the quantized folders go (default: a temp folder, removed afterwards)" };
         var markdown = new Option<FileInfo?>("--markdown") { Description = "Also write the table to this file" };
         var command = new Command("quantization", "Compare fp32 with int8/int4 variants: size, decode tokens/s, greedy agreement, KL divergence.")
         {
             model, variants, tokens, rounds, agreementTokens, work, markdown,
         };
-        command.SetAction(parse =>
+        command.SetGuardedAction(parse =>
         {
-            QuantizationOptions[] chosen;
-            try
-            {
-                chosen = [.. parse.GetRequiredValue(variants).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(QuantizationOptions.Parse)];
-            }
-            catch (Exception ex) when (ex is FormatException or ArgumentException)
-            {
-                Console.Error.WriteLine($"error: {ex.Message}");
-                return 2;
-            }
-
+            QuantizationOptions[] chosen = ParseVariants(parse.GetRequiredValue(variants));
+            string source = CommandPaths.ModelFolder(parse.GetRequiredValue(model), "--model");
             DirectoryInfo? workDir = parse.GetValue(work);
-            string root = workDir?.FullName ?? Path.Combine(Path.GetTempPath(), "llmaspire-bench-" + Guid.NewGuid().ToString("N"));
+            string root = workDir is null
+                ? Path.Combine(Path.GetTempPath(), "llmaspire-bench-" + Guid.NewGuid().ToString("N"))
+                : CommandPaths.WritableFolder(workDir, "--work");
+            string? markdownFile = parse.GetValue(markdown) is { } file ? CommandPaths.WritableFile(file, "--markdown") : null;
             try
             {
                 string table = Run(
-                    parse.GetRequiredValue(model).FullName, chosen, root, parse.GetValue(tokens), parse.GetValue(rounds), parse.GetValue(agreementTokens));
-                if (parse.GetValue(markdown) is { } file)
+                    source, chosen, root, parse.GetValue(tokens), parse.GetValue(rounds), parse.GetValue(agreementTokens),
+                    parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+                if (markdownFile is not null)
                 {
-                    File.WriteAllText(file.FullName, table);
+                    File.WriteAllText(markdownFile, table);
                 }
 
-                return 0;
+                return ExitCodes.Success;
             }
             finally
             {
@@ -107,16 +103,23 @@ internal static class BenchQuantizationCommand
         return command;
     }
 
-    private static string Run(string source, QuantizationOptions[] variants, string root, int decodeTokens, int rounds, int agreementTokens)
+    /// <summary>Parses a comma-separated --variants list; throws <see cref="FormatException"/> or <see cref="ArgumentException"/> naming the bad one.</summary>
+    private static QuantizationOptions[] ParseVariants(string text)
     {
-        Console.Error.WriteLine($"machine: {MachineDescription()}");
+        QuantizationOptions[] variants = [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(QuantizationOptions.Parse)];
+        return variants.Length > 0 ? variants : throw new FormatException("name at least one variant, e.g. int8-b32-asym-acc4,int4-b32-sym-acc4");
+    }
+
+    private static string Run(string source, QuantizationOptions[] variants, string root, int decodeTokens, int rounds, int agreementTokens, TextWriter output, TextWriter log)
+    {
+        log.WriteLine($"machine: {MachineDescription()}");
         var entries = new List<Entry> { new("fp32", source, null) };
         foreach (QuantizationOptions options in variants)
         {
             string folder = Path.Combine(root, options.Describe());
             var stopwatch = Stopwatch.StartNew();
             ModelQuantizer.QuantizeFolder(source, folder, options, overwrite: true);
-            Console.Error.WriteLine($"quantized {options.Describe()} in {stopwatch.ElapsedMilliseconds} ms");
+            log.WriteLine($"quantized {options.Describe()} in {stopwatch.ElapsedMilliseconds} ms");
             entries.Add(new Entry(options.Describe(), folder, options));
         }
 
@@ -144,7 +147,7 @@ internal static class BenchQuantizationCommand
                     entry.Speeds.Add(steps.Length / steps.Sum());
                 }
 
-                Console.Error.WriteLine($"round {r + 1}/{rounds}: " + string.Join(", ", entries.Select(e => $"{e.Name} {e.Speeds[^1]:F1}")));
+                log.WriteLine($"round {r + 1}/{rounds}: " + string.Join(", ", entries.Select(e => $"{e.Name} {e.Speeds[^1]:F1}")));
             }
 
             // Quality: greedy continuations of the prompts, and the fixed text with teacher forcing.
@@ -185,11 +188,11 @@ internal static class BenchQuantizationCommand
 
                 entry.MeanKl = kl / (text.Length - 1);
                 entry.Perplexity = Math.Exp(nll / (text.Length - 1));
-                Console.Error.WriteLine($"measured {entry.Name}");
+                log.WriteLine($"measured {entry.Name}");
             }
 
             string table = Table(entries, Path.GetFileName(Path.TrimEndingDirectorySeparator(source)), text.Length - 1, decodeTokens, rounds, agreementTokens);
-            Console.WriteLine(table);
+            output.WriteLine(table);
             return table;
         }
         finally

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using LlmAspire.Cli.Benchmarking;
+using LlmAspire.Cli.Errors;
 using Spectre.Console;
 
 namespace LlmAspire.Cli.Commands;
@@ -15,24 +16,24 @@ internal static class BenchServeCommand
 {
     public static Command Create()
     {
-        var baseUrl = new Option<string>("--base-url") { Description = "Server root, e.g. http://localhost:5080 (a trailing /v1 is accepted)", Required = true };
+        var baseUrl = new Option<string>("--base-url") { Description = "Server root, e.g. http://localhost:5080 (a trailing /v1 is accepted)", Required = true }.MustParse(text => ParseBaseUrl(text));
         var endpoint = new Option<BenchEndpoint>("--endpoint") { Description = "completions (/v1/completions) or chat (/v1/chat/completions)", DefaultValueFactory = _ => BenchEndpoint.Completions };
         var model = new Option<string?>("--model") { Description = "Model name to request (default: the first of /v1/models)" };
         var apiKey = new Option<string?>("--api-key") { Description = "Bearer key (default: $OPENAI_API_KEY when set)" };
-        var requestRate = new Option<string>("--request-rate") { Description = "Requests per second, or inf; comma-separated for a sweep (1,2,4,8)", DefaultValueFactory = _ => "inf" };
-        var burstiness = new Option<double>("--burstiness") { Description = "Gamma shape of inter-arrival times: 1 Poisson, <1 burstier, >1 steadier", DefaultValueFactory = _ => 1.0 };
-        var maxConcurrency = new Option<int?>("--max-concurrency") { Description = "At most this many requests in flight (with --request-rate inf: a closed loop)" };
-        var numPrompts = new Option<int>("--num-prompts") { Description = "Requests per rate", DefaultValueFactory = _ => 100 };
-        var warmup = new Option<int>("--warmup") { Description = "Warm-up requests before each rate, excluded from the metrics", DefaultValueFactory = _ => 2 };
+        var requestRate = new Option<string>("--request-rate") { Description = "Requests per second, or inf; comma-separated for a sweep (1,2,4,8)", DefaultValueFactory = _ => "inf" }.MustParse(text => ParseRates(text));
+        var burstiness = new Option<double>("--burstiness") { Description = "Gamma shape of inter-arrival times: 1 Poisson, <1 burstier, >1 steadier", DefaultValueFactory = _ => 1.0 }.GreaterThan(0.0);
+        var maxConcurrency = new Option<int?>("--max-concurrency") { Description = "At most this many requests in flight (with --request-rate inf: a closed loop)" }.AtLeast(1);
+        var numPrompts = new Option<int>("--num-prompts") { Description = "Requests per rate", DefaultValueFactory = _ => 100 }.AtLeast(1);
+        var warmup = new Option<int>("--warmup") { Description = "Warm-up requests before each rate, excluded from the metrics", DefaultValueFactory = _ => 2 }.AtLeast(0);
         var dataset = new Option<string>("--dataset") { Description = "random, shared-prefix or jsonl", DefaultValueFactory = _ => "random" };
         dataset.AcceptOnlyFromAmong("random", "shared-prefix", "jsonl");
-        var inputLen = new Option<int>("--random-input-len") { Description = "Prompt length in words (≈ tokens) for random; the suffix length for shared-prefix", DefaultValueFactory = _ => 32 };
-        var outputLen = new Option<int>("--random-output-len") { Description = "max_tokens of each request", DefaultValueFactory = _ => 64 };
-        var groups = new Option<int>("--shared-prefix-groups") { Description = "Distinct shared prefixes", DefaultValueFactory = _ => 4 };
-        var prefixLen = new Option<int>("--shared-prefix-len") { Description = "Words in each shared prefix", DefaultValueFactory = _ => 192 };
+        var inputLen = new Option<int>("--random-input-len") { Description = "Prompt length in words (≈ tokens) for random; the suffix length for shared-prefix", DefaultValueFactory = _ => 32 }.AtLeast(1);
+        var outputLen = new Option<int>("--random-output-len") { Description = "max_tokens of each request", DefaultValueFactory = _ => 64 }.AtLeast(1);
+        var groups = new Option<int>("--shared-prefix-groups") { Description = "Distinct shared prefixes", DefaultValueFactory = _ => 4 }.AtLeast(1);
+        var prefixLen = new Option<int>("--shared-prefix-len") { Description = "Words in each shared prefix", DefaultValueFactory = _ => 192 }.AtLeast(0);
         var jsonl = new Option<FileInfo?>("--jsonl") { Description = "Prompts, one JSON string or {\"prompt\":…, \"max_tokens\":…} per line" };
         var seed = new Option<int>("--seed") { Description = "Seed of prompts and arrival times", DefaultValueFactory = _ => 0 };
-        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0: greedy, deterministic, cacheable)", DefaultValueFactory = _ => 0 };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0: greedy, deterministic, cacheable)", DefaultValueFactory = _ => 0 }.AtLeast(0.0);
         var noStream = new Option<bool>("--no-stream") { Description = "Send non-streamed requests (TTFT is then the whole latency)" };
         var goodput = new Option<string[]>("--goodput") { Description = "SLOs in ms for goodput: ttft:500 tpot:50 e2el:2000", AllowMultipleArgumentsPerToken = true };
         var resultJson = new Option<FileInfo?>("--result-json") { Description = "Write the result (metrics and every request) here" };
@@ -40,54 +41,59 @@ internal static class BenchServeCommand
         var plotFormat = new Option<string>("--plot-format") { Description = "png or svg", DefaultValueFactory = _ => "png" };
         plotFormat.AcceptOnlyFromAmong("png", "svg");
         var label = new Option<string>("--label") { Description = "Name of this setup in the result, plots and comparisons", DefaultValueFactory = _ => "bench" };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds one request may take, stream included (then it counts as failed)", DefaultValueFactory = _ => 600 };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds one request may take, stream included (then it counts as failed)", DefaultValueFactory = _ => 600 }.GreaterThan(0.0);
 
         var command = new Command("serve", "Load-test an OpenAI-compatible server with streamed requests: TTFT, TPOT, ITL, E2E latency, throughput, goodput (vLLM's benchmark_serving metrics).")
         {
             baseUrl, endpoint, model, apiKey, requestRate, burstiness, maxConcurrency, numPrompts, warmup, dataset, inputLen, outputLen,
             groups, prefixLen, jsonl, seed, temperature, noStream, goodput, resultJson, plotDir, plotFormat, label, timeout,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.Validators.Add(result =>
         {
-            double[] rates;
-            GoodputSlo slo;
-            try
+            if (result.GetValue(dataset) == "jsonl" && result.GetResult(jsonl) is null)
             {
-                rates = ParseRates(parse.GetRequiredValue(requestRate));
-                slo = GoodputSlo.Parse(parse.GetValue(goodput) ?? []);
+                result.AddError("--dataset jsonl needs --jsonl FILE (one JSON string or {\"prompt\": …} per line)");
             }
-            catch (FormatException ex)
+        });
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(goodput) is { Tokens.Count: > 0 } slo)
             {
-                await Console.Error.WriteLineAsync(ex.Message);
-                return 2;
+                try
+                {
+                    GoodputSlo.Parse(slo.Tokens.Select(t => t.Value));
+                }
+                catch (FormatException ex)
+                {
+                    result.AddError($"--goodput: {ex.Message}");
+                }
             }
-
+        });
+        command.SetGuardedAction(async (parse, cancellationToken) =>
+        {
+            TextWriter stdout = parse.InvocationConfiguration.Output;
+            double[] rates = ParseRates(parse.GetRequiredValue(requestRate));
+            GoodputSlo slo = GoodputSlo.Parse(parse.GetValue(goodput) ?? []);
             int count = parse.GetValue(numPrompts);
-            int warm = Math.Max(0, parse.GetValue(warmup));
+            int warm = parse.GetValue(warmup);
             int s = parse.GetValue(seed);
             string kind = parse.GetRequiredValue(dataset);
             int input = parse.GetValue(inputLen);
             int output = parse.GetValue(outputLen);
+            string? jsonlFile = kind == "jsonl"
+                ? CommandPaths.ExistingFile(parse.GetValue(jsonl)!, "prompt file", "pass --jsonl a JSON Lines file of prompts")
+                : null;
+            string? resultFile = parse.GetValue(resultJson) is { } resultInfo ? CommandPaths.WritableFile(resultInfo, "--result-json") : null;
+            string? plotFolder = parse.GetValue(plotDir) is { } plotInfo ? CommandPaths.WritableFolder(plotInfo, "--plot-dir") : null;
             IReadOnlyList<BenchPrompt> Prompts(int n, int promptSeed) => kind switch
             {
                 "shared-prefix" => PromptDatasets.SharedPrefix(n, parse.GetValue(groups), parse.GetValue(prefixLen), input, output, promptSeed),
-                "jsonl" => PromptDatasets.Jsonl(parse.GetValue(jsonl)?.FullName ?? throw new FormatException("--dataset jsonl needs --jsonl FILE"), n, output),
+                "jsonl" => PromptDatasets.Jsonl(jsonlFile!, n, output),
                 _ => PromptDatasets.Random(n, input, output, promptSeed),
             };
 
-            IReadOnlyList<BenchPrompt> prompts;
-            IReadOnlyList<BenchPrompt> warmupPrompts;
-            try
-            {
-                prompts = Prompts(count, s);
-                warmupPrompts = kind == "jsonl" ? prompts.Take(warm).ToArray() : Prompts(warm, s + 1_000_003);
-            }
-            catch (Exception ex) when (ex is FormatException or IOException or JsonException)
-            {
-                await Console.Error.WriteLineAsync(ex.Message);
-                return 2;
-            }
-
+            IReadOnlyList<BenchPrompt> prompts = Prompts(count, s);
+            IReadOnlyList<BenchPrompt> warmupPrompts = kind == "jsonl" ? prompts.Take(warm).ToArray() : Prompts(warm, s + 1_000_003);
             string root = parse.GetRequiredValue(baseUrl).TrimEnd('/');
             if (root.EndsWith("/v1", StringComparison.Ordinal))
             {
@@ -104,7 +110,7 @@ internal static class BenchServeCommand
             double temp = parse.GetValue(temperature);
             var client = new OpenAiStreamClient(http, parse.GetValue(endpoint), modelName, key, temp, stream: !parse.GetValue(noStream));
             string name = parse.GetRequiredValue(label);
-            Console.WriteLine($"bench serve '{name}': {root} ({parse.GetValue(endpoint).ToString().ToLowerInvariant()}), model {modelName ?? "(none)"}, dataset {kind}, {count} prompts per rate, seed {s}, temperature {temp.ToString(CultureInfo.InvariantCulture)}");
+            await stdout.WriteLineAsync($"bench serve '{name}': {root} ({parse.GetValue(endpoint).ToString().ToLowerInvariant()}), model {modelName ?? "(none)"}, dataset {kind}, {count} prompts per rate, seed {s}, temperature {temp.ToString(CultureInfo.InvariantCulture)}");
 
             var runs = new List<BenchRun>();
             foreach (double rate in rates)
@@ -113,19 +119,19 @@ internal static class BenchServeCommand
                 {
                     var (warmOutcomes, _) = await LoadRunner.RunAsync(client, warmupPrompts, new LoadShape(double.PositiveInfinity, 1, parse.GetValue(maxConcurrency), s), null, cancellationToken);
                     int failed = warmOutcomes.Count(o => !o.Success);
-                    Console.WriteLine($"warm-up: {warmOutcomes.Count} requests, {failed} failed{(failed > 0 ? ": " + warmOutcomes.First(o => !o.Success).Error : string.Empty)}");
+                    await stdout.WriteLineAsync($"warm-up: {warmOutcomes.Count} requests, {failed} failed{(failed > 0 ? ": " + warmOutcomes.First(o => !o.Success).Error : string.Empty)}");
                 }
 
                 var shape = new LoadShape(rate, parse.GetValue(burstiness), parse.GetValue(maxConcurrency), s);
                 string title = $"{name} @ {(double.IsPositiveInfinity(rate) ? "inf" : rate.ToString("G", CultureInfo.InvariantCulture))} req/s";
-                var (outcomes, duration) = await WithProgressAsync(title, prompts.Count, progress => LoadRunner.RunAsync(client, prompts, shape, progress, cancellationToken));
+                var (outcomes, duration) = await WithProgressAsync(parse.InvocationConfiguration, title, prompts.Count, progress => LoadRunner.RunAsync(client, prompts, shape, progress, cancellationToken));
                 var run = new BenchRun
                 {
                     RequestRate = rate, Burstiness = shape.Burstiness, MaxConcurrency = shape.MaxConcurrency, NumPrompts = prompts.Count,
                     Metrics = BenchmarkMetrics.Compute(outcomes, duration, slo), Requests = outcomes,
                 };
                 runs.Add(run);
-                Console.Write(BenchReport.Format(run, slo));
+                await stdout.WriteAsync(BenchReport.Format(run, slo));
             }
 
             var result = new BenchResult
@@ -133,24 +139,30 @@ internal static class BenchServeCommand
                 Label = name, Date = DateTimeOffset.UtcNow, BaseUrl = root, Endpoint = parse.GetValue(endpoint), Model = modelName, Dataset = kind,
                 Seed = s, Temperature = temp, Slo = slo.IsEmpty ? null : slo, Runs = runs,
             };
-            if (parse.GetValue(resultJson) is { } file)
+            if (resultFile is not null)
             {
-                await result.WriteAsync(file.FullName, cancellationToken);
-                Console.WriteLine($"result: {file.FullName}");
+                await result.WriteAsync(resultFile, cancellationToken);
+                await stdout.WriteLineAsync($"result: {resultFile}");
             }
 
-            if (parse.GetValue(plotDir) is { } folder)
+            if (plotFolder is not null)
             {
-                foreach (string path in BenchPlots.Write(folder.FullName, name, [.. runs.Select(r => (BenchPlots.RunName(name, r, runs.Count > 1), r))], parse.GetRequiredValue(plotFormat)))
+                foreach (string path in BenchPlots.Write(plotFolder, name, [.. runs.Select(r => (BenchPlots.RunName(name, r, runs.Count > 1), r))], parse.GetRequiredValue(plotFormat)))
                 {
-                    Console.WriteLine($"plot: {path}");
+                    await stdout.WriteLineAsync($"plot: {path}");
                 }
             }
 
-            return runs.All(r => r.Metrics.Completed > 0) ? 0 : 1;
+            return runs.All(r => r.Metrics.Completed > 0) ? ExitCodes.Success : ExitCodes.Failure;
         });
         return command;
     }
+
+    /// <summary>An absolute http or https URL; throws <see cref="FormatException"/> otherwise.</summary>
+    public static Uri ParseBaseUrl(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out Uri? uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            ? uri
+            : throw new FormatException("not an http(s) URL; pass the server's root, e.g. http://localhost:5080");
 
     /// <summary>Parses "1,2,4,inf" into request rates.</summary>
     public static double[] ParseRates(string text) =>
@@ -185,10 +197,11 @@ internal static class BenchServeCommand
         }
     }
 
-    /// <summary>A Spectre.Console progress bar on a terminal; otherwise a carriage-return line on standard error.</summary>
-    private static async Task<T> WithProgressAsync<T>(string title, int total, Func<IProgress<int>, Task<T>> work)
+    /// <summary>A Spectre.Console progress bar on a terminal; otherwise a carriage-return line on the error writer.</summary>
+    private static async Task<T> WithProgressAsync<T>(InvocationConfiguration console, string title, int total, Func<IProgress<int>, Task<T>> work)
     {
-        if (!Console.IsOutputRedirected && !Console.IsErrorRedirected)
+        TextWriter log = console.Error;
+        if (ReferenceEquals(console.Output, Console.Out) && ReferenceEquals(log, Console.Error) && !Console.IsOutputRedirected && !Console.IsErrorRedirected)
         {
             return await AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
@@ -210,11 +223,11 @@ internal static class BenchServeCommand
                 if (done == total || DateTime.UtcNow - last > TimeSpan.FromSeconds(1))
                 {
                     last = DateTime.UtcNow;
-                    Console.Error.Write($"\r{title}: {done}/{total} requests done");
+                    log.Write($"\r{title}: {done}/{total} requests done");
                 }
             }
         }));
-        Console.Error.WriteLine();
+        await log.WriteLineAsync();
         return result;
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LlmAspire.Cli.Benchmarking;
+using LlmAspire.Cli.Errors;
 
 namespace LlmAspire.Cli.Commands;
 
@@ -18,37 +19,36 @@ internal static class BenchServeCompareCommand
         plotFormat.AcceptOnlyFromAmong("png", "svg");
         var markdown = new Option<FileInfo?>("--markdown") { Description = "Also write the table to this file" };
         var command = new Command("compare", "Compare bench serve result files: a table and overlaid latency CDFs.") { results, plotDir, prefix, plotFormat, markdown };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, cancellationToken) =>
         {
+            TextWriter stdout = parse.InvocationConfiguration.Output;
+            string[] files = [.. parse.GetRequiredValue(results).Select(file =>
+                CommandPaths.ExistingFile(file, "result file", "pass the files that `llmaspire bench serve --result-json` wrote"))];
+            string? markdownFile = parse.GetValue(markdown) is { } md ? CommandPaths.WritableFile(md, "--markdown") : null;
+            string? plotFolder = parse.GetValue(plotDir) is { } folder ? CommandPaths.WritableFolder(folder, "--plot-dir") : null;
             var loaded = new List<BenchResult>();
-            foreach (FileInfo file in parse.GetRequiredValue(results))
+            foreach (string file in files)
             {
-                if (!file.Exists)
-                {
-                    await Console.Error.WriteLineAsync($"{file.FullName} does not exist.");
-                    return 2;
-                }
-
-                loaded.Add(await BenchResult.ReadAsync(file.FullName, cancellationToken));
+                loaded.Add(await BenchResult.ReadAsync(file, cancellationToken));
             }
 
             string table = BenchReport.Table(loaded);
-            Console.Write(table);
-            if (parse.GetValue(markdown) is { } md)
+            await stdout.WriteAsync(table);
+            if (markdownFile is not null)
             {
-                await File.WriteAllTextAsync(md.FullName, table, cancellationToken);
+                await File.WriteAllTextAsync(markdownFile, table, cancellationToken);
             }
 
-            if (parse.GetValue(plotDir) is { } folder)
+            if (plotFolder is not null)
             {
                 var series = loaded.SelectMany(r => r.Runs.Select(run => (BenchPlots.RunName(r.Label, run, r.Runs.Count > 1), run))).ToList();
-                foreach (string path in BenchPlots.Write(folder.FullName, parse.GetRequiredValue(prefix), series, parse.GetRequiredValue(plotFormat)))
+                foreach (string path in BenchPlots.Write(plotFolder, parse.GetRequiredValue(prefix), series, parse.GetRequiredValue(plotFormat)))
                 {
-                    Console.WriteLine($"plot: {path}");
+                    await stdout.WriteLineAsync($"plot: {path}");
                 }
             }
 
-            return 0;
+            return ExitCodes.Success;
         });
         return command;
     }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using LlmAspire.Cli.Errors;
 using LlmAspire.Inference.Models;
 
 namespace LlmAspire.Cli.Commands;
@@ -18,33 +19,34 @@ internal static class CreateDemoCommand
         var output = new Option<DirectoryInfo>("--out") { Description = "Model folder to write", Required = true };
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists" };
         var command = new Command("create-demo", "Write a deterministic random-weight Llama model folder (same preset, same bytes).") { preset, output, force };
-        command.SetAction(parse =>
+        command.SetGuardedAction(parse =>
         {
+            TextWriter stdout = parse.InvocationConfiguration.Output;
             DemoPreset chosen = DemoPresets.Get(parse.GetRequiredValue(preset));
             DirectoryInfo outDir = parse.GetRequiredValue(output);
             if (outDir.Exists && outDir.EnumerateFileSystemInfos().Any())
             {
                 if (!parse.GetValue(force))
                 {
-                    Console.Error.WriteLine($"error: {outDir.FullName} exists and is not empty (--force replaces it).");
-                    return 1;
+                    throw UserErrorException.Usage($"output folder {outDir.FullName} exists and is not empty; pass --force to replace it, or another --out");
                 }
 
                 outDir.Delete(recursive: true);
             }
 
+            string path = CommandPaths.WritableFolder(outDir, "--out");
             var stopwatch = Stopwatch.StartNew();
-            DemoPresets.Write(chosen, outDir.FullName);
+            DemoPresets.Write(chosen, path);
             LlamaConfig c = chosen.Config;
-            Console.WriteLine(
-                $"wrote {outDir.FullName} in {stopwatch.ElapsedMilliseconds} ms: preset {chosen.Name}, {chosen.ParameterCount:N0} parameters, " +
+            stdout.WriteLine(
+                $"wrote {path} in {stopwatch.ElapsedMilliseconds} ms: preset {chosen.Name}, {chosen.ParameterCount:N0} parameters, " +
                 $"dim={c.Dim} hidden={c.HiddenDim} layers={c.Layers} heads={c.Heads} kv_heads={c.KvHeads} vocab={c.VocabSize} context={c.ContextLength}");
-            foreach (FileInfo file in new DirectoryInfo(outDir.FullName).EnumerateFiles().OrderBy(f => f.Name, StringComparer.Ordinal))
+            foreach (FileInfo file in new DirectoryInfo(path).EnumerateFiles().OrderBy(f => f.Name, StringComparer.Ordinal))
             {
-                Console.WriteLine($"  {file.Name,-20} {file.Length,14:N0} bytes");
+                stdout.WriteLine($"  {file.Name,-20} {file.Length,14:N0} bytes");
             }
 
-            return 0;
+            return ExitCodes.Success;
         });
         return command;
     }

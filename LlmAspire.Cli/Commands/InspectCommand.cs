@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Google.Protobuf;
+using LlmAspire.Cli.Errors;
 using LlmAspire.Inference.Models;
 
 namespace LlmAspire.Cli.Commands;
@@ -10,19 +12,23 @@ internal static class InspectCommand
     {
         var folder = new Argument<DirectoryInfo>("folder") { Description = "Model folder" };
         var command = new Command("inspect", "Describe a model folder.") { folder };
-        command.SetAction(parse =>
+        command.SetGuardedAction(parse =>
         {
-            DirectoryInfo directory = parse.GetRequiredValue(folder);
+            string directory = CommandPaths.ExistingFolder(
+                parse.GetRequiredValue(folder), "model folder", "pass `model inspect` a folder written by `llmaspire model convert`");
+            ModelInspection inspection;
             try
             {
-                Console.Write(ModelInspection.Inspect(directory.FullName).Format());
-                return 0;
+                inspection = ModelInspection.Inspect(directory);
             }
-            catch (Exception ex) when (ex is IOException or InvalidDataException or Google.Protobuf.InvalidProtocolBufferException)
+            catch (InvalidProtocolBufferException ex)
             {
-                Console.Error.WriteLine($"error: {ex.Message}");
-                return 1;
+                // Protobuf's message names no file; say which folder holds the broken graph.
+                throw new UserErrorException($"the ONNX graph in {directory} is not a valid ONNX model ({ex.Message}); convert or download the model again", ex);
             }
+
+            parse.InvocationConfiguration.Output.Write(inspection.Format());
+            return ExitCodes.Success;
         });
         return command;
     }

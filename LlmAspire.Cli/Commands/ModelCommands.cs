@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using LlmAspire.Cli.Errors;
 using LlmAspire.Inference.Models;
 
 namespace LlmAspire.Cli.Commands;
@@ -19,65 +20,46 @@ internal static class ModelCommands
         };
         convert.Validators.Add(result =>
         {
-            bool llama2c = result.GetValue(checkpoint) is not null, hf = result.GetValue(huggingFace) is not null;
+            bool llama2c = result.GetResult(checkpoint) is not null, hf = result.GetResult(huggingFace) is not null;
             if (llama2c == hf)
             {
-                result.AddError("Give either --llama2c with --tokenizer, or --hf.");
+                result.AddError("give either --llama2c with --tokenizer, or --hf");
             }
-            else if (llama2c && result.GetValue(tokenizer) is null)
+            else if (llama2c && result.GetResult(tokenizer) is null)
             {
-                result.AddError("--llama2c needs --tokenizer.");
+                result.AddError("--llama2c needs --tokenizer (the llama2.c tokenizer.bin of the checkpoint)");
             }
         });
-        convert.SetAction(parse =>
+        convert.SetGuardedAction(parse =>
         {
-            DirectoryInfo outDir = parse.GetRequiredValue(output);
+            TextWriter stdout = parse.InvocationConfiguration.Output;
+            LlamaConfig config;
+            string outDir;
             var stopwatch = Stopwatch.StartNew();
-            try
+            if (parse.GetValue(huggingFace) is { } source)
             {
-                LlamaConfig config;
-                if (parse.GetValue(huggingFace) is { } source)
-                {
-                    if (!source.Exists)
-                    {
-                        Console.Error.WriteLine($"error: {source.FullName} does not exist.");
-                        return 2;
-                    }
-
-                    config = ModelConverter.ImportHuggingFace(source.FullName, outDir.FullName);
-                }
-                else
-                {
-                    FileInfo checkpointFile = parse.GetValue(checkpoint)!;
-                    FileInfo tokenizerFile = parse.GetValue(tokenizer)!;
-                    foreach (FileInfo file in new[] { checkpointFile, tokenizerFile })
-                    {
-                        if (!file.Exists)
-                        {
-                            Console.Error.WriteLine($"error: {file.FullName} does not exist.");
-                            return 2;
-                        }
-                    }
-
-                    config = ModelConverter.ConvertLlama2c(checkpointFile.FullName, tokenizerFile.FullName, outDir.FullName);
-                }
-
-                Console.WriteLine(
-                    $"wrote {outDir.FullName} in {stopwatch.ElapsedMilliseconds} ms: dim={config.Dim} layers={config.Layers} heads={config.Heads} kv_heads={config.KvHeads} vocab={config.VocabSize} context={config.ContextLength}");
-                foreach (FileInfo file in outDir.EnumerateFiles().OrderBy(f => f.Name, StringComparer.Ordinal))
-                {
-                    Console.WriteLine($"  {file.Name,-24} {file.Length,14:N0} bytes");
-                }
-
-                return 0;
+                string folder = CommandPaths.ExistingFolder(source, "Hugging Face folder", "pass --hf a folder with config.json, *.safetensors and the tokenizer files");
+                outDir = CommandPaths.WritableFolder(parse.GetRequiredValue(output), "--out");
+                config = ModelConverter.ImportHuggingFace(folder, outDir);
             }
-            catch (Exception ex) when (ex is InvalidDataException or NotSupportedException or FileNotFoundException)
+            else
             {
-                Console.Error.WriteLine($"error: {ex.Message}");
-                return 1;
+                string checkpointFile = CommandPaths.ExistingFile(parse.GetValue(checkpoint)!, "checkpoint", "pass --llama2c a llama2.c checkpoint (.bin)");
+                string tokenizerFile = CommandPaths.ExistingFile(parse.GetValue(tokenizer)!, "tokenizer", "pass --tokenizer the llama2.c tokenizer.bin of the checkpoint");
+                outDir = CommandPaths.WritableFolder(parse.GetRequiredValue(output), "--out");
+                config = ModelConverter.ConvertLlama2c(checkpointFile, tokenizerFile, outDir);
             }
+
+            stdout.WriteLine(
+                $"wrote {outDir} in {stopwatch.ElapsedMilliseconds} ms: dim={config.Dim} layers={config.Layers} heads={config.Heads} kv_heads={config.KvHeads} vocab={config.VocabSize} context={config.ContextLength}");
+            foreach (FileInfo file in new DirectoryInfo(outDir).EnumerateFiles().OrderBy(f => f.Name, StringComparer.Ordinal))
+            {
+                stdout.WriteLine($"  {file.Name,-24} {file.Length,14:N0} bytes");
+            }
+
+            return ExitCodes.Success;
         });
 
-        return new Command("model", "Model folders: convert, inspect.") { convert, InspectCommand.Create(), QuantizeCommand.Create(), CreateDemoCommand.Create() };
+        return new Command("model", "Model folders: convert, inspect, quantize, create-demo.") { convert, InspectCommand.Create(), QuantizeCommand.Create(), CreateDemoCommand.Create() };
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using LlmAspire.Cli.Errors;
 using LlmAspire.Inference.Models.Quantization;
 
 namespace LlmAspire.Cli.Commands;
@@ -38,8 +39,16 @@ internal static class QuantizeCommand
         {
             input, output, bits, blockSize, symmetric, lmHead, accuracy, dtype, force,
         };
-        command.SetAction(parse =>
+        command.Validators.Add(result =>
         {
+            if (result.GetResult(bits) is null && result.GetValue(dtype) is null or "fp32")
+            {
+                result.AddError("nothing to do: give --bits 4|8, --dtype fp16, or both");
+            }
+        });
+        command.SetGuardedAction(parse =>
+        {
+            TextWriter stdout = parse.InvocationConfiguration.Output;
             var options = new QuantizationOptions
             {
                 Bits = parse.GetValue(bits),
@@ -49,32 +58,30 @@ internal static class QuantizeCommand
                 AccuracyLevel = parse.GetValue(accuracy),
                 Float16 = parse.GetValue(dtype) == "fp16",
             };
-            if (options.Bits is null && !options.Float16)
+            string inDir = CommandPaths.ModelFolder(parse.GetRequiredValue(input), "--in");
+            DirectoryInfo outDir = parse.GetRequiredValue(output);
+            if (string.Equals(Path.TrimEndingDirectorySeparator(inDir), Path.TrimEndingDirectorySeparator(outDir.FullName), StringComparison.Ordinal))
             {
-                Console.Error.WriteLine("error: give --bits 4|8, --dtype fp16, or both.");
-                return 2;
+                throw UserErrorException.Usage($"--out {outDir.FullName} is the --in folder; pass --out a new folder");
             }
 
-            DirectoryInfo inDir = parse.GetRequiredValue(input), outDir = parse.GetRequiredValue(output);
+            if (outDir.Exists && outDir.EnumerateFileSystemInfos().Any() && !parse.GetValue(force))
+            {
+                throw UserErrorException.Usage($"output folder {outDir.FullName} exists and is not empty; pass --force to replace it, or another --out");
+            }
+
+            string outPath = CommandPaths.WritableFolder(outDir, "--out");
             var stopwatch = Stopwatch.StartNew();
-            try
+            QuantizationManifest manifest = ModelQuantizer.QuantizeFolder(inDir, outPath, options, parse.GetValue(force));
+            stdout.WriteLine(
+                $"wrote {outPath} ({options.Describe()}) in {stopwatch.ElapsedMilliseconds} ms: {manifest.QuantizedMatMuls} MatMuls quantized, " +
+                $"model {manifest.SourceBytes:N0} -> {manifest.Bytes:N0} bytes ({100.0 * manifest.Bytes / manifest.SourceBytes:F1} %)");
+            foreach (string kept in manifest.KeptMatMuls)
             {
-                QuantizationManifest manifest = ModelQuantizer.QuantizeFolder(inDir.FullName, outDir.FullName, options, parse.GetValue(force));
-                Console.WriteLine(
-                    $"wrote {outDir.FullName} ({options.Describe()}) in {stopwatch.ElapsedMilliseconds} ms: {manifest.QuantizedMatMuls} MatMuls quantized, " +
-                    $"model {manifest.SourceBytes:N0} -> {manifest.Bytes:N0} bytes ({100.0 * manifest.Bytes / manifest.SourceBytes:F1} %)");
-                foreach (string kept in manifest.KeptMatMuls)
-                {
-                    Console.WriteLine($"  kept {kept}");
-                }
+                stdout.WriteLine($"  kept {kept}");
+            }
 
-                return 0;
-            }
-            catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine($"error: {ex.Message}");
-                return 1;
-            }
+            return ExitCodes.Success;
         });
         return command;
     }

@@ -14,7 +14,21 @@ internal sealed class AspireManifest
     public IReadOnlyDictionary<string, ManifestResource> Resources { get; }
 
     /// <summary>Reads a manifest file.</summary>
-    public static AspireManifest Load(string path) => Parse(File.ReadAllText(path));
+    public static AspireManifest Load(string path)
+    {
+        try
+        {
+            return Parse(File.ReadAllText(path));
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{path} is not an Aspire manifest: {ex.Message}", ex);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"{path}: {ex.Message}", ex);
+        }
+    }
 
     /// <summary>Parses a manifest's JSON.</summary>
     public static AspireManifest Parse(string json)

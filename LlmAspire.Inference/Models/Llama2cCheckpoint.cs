@@ -7,11 +7,18 @@ public static class Llama2cCheckpoint
 {
     private const int HeaderInts = 7;
 
-    /// <summary>Reads a checkpoint file.</summary>
+    /// <summary>Reads a checkpoint file; an <see cref="InvalidDataException"/> names <paramref name="path"/>.</summary>
     public static (LlamaConfig Config, LlamaWeights Weights) Read(string path)
     {
         using FileStream stream = File.OpenRead(path);
-        return Read(stream);
+        try
+        {
+            return Read(stream);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"{path}: {ex.Message}", ex);
+        }
     }
 
     /// <summary>Reads a checkpoint from a stream.</summary>
@@ -39,6 +46,19 @@ public static class Llama2cCheckpoint
         var config = new LlamaConfig(dim, hidden, layers, heads, kvHeads, vocab, seqLen, TiedEmbeddings: tied);
         int headSize = config.HeadSize;
         int kvDim = kvHeads * headSize;
+        if (stream.CanSeek)
+        {
+            // Checked before reading, so a truncated file (or a header of garbage) fails at once, not after allocating.
+            long expected = ExpectedBytes(config);
+            long actual = stream.Length;
+            if (actual < expected)
+            {
+                throw new InvalidDataException(
+                    $"The llama2.c checkpoint ends early: its header (dim={dim} hidden_dim={hidden} n_layers={layers} n_heads={heads} n_kv_heads={kvHeads} " +
+                    $"vocab_size={vocabRaw} seq_len={seqLen}) needs {expected:N0} bytes, the file has {actual:N0}; it is truncated (copy or export it again) " +
+                    "or not a llama2.c checkpoint.");
+            }
+        }
 
         float[] embedding = ReadFloats(reader, vocab * dim);
         float[][] attNorm = ReadLayers(reader, layers, dim);
@@ -109,6 +129,20 @@ public static class Llama2cCheckpoint
         {
             WriteFloats(writer, weights.Classifier);
         }
+    }
+
+    /// <summary>The size of a legacy (v0) checkpoint of <paramref name="config"/>: the header and every float32 tensor.</summary>
+    public static long ExpectedBytes(LlamaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        long dim = config.Dim, hidden = config.HiddenDim, layers = config.Layers, vocab = config.VocabSize;
+        long kvDim = (long)config.KvHeads * config.HeadSize;
+        long floats = (vocab * dim)                                          // token embedding
+            + (layers * ((2 * dim) + (2 * dim * dim) + (2 * kvDim * dim) + (3 * hidden * dim))) // norms, wq wo, wk wv, w1 w2 w3
+            + dim                                                            // final norm
+            + ((long)config.ContextLength * config.HeadSize)                 // freq_cis_real and freq_cis_imag
+            + (config.TiedEmbeddings ? 0 : vocab * dim);                     // classifier
+        return (HeaderInts * sizeof(int)) + (floats * sizeof(float));
     }
 
     private static float[][] ReadLayers(BinaryReader reader, int layers, int length)

@@ -99,6 +99,9 @@ public sealed class HuggingFaceTokenizer : ITokenizer
             }
         }
 
+        // Special tokens decode to nothing: Hugging Face tokenizers' decode with skip_special_tokens=True, as servers
+        // use it. That includes Llama's <unk> (special in its added_tokens): without skipping, Hugging Face would write
+        // the text "<unk>" (and SentencePiece's own decoder " ⁇ ").
         var addedById = addedTokens.ToDictionary(t => t.Id);
         _bytes = new byte[size][];
         for (int id = 0; id < size; id++)

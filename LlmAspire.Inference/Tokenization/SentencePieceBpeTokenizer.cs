@@ -4,9 +4,11 @@ using System.Text;
 namespace LlmAspire.Inference.Tokenization;
 
 /// <summary>
-/// SentencePiece-style BPE as llama2.c runs it: a dummy-prefix space, single characters (unknown ones
-/// fall back to their UTF-8 byte tokens <c>&lt;0xXX&gt;</c>), then repeated merges of the adjacent pair
-/// whose concatenation is in the vocabulary with the highest score (leftmost on ties).
+/// SentencePiece-style BPE as llama2.c runs it: a dummy-prefix space, single characters, then repeated merges of the
+/// adjacent pair whose concatenation is in the vocabulary with the highest score (leftmost on ties). A character outside
+/// the vocabulary becomes its UTF-8 byte tokens <c>&lt;0xXX&gt;</c> when the vocabulary has them (byte fallback, as in
+/// Llama 2 and stories260K's tok512); otherwise it becomes the unknown token, a run of them one unknown token, as
+/// SentencePiece without byte fallback (and Hugging Face's BPE with <c>fuse_unk</c>) encodes it.
 /// </summary>
 public sealed class SentencePieceBpeTokenizer : ITokenizer
 {
@@ -14,6 +16,9 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
     private readonly float[] _scores;
     private readonly byte[][] _bytes;
     private readonly Dictionary<string, int> _ids;
+
+    // The symbol of an unknown character during merging: a string no vocabulary piece is (compared by reference).
+    private static readonly string UnknownSymbol = new(['\uFFFF', 'u', 'n', 'k']);
 
     /// <summary>Creates a tokenizer from its vocabulary: pieces (a space stands for "▁") and merge scores.</summary>
     public SentencePieceBpeTokenizer(IReadOnlyList<string> pieces, IReadOnlyList<float> scores, int unkId = 0, int bosId = 1, int eosId = 2)
@@ -38,18 +43,23 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
         UnkId = unkId;
         BosId = bosId;
         EosId = eosId;
+        // Control tokens decode to nothing. For <unk> that is Hugging Face tokenizers' decode with
+        // skip_special_tokens=True (what servers return; without it the piece would read "<unk>", and SentencePiece's
+        // own decoder writes " ⁇ "): every ITokenizer drops special tokens when decoding.
         foreach (int special in new[] { unkId, bosId, eosId })
         {
             _bytes[special] = [];
         }
 
-        for (int b = 0; b < 256; b++)
+        int byteTokens = Enumerable.Range(0, 256).Count(b => _ids.ContainsKey(ByteTokenName(b)));
+        if (byteTokens is not 0 and not 256)
         {
-            if (!_ids.ContainsKey(ByteTokenName(b)))
-            {
-                throw new InvalidDataException($"The vocabulary lacks the byte-fallback token {ByteTokenName(b)}.");
-            }
+            int missing = Enumerable.Range(0, 256).First(b => !_ids.ContainsKey(ByteTokenName(b)));
+            throw new InvalidDataException(
+                $"The vocabulary has {byteTokens} of the 256 byte-fallback tokens <0x00>..<0xFF> (it lacks {ByteTokenName(missing)}); a SentencePiece vocabulary has all of them or none.");
         }
+
+        HasByteFallback = byteTokens == 256;
     }
 
     /// <inheritdoc />
@@ -57,6 +67,12 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
 
     /// <summary>Unknown-token id.</summary>
     public int UnkId { get; }
+
+    /// <summary>
+    /// Whether the vocabulary has the 256 byte tokens <c>&lt;0x00&gt;</c>..<c>&lt;0xFF&gt;</c>, so that characters
+    /// outside it become their UTF-8 bytes; without them they become <see cref="UnkId"/>.
+    /// </summary>
+    public bool HasByteFallback { get; }
 
     /// <inheritdoc />
     public int BosId { get; }
@@ -75,29 +91,44 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
     {
         using FileStream stream = File.OpenRead(path);
         using var reader = new BinaryReader(stream);
-        reader.ReadInt32(); // max_token_length
         var pieces = new string[vocabSize];
         var scores = new float[vocabSize];
-        for (int i = 0; i < vocabSize; i++)
+        int i = 0;
+        try
         {
-            try
+            reader.ReadInt32(); // max_token_length
+            for (; i < vocabSize; i++)
             {
                 scores[i] = reader.ReadSingle();
                 int length = reader.ReadInt32();
                 if (length < 0 || length > 1024)
                 {
-                    throw new InvalidDataException($"Token {i} has an invalid length {length}.");
+                    throw new InvalidDataException($"{path}: token {i} has an invalid length {length}; this is not a llama2.c tokenizer.bin.");
                 }
 
-                pieces[i] = Encoding.UTF8.GetString(reader.ReadBytes(length));
-            }
-            catch (EndOfStreamException)
-            {
-                throw new InvalidDataException($"The tokenizer file ends after {i} of {vocabSize} tokens.");
+                byte[] bytes = reader.ReadBytes(length);
+                if (bytes.Length != length)
+                {
+                    throw new EndOfStreamException();
+                }
+
+                pieces[i] = Encoding.UTF8.GetString(bytes);
             }
         }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException(
+                $"{path}: the tokenizer file ends after {i} of {vocabSize} tokens (the checkpoint's vocab_size); pass the tokenizer.bin the checkpoint was trained with.");
+        }
 
-        return new SentencePieceBpeTokenizer(pieces, scores);
+        try
+        {
+            return new SentencePieceBpeTokenizer(pieces, scores);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"{path}: {ex.Message}", ex);
+        }
     }
 
     /// <summary>Writes the vocabulary as a llama2.c <c>tokenizer.bin</c>.</summary>
@@ -166,7 +197,8 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
             return [.. result];
         }
 
-        // Symbols: the dummy prefix, then one per character (or per UTF-8 byte when unknown).
+        // Symbols: the dummy prefix, then one per character; an unknown character is its UTF-8 bytes with byte
+        // fallback, else an unknown symbol, merged into the one before it when that is unknown too.
         var symbols = new List<string> { " " };
         StringRuneEnumerator runes = text.EnumerateRunes();
         Span<byte> utf8 = stackalloc byte[4];
@@ -177,13 +209,17 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
             {
                 symbols.Add(s);
             }
-            else
+            else if (HasByteFallback)
             {
                 int n = rune.EncodeToUtf8(utf8);
                 for (int i = 0; i < n; i++)
                 {
                     symbols.Add(ByteTokenName(utf8[i]));
                 }
+            }
+            else if (!ReferenceEquals(symbols[^1], UnknownSymbol))
+            {
+                symbols.Add(UnknownSymbol);
             }
         }
 
@@ -194,7 +230,7 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
 
         foreach (string piece in Merge(symbols))
         {
-            result.Add(_ids.TryGetValue(piece, out int id) ? id : UnkId);
+            result.Add(!ReferenceEquals(piece, UnknownSymbol) && _ids.TryGetValue(piece, out int id) ? id : UnkId);
         }
 
         return [.. result];
@@ -224,6 +260,11 @@ public sealed class SentencePieceBpeTokenizer : ITokenizer
             }
 
             int right = next[left];
+            if (ReferenceEquals(piece[left], UnknownSymbol) || ReferenceEquals(piece[right], UnknownSymbol))
+            {
+                return; // an unknown character merges with nothing
+            }
+
             if (_ids.TryGetValue(piece[left] + piece[right], out int id))
             {
                 queue.Enqueue((left, piece[left], piece[right]), (_scores[id], left));

@@ -7,10 +7,12 @@ namespace LlmAspire.Inference.Tokenization;
 /// <summary>
 /// Writes a <see cref="SentencePieceBpeTokenizer"/> (llama2.c vocabulary: pieces with a space for "▁", and scores)
 /// as the <c>tokenizer.json</c> and <c>tokenizer_config.json</c> that Hugging Face's <c>LlamaTokenizerFast</c> writes
-/// for Llama 2: normalizer Prepend "▁" + Replace " "→"▁", no pre-tokenizer, a BPE model with byte fallback whose
-/// merges come from the scores as transformers' SentencePiece extractor derives them, a TemplateProcessing that
-/// adds <c>&lt;s&gt;</c>, and the Replace/ByteFallback/Fuse/Strip decoder. Both <see cref="TokenizerJson"/> and ONNX
-/// Runtime GenAI (onnxruntime-extensions) load the result.
+/// for Llama 2: normalizer Prepend "▁" + Replace " "→"▁", no pre-tokenizer, a BPE model whose merges come from the
+/// scores as transformers' SentencePiece extractor derives them, with <c>unk_token</c> <c>&lt;unk&gt;</c> and
+/// <c>fuse_unk</c>, a TemplateProcessing that adds <c>&lt;s&gt;</c>, and the Replace/ByteFallback/Fuse/Strip decoder.
+/// <c>byte_fallback</c> is true when the vocabulary has the 256 <c>&lt;0xXX&gt;</c> tokens (Llama 2, tok512) and false
+/// when it has none (small custom llama2.c vocabularies): characters outside it then encode as one <c>&lt;unk&gt;</c>
+/// per run. Both <see cref="TokenizerJson"/> and ONNX Runtime GenAI (onnxruntime-extensions) load the result.
 /// </summary>
 public static class TokenizerJsonWriter
 {
@@ -220,7 +222,7 @@ public static class TokenizerJsonWriter
             w.WriteNull("continuing_subword_prefix");
             w.WriteNull("end_of_word_suffix");
             w.WriteBoolean("fuse_unk", true);
-            w.WriteBoolean("byte_fallback", true);
+            w.WriteBoolean("byte_fallback", tokenizer.HasByteFallback);
             w.WriteBoolean("ignore_merges", false);
             w.WriteStartObject("vocab");
             for (int id = 0; id < pieces.Length; id++)

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using LlmAspire.Cli.Benchmarking;
 using LlmAspire.Cli.Commands;
+using LlmAspire.Tests.Cli.Benchmarking;
 
-namespace LlmAspire.Tests.Cli.Bench;
+namespace LlmAspire.Tests.Cli.Commands;
 
 /// <summary><c>bench serve</c> end to end against <see cref="FakeOpenAiServer"/>.</summary>
 public sealed class BenchServeCommandTests : IDisposable

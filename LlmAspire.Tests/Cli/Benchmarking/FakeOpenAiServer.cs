@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace LlmAspire.Tests.Cli.Bench;
+namespace LlmAspire.Tests.Cli.Benchmarking;
 
 /// <summary>
 /// A tiny OpenAI-compatible server on 127.0.0.1 (Kestrel, in process) with deterministic timing: each streamed request

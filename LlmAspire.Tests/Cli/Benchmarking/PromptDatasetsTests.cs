@@ -1,6 +1,6 @@
 using LlmAspire.Cli.Benchmarking;
 
-namespace LlmAspire.Tests.Cli.Bench;
+namespace LlmAspire.Tests.Cli.Benchmarking;
 
 public sealed class PromptDatasetsTests
 {
