@@ -36,7 +36,10 @@ internal static class CliErrors
     {
         UserErrorException user => (user.Message, user.ExitCode),
         OperationCanceledException => ("cancelled.", ExitCodes.Cancelled),
-        ContextLengthExceededException context => ($"{WithoutParameter(context)} (--max-tokens sets the completion's length)", ExitCodes.Usage),
+        ContextLengthExceededException context => (
+            $"the prompt ({context.PromptTokens} tokens) plus --max-tokens {context.MaxTokens} exceed the model's context of {context.Context} positions; "
+            + (context.PromptTooLong ? "shorten the prompt." : "shorten the prompt or lower --max-tokens."),
+            ExitCodes.Usage),
         EntryPointNotFoundException or DllNotFoundException => (
             $"{exception.Message} The CLI carries ONNX Runtime's CPU provider; use --execution-provider cpu or auto.", ExitCodes.Failure),
         UnauthorizedAccessException access => ($"{access.Message} Choose a path you may write to, or change its permissions.", ExitCodes.Failure),
@@ -74,9 +77,6 @@ internal static class CliErrors
         string command = string.Join(' ', CommandPath(parse.CommandResult));
         return $"error: {string.Join("; ", errors)} (see `{command} --help`)";
     }
-
-    private static string WithoutParameter(ArgumentException exception) =>
-        exception.ParamName is { } name ? exception.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal) : exception.Message;
 
     private static IEnumerable<string> CommandPath(CommandResult result)
     {
