@@ -5,11 +5,8 @@ using System.Text;
 using System.Threading.Channels;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
-using LlmAspire.OpenAIApi;
-using LlmAspire.OpenAIApi.Chat;
 using LlmAspire.OpenAIApi.Completions;
 using LlmAspire.OpenAIApi.Errors;
-using LlmAspire.OpenAIApi.Models;
 using LlmAspire.ModelServer.Telemetry;
 using Microsoft.AspNetCore.Http.HttpResults;
 

@@ -1,6 +1,3 @@
-using LlmAspire.OpenAIApi;
-using LlmAspire.OpenAIApi.Chat;
-using LlmAspire.OpenAIApi.Completions;
 using LlmAspire.OpenAIApi.Errors;
 using LlmAspire.OpenAIApi.Models;
 using LlmAspire.ModelServer.Hosting;

@@ -1,9 +1,5 @@
 using LlmAspire.ModelServer.Apis;
 using LlmAspire.OpenAIApi;
-using LlmAspire.OpenAIApi.Chat;
-using LlmAspire.OpenAIApi.Completions;
-using LlmAspire.OpenAIApi.Errors;
-using LlmAspire.OpenAIApi.Models;
 using LlmAspire.ModelServer.Telemetry;
 using LlmAspire.ModelServer.Telemetry.Prometheus;
 using Microsoft.Extensions.DependencyInjection.Extensions;
