@@ -9,9 +9,10 @@ namespace LlmAspire.Gateway.Health;
 /// probes in a row get no HTTP answer (refused, reset or timed out: a frozen or vanished server). That cancels
 /// <see cref="InFlightToken"/>, ending every request in flight on it at once instead of leaving it to wait on a
 /// connection that may never reset; each is then retried elsewhere or its stream ended, as for a reset.
-/// Any HTTP answer (whatever its status) makes the server reachable again.
+/// Any HTTP answer (whatever its status) makes the server reachable again. With
+/// <see cref="HealthOptions.EndRequestsWhenUnreachable"/> off, servers are still declared (and logged) but nothing ends.
 /// </summary>
-internal sealed partial class ServerReachability(ILogger<ServerReachability> logger)
+internal sealed partial class ServerReachability(HealthOptions options, ILogger<ServerReachability> logger)
 {
     /// <summary>Unanswered probes in a row that make a server unreachable: YARP's active policy ejects it after as many.</summary>
     public const int UnansweredProbeLimit = 2;
@@ -21,6 +22,11 @@ internal sealed partial class ServerReachability(ILogger<ServerReachability> log
     /// <summary>Cancelled when the server at <paramref name="uri"/> is declared unreachable; link every request sent to it.</summary>
     public CancellationToken InFlightToken(Uri uri)
     {
+        if (!options.EndRequestsWhenUnreachable)
+        {
+            return CancellationToken.None;
+        }
+
         var server = Get(uri);
         lock (server)
         {

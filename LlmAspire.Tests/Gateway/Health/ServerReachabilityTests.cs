@@ -17,7 +17,7 @@ public sealed class ServerReachabilityTests
     [Fact]
     public void RequestFailed_ConnectionRefused_EndsWhatIsInFlightThereOnly()
     {
-        var reachability = new ServerReachability(NullLogger<ServerReachability>.Instance);
+        var reachability = new ServerReachability(new HealthOptions(), NullLogger<ServerReachability>.Instance);
         var inFlight = reachability.InFlightToken(s_server);
         var elsewhere = reachability.InFlightToken(s_other);
 
@@ -32,7 +32,7 @@ public sealed class ServerReachabilityTests
     [Fact]
     public void RequestFailed_ConnectionReset_DeclaresNothing()
     {
-        var reachability = new ServerReachability(NullLogger<ServerReachability>.Instance);
+        var reachability = new ServerReachability(new HealthOptions(), NullLogger<ServerReachability>.Instance);
         var inFlight = reachability.InFlightToken(s_server);
 
         reachability.RequestFailed(s_server, new HttpRequestException(HttpRequestError.ResponseEnded, "reset", new IOException("reset")));
@@ -44,7 +44,7 @@ public sealed class ServerReachabilityTests
     [Fact]
     public void ProbeUnanswered_Twice_EndsWhatIsInFlight()
     {
-        var reachability = new ServerReachability(NullLogger<ServerReachability>.Instance);
+        var reachability = new ServerReachability(new HealthOptions(), NullLogger<ServerReachability>.Instance);
         var inFlight = reachability.InFlightToken(s_server);
 
         reachability.ProbeUnanswered(s_probe, new TaskCanceledException("probe timed out"));
@@ -57,7 +57,7 @@ public sealed class ServerReachabilityTests
     [Fact]
     public void ProbeUnanswered_Refused_EndsWhatIsInFlightAtOnce()
     {
-        var reachability = new ServerReachability(NullLogger<ServerReachability>.Instance);
+        var reachability = new ServerReachability(new HealthOptions(), NullLogger<ServerReachability>.Instance);
         var inFlight = reachability.InFlightToken(s_server);
 
         reachability.ProbeUnanswered(s_probe, Refused());
@@ -68,7 +68,7 @@ public sealed class ServerReachabilityTests
     [Fact]
     public void Answered_BetweenUnansweredProbes_StartsTheCountAgain()
     {
-        var reachability = new ServerReachability(NullLogger<ServerReachability>.Instance);
+        var reachability = new ServerReachability(new HealthOptions(), NullLogger<ServerReachability>.Instance);
         var inFlight = reachability.InFlightToken(s_server);
 
         reachability.ProbeUnanswered(s_probe, new TaskCanceledException());
@@ -81,7 +81,7 @@ public sealed class ServerReachabilityTests
     [Fact]
     public void ProbeUnanswered_WhileUnreachable_EndsRequestsSentSince()
     {
-        var reachability = new ServerReachability(NullLogger<ServerReachability>.Instance);
+        var reachability = new ServerReachability(new HealthOptions(), NullLogger<ServerReachability>.Instance);
         reachability.RequestFailed(s_server, Refused());
         var sentSince = reachability.InFlightToken(s_server);
 
@@ -90,5 +90,17 @@ public sealed class ServerReachabilityTests
         Assert.True(sentSince.IsCancellationRequested);
         reachability.Answered(s_probe);
         Assert.False(reachability.IsUnreachable(s_server));
+    }
+
+    [Fact]
+    public void RequestFailed_ConnectionRefusedWithEndingTurnedOff_EndsNothing()
+    {
+        var reachability = new ServerReachability(new HealthOptions { EndRequestsWhenUnreachable = false }, NullLogger<ServerReachability>.Instance);
+        var inFlight = reachability.InFlightToken(s_server);
+
+        reachability.RequestFailed(s_server, Refused());
+
+        Assert.False(inFlight.IsCancellationRequested);
+        Assert.True(reachability.IsUnreachable(s_server));
     }
 }
