@@ -38,9 +38,13 @@ public sealed class GatewayOptions
     /// <summary>Passive health and retries, <c>Gateway:Health</c>.</summary>
     public HealthOptions Health { get; set; } = new();
 
+    /// <summary>Waits on the model servers: first byte, stream idle, connect, keep-alive, health probes; <c>Gateway:Timeouts</c>.</summary>
+    public TimeoutOptions Timeouts { get; set; } = new();
+
     /// <summary>
-    /// How long a forwarded request may go without any data either way before it is cancelled.
-    /// Long prefills and slow streams need far more than YARP's 100 s default.
+    /// YARP's own limit on how long a forwarded request may go without any data either way before it is cancelled: the
+    /// backstop behind <see cref="TimeoutOptions.FirstByte"/> and <see cref="TimeoutOptions.StreamIdle"/>, which end such a
+    /// request sooner and more gracefully (a retry, an error event), so it must be at least as long as either.
     /// </summary>
     public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromMinutes(10);
 

@@ -32,10 +32,13 @@ internal static class ModelServerExtensions
     private static IResourceBuilder<ProjectResource> AddModelServer(
         this IDistributedApplicationBuilder builder, string name, string modelPath)
     {
-        // The endpoint is declared here, not taken from a launch profile, so every server gets its own port.
+        // The endpoint is declared here, not taken from a launch profile, so every server gets its own port. It is not
+        // proxied: the gateway connects to the server process itself (DCP picks the port), so a server that dies resets
+        // the gateway's connections at once. Through DCP's proxy they stayed open after a kill -9, and the requests on
+        // them hung until the gateway's 10-minute ActivityTimeout. The published manifest is the same either way.
         // Servers started together share the hub cache; the first downloads and converts, the others wait for it.
         return builder.AddProject<Projects.LlmAspire_ModelServer>(name, options => options.ExcludeLaunchProfile = true)
-            .WithHttpEndpoint()
+            .WithHttpEndpoint(isProxied: false)
             .WithHttpHealthCheck(HealthPath)
             .WithAppHostEnvironment()
             .WithEnvironment("ModelServer__ModelPath", modelPath);

@@ -16,6 +16,9 @@ internal sealed class KubernetesGenerator(AspireManifest manifest, KubernetesOpt
 {
     private const string ModelCacheVolume = "model-cache";
 
+    /// <summary>How long a terminating model-server pod keeps serving before SIGTERM, while its endpoints are removed.</summary>
+    private const int PreStopSeconds = 5;
+
     /// <summary>The generated objects, grouped by the file each goes into.</summary>
     public IReadOnlyList<(string FileName, IReadOnlyList<object> Objects)> Generate(Func<int, string>? secretGenerator = null)
     {
@@ -104,7 +107,10 @@ internal sealed class KubernetesGenerator(AspireManifest manifest, KubernetesOpt
             Ports = ports,
             Env = env,
             StartupProbe = Probe(KubernetesNames.HealthPath, periodSeconds: 10, failureThreshold: modelServer ? 180 : 30),
-            ReadinessProbe = Probe(KubernetesNames.HealthPath, periodSeconds: 10, failureThreshold: 3),
+            // A model server that stops answering leaves its Service within ~10 s, as the gateway's own probes eject it.
+            ReadinessProbe = modelServer
+                ? Probe(KubernetesNames.HealthPath, periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 3)
+                : Probe(KubernetesNames.HealthPath, periodSeconds: 10, failureThreshold: 3),
             LivenessProbe = Probe(KubernetesNames.AlivePath, periodSeconds: 20, failureThreshold: 3),
             Resources = modelServer ? ModelServerResources() : new V1ResourceRequirements
             {
@@ -116,6 +122,9 @@ internal sealed class KubernetesGenerator(AspireManifest manifest, KubernetesOpt
         var pod = new V1PodSpec { Containers = [container], TerminationGracePeriodSeconds = modelServer ? 60 : 30 };
         if (modelServer)
         {
+            // A terminating pod keeps serving while it is taken out of its Service's endpoints, so no connection the gateway
+            // opens meanwhile is refused; then SIGTERM lets its requests finish (the grace period bounds them).
+            container.Lifecycle = new V1Lifecycle { PreStop = new V1LifecycleHandler { Sleep = new V1SleepAction { Seconds = PreStopSeconds } } };
             env.Add(EnvVar("ModelServer__ExecutionProvider", options.Gpu ? "cuda" : "cpu"));
             env.Add(EnvVar("ModelServer__CacheDirectory", KubernetesNames.ModelCacheDirectory));
             container.VolumeMounts = [new V1VolumeMount { Name = ModelCacheVolume, MountPath = KubernetesNames.ModelCacheDirectory }];
@@ -199,6 +208,13 @@ internal sealed class KubernetesGenerator(AspireManifest manifest, KubernetesOpt
         }
         else if (component == KubernetesNames.GatewayComponent)
         {
+            if (Math.Max(options.ReplicasPerServer, options.MaxReplicasPerServer) > 1)
+            {
+                // Each modelserver-N Service may front several pods: one pod refusing a connection must not end the
+                // requests on the others. Pods that die still reset their connections, and keep-alive finds lost nodes.
+                env.Add(EnvVar("Gateway__Health__EndRequestsWhenUnreachable", "false"));
+            }
+
             // The gateway serves its meter on /metrics (llmaspire_gateway_*): job="gateway", as the alerts expect.
             objects.Add(Monitor(resource.Name, KubernetesNames.GatewayComponent, resource.Bindings.First().Name));
         }
@@ -483,11 +499,11 @@ internal sealed class KubernetesGenerator(AspireManifest manifest, KubernetesOpt
 
     private static V1EnvVar EnvVar(string name, string value) => new() { Name = name, Value = value };
 
-    private static V1Probe Probe(string path, int periodSeconds, int failureThreshold) => new()
+    private static V1Probe Probe(string path, int periodSeconds, int failureThreshold, int timeoutSeconds = 5) => new()
     {
         HttpGet = new V1HTTPGetAction { Path = path, Port = "http" },
         PeriodSeconds = periodSeconds,
-        TimeoutSeconds = 5,
+        TimeoutSeconds = timeoutSeconds,
         FailureThreshold = failureThreshold,
     };
 

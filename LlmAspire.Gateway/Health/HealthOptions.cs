@@ -9,6 +9,14 @@ public sealed class HealthOptions
     /// </summary>
     public bool RetryOnAnotherServer { get; set; } = true;
 
+    /// <summary>
+    /// Whether a server declared unreachable (a refused connection, or two <c>/health</c> probes unanswered) ends the
+    /// requests in flight on it at once (<see cref="ServerReachability"/>). Right where each server address is one process,
+    /// as the AppHost runs them. Turn it off where one address stands for several processes (a Kubernetes Service with
+    /// more than one pod): there one pod refusing a connection says nothing about the requests on the others.
+    /// </summary>
+    public bool EndRequestsWhenUnreachable { get; set; } = true;
+
     /// <summary>The share of failed requests within <see cref="FailureWindow"/> that ejects a server (YARP's TransportFailureRate).</summary>
     public double FailureRateLimit { get; set; } = 0.3;
 

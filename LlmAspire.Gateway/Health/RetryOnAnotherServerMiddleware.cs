@@ -1,5 +1,6 @@
 using LlmAspire.Gateway.Routing;
 using LlmAspire.Gateway.Telemetry;
+using LlmAspire.OpenAIApi.Errors;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
@@ -14,6 +15,10 @@ namespace LlmAspire.Gateway.Health;
 /// to another available server, chosen by the cluster's policy. Each attempt passes the passive health check, so the
 /// failed server is counted against. Only requests whose body can be replayed qualify (bodiless, or buffered by
 /// <c>CompletionRequestMiddleware</c>); a response that has started (a stream under way) is never retried.
+/// A server that sent no headers within <see cref="TimeoutOptions.FirstByte"/>, or was declared unreachable while it
+/// ran the request (<see cref="UpstreamWatchdogHandler"/>), counts as a transport failure; when that was the last
+/// attempt, the client gets an OpenAI error saying so (504 <c>model_server_timeout</c>, 502
+/// <c>model_server_unreachable</c>).
 /// </summary>
 internal sealed partial class RetryOnAnotherServerMiddleware(
     RequestDelegate next, HealthOptions options, GatewayMetrics metrics, ILogger<RetryOnAnotherServerMiddleware> logger)
@@ -26,6 +31,9 @@ internal sealed partial class RetryOnAnotherServerMiddleware(
 
     /// <summary>The retry reason of a 503 answer.</summary>
     public const string Unavailable = "unavailable";
+
+    /// <summary>The retry reason of a server that sent no response headers within <see cref="TimeoutOptions.FirstByte"/>.</summary>
+    public const string Timeout = "timeout";
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -46,6 +54,7 @@ internal sealed partial class RetryOnAnotherServerMiddleware(
         var reason = attempt.RetryAllowed ? RetryReason(context, attempt) : null;
         if (reason is null || failed is null || context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
         {
+            await WriteUpstreamErrorAsync(context);
             return;
         }
 
@@ -68,6 +77,7 @@ internal sealed partial class RetryOnAnotherServerMiddleware(
         proxy.AvailableDestinations = remaining;
         proxy.ProxiedDestination = null;
         await next(context);
+        await WriteUpstreamErrorAsync(context);
     }
 
     /// <summary>
@@ -93,10 +103,30 @@ internal sealed partial class RetryOnAnotherServerMiddleware(
             return Unavailable;
         }
 
-        return context.GetForwarderErrorFeature()?.Error switch
+        return context.GetForwarderErrorFeature() switch
         {
-            ForwarderError.Request or ForwarderError.RequestBodyDestination or ForwarderError.ResponseBodyDestination => TransportFailure,
+            { Error: ForwarderError.Request or ForwarderError.RequestBodyDestination or ForwarderError.ResponseBodyDestination } => TransportFailure,
+            { Error: ForwarderError.RequestTimedOut, Exception: UpstreamTimeoutException } => Timeout,
             _ => null,
+        };
+    }
+
+    /// <summary>
+    /// Answers a request whose last attempt failed on the watchdog's timeout or reachability (YARP leaves the body empty)
+    /// with an OpenAI error that says which.
+    /// </summary>
+    private static Task WriteUpstreamErrorAsync(HttpContext context)
+    {
+        if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        {
+            return Task.CompletedTask;
+        }
+
+        return context.GetForwarderErrorFeature()?.Exception switch
+        {
+            UpstreamTimeoutException timeout => OpenAIErrorResults.WriteAsync(context, StatusCodes.Status504GatewayTimeout, UpstreamErrors.NoAnswer(timeout.FirstByte)),
+            UpstreamUnreachableException => OpenAIErrorResults.WriteAsync(context, StatusCodes.Status502BadGateway, UpstreamErrors.Unreachable),
+            _ => Task.CompletedTask,
         };
     }
 

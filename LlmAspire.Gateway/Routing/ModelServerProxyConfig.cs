@@ -111,7 +111,7 @@ public static class ModelServerProxyConfig
                 {
                     Enabled = true,
                     Interval = options.HealthCheckInterval,
-                    Timeout = options.HealthCheckInterval,
+                    Timeout = options.Timeouts.HealthProbe,
                     Policy = HealthCheckConstants.ActivePolicy.ConsecutiveFailures,
                     Path = HealthPath,
                 },
@@ -190,6 +190,7 @@ public static class ModelServerProxyConfig
 
         ValidateRouting(options.Routing, failures);
         ValidateHealth(options.Health, failures);
+        ValidateTimeouts(options, failures);
         return failures;
     }
 
@@ -220,6 +221,21 @@ public static class ModelServerProxyConfig
         if (routing.ModelListCacheDuration < TimeSpan.Zero || routing.ModelListTimeout <= TimeSpan.Zero)
         {
             failures.Add("Gateway:Routing:ModelListTimeout must be positive and ModelListCacheDuration not negative.");
+        }
+    }
+
+    private static void ValidateTimeouts(GatewayOptions options, List<string> failures)
+    {
+        var timeouts = options.Timeouts;
+        if (timeouts.FirstByte <= TimeSpan.Zero || timeouts.StreamIdle <= TimeSpan.Zero || timeouts.Connect <= TimeSpan.Zero
+            || timeouts.KeepAlive < TimeSpan.FromSeconds(1) || timeouts.HealthProbe <= TimeSpan.Zero)
+        {
+            failures.Add("Gateway:Timeouts:FirstByte, StreamIdle, Connect and HealthProbe must be positive, KeepAlive at least 1 s.");
+        }
+
+        if (options.ActivityTimeout < timeouts.FirstByte || options.ActivityTimeout < timeouts.StreamIdle)
+        {
+            failures.Add($"Gateway:ActivityTimeout ({options.ActivityTimeout}) must be at least Gateway:Timeouts:FirstByte ({timeouts.FirstByte}) and StreamIdle ({timeouts.StreamIdle}): it is their backstop.");
         }
     }
 

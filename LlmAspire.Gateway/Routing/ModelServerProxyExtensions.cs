@@ -2,6 +2,7 @@ using LlmAspire.Gateway.Health;
 using LlmAspire.Gateway.Telemetry;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Transforms;
@@ -17,7 +18,8 @@ public static class ModelServerProxyExtensions
     /// <summary>
     /// Binds <see cref="GatewayOptions"/> (validated on start) and configures YARP in code: a cluster per model, the
     /// LLM-aware load-balancing policies and the <c>/metrics</c> reader they use, passive health, the model catalog,
-    /// and each model server's address resolved through service discovery.
+    /// each model server's address resolved through service discovery, and the client that bounds every wait on a
+    /// server (<see cref="ModelServerHttpClientFactory"/>).
     /// </summary>
     public static TBuilder AddModelServerProxy<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
@@ -33,6 +35,9 @@ public static class ModelServerProxyExtensions
         services.AddSingleton(ModelRoutingTable.From(options));
         services.AddSingleton(options.Routing);
         services.AddSingleton(options.Health);
+        services.AddSingleton(options.Timeouts);
+        services.AddSingleton<ServerReachability>();
+        services.AddSingleton<IForwarderHttpClientFactory, ModelServerHttpClientFactory>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddGatewayTelemetry();
 
@@ -69,6 +74,11 @@ public static class ModelServerProxyExtensions
             .AddTransforms(transforms =>
             {
                 transforms.AddRequestHeaderRemove(ModelServerProxyConfig.ClusterHeader);
+                transforms.AddRequestTransform(context =>
+                {
+                    UpstreamWatchdogHandler.MarkForwarded(context.ProxyRequest, context.HttpContext);
+                    return ValueTask.CompletedTask;
+                });
                 transforms.AddResponseTransform(RetryOnAnotherServerMiddleware.HoldBackRetryableResponseAsync);
                 if (!string.IsNullOrEmpty(options.Routing.ServerHeader))
                 {

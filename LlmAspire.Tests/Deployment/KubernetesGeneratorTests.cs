@@ -231,4 +231,35 @@ public sealed class KubernetesGeneratorTests(PublishedManifestFixture fixture) :
         Assert.False(env.ContainsKey("CACHE_HOST"));
         Assert.Equal("redis.example:6380,ssl=true,password=p", Assert.Single(generated.OfType<V1Secret>()).StringData["cache-connection-string"]);
     }
+
+    [Fact]
+    public void Generate_ModelServers_LeaveTheirServiceSoonWhenTheyStopAnsweringAndKeepServingWhileTheyAreTakenOut()
+    {
+        var generated = GeneratedObjects.Generate(fixture.Manifest, s_cpu);
+
+        foreach (var server in ModelServers)
+        {
+            var pod = generated.Single<V1Deployment>(server.Name).Spec.Template.Spec;
+            var container = pod.Containers.Single();
+            var readiness = container.ReadinessProbe;
+            // Unready within ~10 s (two failed probes 5 s apart, 3 s each), as the gateway's own probes eject it.
+            Assert.True((readiness.PeriodSeconds + readiness.TimeoutSeconds) * readiness.FailureThreshold <= 20, $"{server.Name}'s readiness is too slow.");
+            var preStop = container.Lifecycle?.PreStop?.Sleep?.Seconds;
+            Assert.NotNull(preStop);
+            Assert.InRange(preStop.Value, 1, (pod.TerminationGracePeriodSeconds ?? 30) / 2);
+        }
+    }
+
+    [Fact]
+    public void Generate_ServersThatMayHaveSeveralPods_GatewayDoesNotEndAServersRequestsWhenOnePodRefuses()
+    {
+        static IDictionary<string, V1EnvVar> GatewayEnvironment(GeneratedObjects generated) =>
+            generated.Single<V1Deployment>("gateway").Spec.Template.Spec.Containers.Single().Env.ToDictionary(variable => variable.Name);
+
+        var scaling = GatewayEnvironment(GeneratedObjects.Generate(fixture.Manifest, s_cpu));
+        var onePodEach = GatewayEnvironment(GeneratedObjects.Generate(fixture.Manifest, s_cpu with { MaxReplicasPerServer = 1 }));
+
+        Assert.Equal("false", scaling["Gateway__Health__EndRequestsWhenUnreachable"].Value);
+        Assert.False(onePodEach.ContainsKey("Gateway__Health__EndRequestsWhenUnreachable"));
+    }
 }

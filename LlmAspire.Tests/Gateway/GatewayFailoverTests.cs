@@ -99,7 +99,7 @@ public sealed class GatewayFailoverTests
     }
 
     [Fact]
-    public async Task Completions_StreamThatStartedThenBroke_IsNotRetried()
+    public async Task Completions_StreamThatStartedThenBroke_IsNotRetriedButEndsWithAnErrorEvent()
     {
         await using var flaky = await FakeModelServer.StartAsync("a-flaky", "m");
         flaky.OnCompletion = async context =>
@@ -120,12 +120,12 @@ public sealed class GatewayFailoverTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("data: first", await reader.ReadLineAsync().WaitAsync(TestTimeout));
-        await Assert.ThrowsAnyAsync<IOException>(async () =>
-        {
-            while (await reader.ReadLineAsync().WaitAsync(TestTimeout) is not null)
-            {
-            }
-        });
+        Assert.Equal("", await reader.ReadLineAsync().WaitAsync(TestTimeout));
+        var errorEvent = await reader.ReadLineAsync().WaitAsync(TestTimeout);
+        Assert.StartsWith("data: {\"error\":{", errorEvent, StringComparison.Ordinal);
+        Assert.Contains("\"code\":\"model_server_disconnected\"", errorEvent, StringComparison.Ordinal);
+        Assert.Equal("", await reader.ReadLineAsync().WaitAsync(TestTimeout));
+        Assert.Null(await reader.ReadLineAsync().WaitAsync(TestTimeout));
         Assert.Empty(live.Requests);
     }
 
