@@ -1,6 +1,9 @@
 namespace LlmAspire.Inference.Models;
 
-/// <summary>Shape of a Llama-family decoder.</summary>
+/// <summary>
+/// Shape of a Llama-family decoder. The positional parameters are what every member of the family has; the
+/// init-only properties are what some add (Llama 3.1's scaled RoPE, attention_bias). Their defaults are plain Llama.
+/// </summary>
 public sealed record LlamaConfig(
     int Dim,
     int HiddenDim,
@@ -13,8 +16,26 @@ public sealed record LlamaConfig(
     float NormEpsilon = 1e-5f,
     bool TiedEmbeddings = true)
 {
+    /// <summary>Hugging Face's <c>model_type</c> the weights came from (llama, mistral); GenAI's model type.</summary>
+    public string ModelType { get; init; } = "llama";
+
+    /// <summary>How the rotary frequencies are scaled; null for plain RoPE.</summary>
+    public RopeScaling? RopeScaling { get; init; }
+
+    /// <summary>q_proj, k_proj and v_proj add a bias (Llama with <c>attention_bias</c>).</summary>
+    public bool QkvBias { get; init; }
+
+    /// <summary>o_proj adds a bias (Llama with <c>attention_bias</c>).</summary>
+    public bool OutputBias { get; init; }
+
     /// <summary>Size of one attention head.</summary>
     public int HeadSize => Dim / Heads;
+
+    /// <summary>Width of the queries and of o_proj's input: heads × head size.</summary>
+    public int QueryDim => Heads * HeadSize;
+
+    /// <summary>Width of the keys and of the values: key/value heads × head size.</summary>
+    public int KvDim => KvHeads * HeadSize;
 
     /// <summary>
     /// Head size of the attention kernel and the KV cache: <see cref="HeadSize"/> rounded up to a multiple of 16,
@@ -28,8 +49,9 @@ public sealed record LlamaConfig(
     {
         get
         {
-            long dim = Dim, kvDim = (long)KvHeads * HeadSize;
-            long perLayer = 2 * dim + 2 * dim * dim + 2 * kvDim * dim + 3L * HiddenDim * dim;
+            long dim = Dim, qDim = QueryDim, kvDim = KvDim;
+            long perLayer = 2 * dim + 2 * qDim * dim + 2 * kvDim * dim + 3L * HiddenDim * dim
+                + (QkvBias ? qDim + 2 * kvDim : 0) + (OutputBias ? dim : 0);
             return (long)VocabSize * dim * (TiedEmbeddings ? 1 : 2) + Layers * perLayer + dim;
         }
     }

@@ -9,6 +9,8 @@ namespace LlmAspire.Inference.Models;
 /// <c>GroupQueryAttention</c> with the rotary embedding inside (<c>rotary_interleaved</c> for llama2.c's
 /// adjacent pairs), RMSNorm as <c>SimplifiedLayerNormalization</c> / <c>SkipSimplifiedLayerNormalization</c>;
 /// every operator runs on both the CPU and the CUDA provider. Input and output names are GenAI's.
+/// One builder for the whole family, driven by <see cref="LlamaConfig"/>: scaled RoPE is a different cos/sin cache,
+/// q/k/v/o biases are Adds after the MatMuls.
 /// </summary>
 public static class LlamaOnnxBuilder
 {
@@ -43,7 +45,8 @@ public static class LlamaOnnxBuilder
     public static string PresentValue(int layer) => $"present.{layer}.value";
 
     /// <summary>
-    /// Rotary tables for adjacent-pair RoPE, computed as llama2.c does (float32): [positions, attentionHeadSize / 2].
+    /// Rotary tables for adjacent-pair RoPE: [positions, attentionHeadSize / 2]. Plain RoPE is computed as llama2.c does
+    /// (float32); scaled RoPE from <see cref="RopeScaling.InverseFrequencies"/> in double precision, rounded once.
     /// Columns past headSize / 2 belong to zero padding and rotate by nothing.
     /// </summary>
     public static (float[] Cos, float[] Sin) RotaryTables(LlamaConfig config)
@@ -51,6 +54,7 @@ public static class LlamaOnnxBuilder
         ArgumentNullException.ThrowIfNull(config);
         int half = config.AttentionHeadSize / 2;
         int real = config.HeadSize / 2;
+        double[]? scaled = config.RopeScaling is null ? null : RopeScaling.InverseFrequencies(config.RopeTheta, config.HeadSize, config.RopeScaling);
         float[] cos = new float[config.ContextLength * half];
         float[] sin = new float[config.ContextLength * half];
         for (int pos = 0; pos < config.ContextLength; pos++)
@@ -62,10 +66,19 @@ public static class LlamaOnnxBuilder
 
             for (int i = 0; i < real; i++)
             {
-                float freq = 1.0f / MathF.Pow(config.RopeTheta, 2 * i / (float)config.HeadSize);
-                float angle = pos * freq;
-                cos[pos * half + i] = MathF.Cos(angle);
-                sin[pos * half + i] = MathF.Sin(angle);
+                if (scaled is not null)
+                {
+                    double angle = pos * scaled[i];
+                    cos[pos * half + i] = (float)Math.Cos(angle);
+                    sin[pos * half + i] = (float)Math.Sin(angle);
+                }
+                else
+                {
+                    float freq = 1.0f / MathF.Pow(config.RopeTheta, 2 * i / (float)config.HeadSize);
+                    float angle = pos * freq;
+                    cos[pos * half + i] = MathF.Cos(angle);
+                    sin[pos * half + i] = MathF.Sin(angle);
+                }
             }
         }
 
@@ -126,9 +139,9 @@ public static class LlamaOnnxBuilder
         for (int l = 0; l < config.Layers; l++)
         {
             string p = $"model.layers.{l}";
-            string q = MatMul(g, hidden, $"{p}.attn.q_proj", PadHeadRows(weights.Wq[l], config.Heads, headSize, padded, dim), qDim, dim);
-            string k = MatMul(g, hidden, $"{p}.attn.k_proj", PadHeadRows(weights.Wk[l], kvHeads, headSize, padded, dim), kvDim, dim);
-            string v = MatMul(g, hidden, $"{p}.attn.v_proj", PadHeadRows(weights.Wv[l], kvHeads, headSize, padded, dim), kvDim, dim);
+            string q = Projection(g, hidden, $"{p}.attn.q_proj", PadHeadRows(weights.Wq[l], config.Heads, headSize, padded, dim), weights.Bq?[l], config.Heads, headSize, padded, dim);
+            string k = Projection(g, hidden, $"{p}.attn.k_proj", PadHeadRows(weights.Wk[l], kvHeads, headSize, padded, dim), weights.Bk?[l], kvHeads, headSize, padded, dim);
+            string v = Projection(g, hidden, $"{p}.attn.v_proj", PadHeadRows(weights.Wv[l], kvHeads, headSize, padded, dim), weights.Bv?[l], kvHeads, headSize, padded, dim);
             string attention = g.DomainNode(
                 MicrosoftDomain,
                 "GroupQueryAttention",
@@ -141,6 +154,10 @@ public static class LlamaOnnxBuilder
                 ("rotary_interleaved", 1L),
                 ("local_window_size", -1L))[0];
             string projected = MatMul(g, attention, $"{p}.attn.o_proj", PadHeadColumns(weights.Wo[l], dim, config.Heads, headSize, padded), dim, qDim);
+            if (weights.Bo is not null)
+            {
+                projected = g.Node("Add", [projected, g.Initializer($"{p}.attn.o_proj.bias", weights.Bo[l], dim)], $"{p}.attn.o_proj_biased");
+            }
 
             // RMSNorm fused with the residual add: output 0 is the normalized sum, output 3 the sum itself.
             string[] postAttention = g.DomainNode(
@@ -187,6 +204,18 @@ public static class LlamaOnnxBuilder
 
     private static string MatMul(OnnxGraphBuilder g, string x, string name, float[] weight, int rows, int cols) =>
         g.Node("MatMul", [x, g.Initializer(name + ".weight_t", Transpose(weight, rows, cols), cols, rows)], name);
+
+    /// <summary>
+    /// A q, k or v projection of <paramref name="heads"/> padded heads: MatMul, then an Add of the bias when there is one
+    /// (a separate node, so the quantizer's MatMul → MatMulNBits rewrite leaves it alone).
+    /// </summary>
+    private static string Projection(OnnxGraphBuilder g, string x, string name, float[] paddedWeight, float[]? bias, int heads, int headSize, int padded, int dim)
+    {
+        string y = MatMul(g, x, name, paddedWeight, heads * padded, dim);
+        return bias is null
+            ? y
+            : g.Node("Add", [y, g.Initializer(name + ".bias", PadHeadRows(bias, heads, headSize, padded, 1), heads * padded)], name + "_biased");
+    }
 
     /// <summary>[heads * headSize, cols] to [heads * padded, cols], each head's rows followed by zero rows.</summary>
     private static float[] PadHeadRows(float[] matrix, int heads, int headSize, int padded, int cols)

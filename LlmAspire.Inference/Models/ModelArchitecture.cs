@@ -24,6 +24,22 @@ public sealed class ModelArchitecture
     [JsonPropertyName("tie_word_embeddings")]
     public bool TieWordEmbeddings { get; set; }
 
+    /// <summary>Hugging Face's model_type (llama, mistral); absent for llama2.c models.</summary>
+    [JsonPropertyName("model_type")]
+    public string? ModelType { get; set; }
+
+    /// <summary>Scaled RoPE, when the cos/sin cache was built with it.</summary>
+    [JsonPropertyName("rope_scaling")]
+    public RopeScaling? RopeScaling { get; set; }
+
+    /// <summary>q_proj, k_proj and v_proj have biases.</summary>
+    [JsonPropertyName("qkv_bias")]
+    public bool? QkvBias { get; set; }
+
+    /// <summary>o_proj has a bias.</summary>
+    [JsonPropertyName("o_proj_bias")]
+    public bool? OutputBias { get; set; }
+
     /// <summary>Tokenizer file in the folder.</summary>
     [JsonPropertyName("tokenizer")]
     public string Tokenizer { get; set; } = ModelFolder.TokenizerFile;

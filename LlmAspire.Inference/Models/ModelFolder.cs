@@ -49,8 +49,9 @@ public static class ModelFolder
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(tokens);
+        ModelProto model = LlamaOnnxBuilder.Build(config, weights);
         Directory.CreateDirectory(directory);
-        WriteOnnx(LlamaOnnxBuilder.Build(config, weights), Path.Combine(directory, ModelFile), externalDataThreshold);
+        WriteOnnx(model, Path.Combine(directory, ModelFile), externalDataThreshold);
 
         var genai = new GenAiConfig
         {
@@ -61,6 +62,7 @@ public static class ModelFolder
                 PadTokenId = tokens.Pad,
                 ContextLength = config.ContextLength,
                 VocabSize = config.VocabSize,
+                Type = config.ModelType,
                 Decoder = new GenAiDecoder
                 {
                     HeadSize = config.AttentionHeadSize,
@@ -79,6 +81,10 @@ public static class ModelFolder
             RopeTheta = config.RopeTheta,
             RmsNormEps = config.NormEpsilon,
             TieWordEmbeddings = config.TiedEmbeddings,
+            ModelType = config.ModelType == "llama" ? null : config.ModelType,
+            RopeScaling = config.RopeScaling,
+            QkvBias = config.QkvBias ? true : null,
+            OutputBias = config.OutputBias ? true : null,
             Source = source,
         };
         File.WriteAllText(Path.Combine(directory, ArchitectureFile), JsonSerializer.Serialize(architecture, ModelJsonContext.Default.ModelArchitecture));
@@ -167,7 +173,13 @@ public static class ModelFolder
             genai.Model.ContextLength,
             architecture.RopeTheta,
             architecture.RmsNormEps,
-            architecture.TieWordEmbeddings);
+            architecture.TieWordEmbeddings)
+        {
+            ModelType = architecture.ModelType ?? "llama",
+            RopeScaling = architecture.RopeScaling,
+            QkvBias = architecture.QkvBias ?? false,
+            OutputBias = architecture.OutputBias ?? false,
+        };
         return (config, genai);
     }
 
