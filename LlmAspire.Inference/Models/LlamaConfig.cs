@@ -2,7 +2,8 @@ namespace LlmAspire.Inference.Models;
 
 /// <summary>
 /// Shape of a Llama-family decoder. The positional parameters are what every member of the family has; the
-/// init-only properties are what some add (Llama 3.1's scaled RoPE, attention_bias). Their defaults are plain Llama.
+/// init-only properties are what some add (Qwen2's q/k/v biases and sliding window, Llama 3.1's scaled RoPE).
+/// Their defaults are plain Llama.
 /// </summary>
 public sealed record LlamaConfig(
     int Dim,
@@ -16,13 +17,19 @@ public sealed record LlamaConfig(
     float NormEpsilon = 1e-5f,
     bool TiedEmbeddings = true)
 {
-    /// <summary>Hugging Face's <c>model_type</c> the weights came from (llama, mistral); GenAI's model type.</summary>
+    /// <summary>Hugging Face's <c>model_type</c> the weights came from (llama, mistral, qwen2); GenAI's model type.</summary>
     public string ModelType { get; init; } = "llama";
 
     /// <summary>How the rotary frequencies are scaled; null for plain RoPE.</summary>
     public RopeScaling? RopeScaling { get; init; }
 
-    /// <summary>q_proj, k_proj and v_proj add a bias (Llama with <c>attention_bias</c>).</summary>
+    /// <summary>Keys a query sees in a sliding-window layer, itself included (Hugging Face's <c>sliding_window</c>); 0 for full attention.</summary>
+    public int SlidingWindow { get; init; }
+
+    /// <summary>The first layer that uses <see cref="SlidingWindow"/>; every later layer does too (Qwen2's <c>max_window_layers</c>).</summary>
+    public int FirstSlidingLayer { get; init; }
+
+    /// <summary>q_proj, k_proj and v_proj add a bias (Qwen2; Llama with <c>attention_bias</c>).</summary>
     public bool QkvBias { get; init; }
 
     /// <summary>o_proj adds a bias (Llama with <c>attention_bias</c>).</summary>
@@ -43,6 +50,9 @@ public sealed record LlamaConfig(
     /// result is exact (stories260K's heads of 8 run as 16).
     /// </summary>
     public int AttentionHeadSize => (HeadSize + 15) / 16 * 16;
+
+    /// <summary>The sliding window of layer <paramref name="layer"/>, or 0 when it attends to every earlier position.</summary>
+    public int WindowOf(int layer) => SlidingWindow > 0 && layer >= FirstSlidingLayer ? SlidingWindow : 0;
 
     /// <summary>Parameters of the model as trained (a tied classifier counted once); 0 parts when the feed-forward width is unknown.</summary>
     public long ParameterCount

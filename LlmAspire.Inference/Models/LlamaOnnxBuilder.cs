@@ -10,7 +10,7 @@ namespace LlmAspire.Inference.Models;
 /// adjacent pairs), RMSNorm as <c>SimplifiedLayerNormalization</c> / <c>SkipSimplifiedLayerNormalization</c>;
 /// every operator runs on both the CPU and the CUDA provider. Input and output names are GenAI's.
 /// One builder for the whole family, driven by <see cref="LlamaConfig"/>: scaled RoPE is a different cos/sin cache,
-/// q/k/v/o biases are Adds after the MatMuls.
+/// a sliding window is the layer's <c>local_window_size</c>, q/k/v/o biases are Adds after the MatMuls.
 /// </summary>
 public static class LlamaOnnxBuilder
 {
@@ -142,6 +142,9 @@ public static class LlamaOnnxBuilder
             string q = Projection(g, hidden, $"{p}.attn.q_proj", PadHeadRows(weights.Wq[l], config.Heads, headSize, padded, dim), weights.Bq?[l], config.Heads, headSize, padded, dim);
             string k = Projection(g, hidden, $"{p}.attn.k_proj", PadHeadRows(weights.Wk[l], kvHeads, headSize, padded, dim), weights.Bk?[l], kvHeads, headSize, padded, dim);
             string v = Projection(g, hidden, $"{p}.attn.v_proj", PadHeadRows(weights.Wv[l], kvHeads, headSize, padded, dim), weights.Bv?[l], kvHeads, headSize, padded, dim);
+            // Both count the query's own position: Hugging Face's sliding_window (a key is seen when kv > q - window) and
+            // ONNX Runtime's local_window_size (1.31's kernels; older ones saw one key more).
+            int window = config.WindowOf(l);
             string attention = g.DomainNode(
                 MicrosoftDomain,
                 "GroupQueryAttention",
@@ -152,7 +155,7 @@ public static class LlamaOnnxBuilder
                 ("scale", 1.0f / MathF.Sqrt(headSize)),
                 ("do_rotary", 1L),
                 ("rotary_interleaved", 1L),
-                ("local_window_size", -1L))[0];
+                ("local_window_size", window > 0 ? window : -1L))[0];
             string projected = MatMul(g, attention, $"{p}.attn.o_proj", PadHeadColumns(weights.Wo[l], dim, config.Heads, headSize, padded), dim, qDim);
             if (weights.Bo is not null)
             {

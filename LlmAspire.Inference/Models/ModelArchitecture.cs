@@ -24,13 +24,21 @@ public sealed class ModelArchitecture
     [JsonPropertyName("tie_word_embeddings")]
     public bool TieWordEmbeddings { get; set; }
 
-    /// <summary>Hugging Face's model_type (llama, mistral); absent for llama2.c models.</summary>
+    /// <summary>Hugging Face's model_type (llama, mistral, qwen2); absent for llama2.c models.</summary>
     [JsonPropertyName("model_type")]
     public string? ModelType { get; set; }
 
     /// <summary>Scaled RoPE, when the cos/sin cache was built with it.</summary>
     [JsonPropertyName("rope_scaling")]
     public RopeScaling? RopeScaling { get; set; }
+
+    /// <summary>Keys a query sees in a sliding-window layer (itself included), when some layers slide.</summary>
+    [JsonPropertyName("sliding_window")]
+    public int? SlidingWindow { get; set; }
+
+    /// <summary>Layers from this one on use <see cref="SlidingWindow"/>.</summary>
+    [JsonPropertyName("max_window_layers")]
+    public int? FirstSlidingLayer { get; set; }
 
     /// <summary>q_proj, k_proj and v_proj have biases.</summary>
     [JsonPropertyName("qkv_bias")]

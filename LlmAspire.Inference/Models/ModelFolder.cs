@@ -83,6 +83,8 @@ public static class ModelFolder
             TieWordEmbeddings = config.TiedEmbeddings,
             ModelType = config.ModelType == "llama" ? null : config.ModelType,
             RopeScaling = config.RopeScaling,
+            SlidingWindow = config.SlidingWindow > 0 ? config.SlidingWindow : null,
+            FirstSlidingLayer = config.SlidingWindow > 0 ? config.FirstSlidingLayer : null,
             QkvBias = config.QkvBias ? true : null,
             OutputBias = config.OutputBias ? true : null,
             Source = source,
@@ -177,6 +179,8 @@ public static class ModelFolder
         {
             ModelType = architecture.ModelType ?? "llama",
             RopeScaling = architecture.RopeScaling,
+            SlidingWindow = architecture.SlidingWindow ?? 0,
+            FirstSlidingLayer = architecture.FirstSlidingLayer ?? 0,
             QkvBias = architecture.QkvBias ?? false,
             OutputBias = architecture.OutputBias ?? false,
         };

@@ -8,7 +8,8 @@ namespace LlmAspire.Inference.Models.HuggingFace;
 /// <c>model.safetensors.index.json</c> (F32/F16/BF16), tied or separate <c>lm_head</c>, grouped-query
 /// attention, <c>rope_theta</c>, <c>rms_norm_eps</c>, <c>max_position_embeddings</c>. The model types are
 /// <c>llama</c> (with Llama 3.1's <c>llama3</c>, <c>linear</c> or <c>dynamic</c> <c>rope_scaling</c>, <c>attention_bias</c>),
-/// <c>mistral</c> (no sliding window shorter than the context). The tokenizer files (<c>tokenizer.json</c>,
+/// <c>mistral</c> (no sliding window shorter than the context) and <c>qwen2</c> (q/k/v biases,
+/// <c>use_sliding_window</c>). The tokenizer files (<c>tokenizer.json</c>,
 /// <c>tokenizer_config.json</c>, ...) are carried over unchanged. Every check runs, and every tensor is read,
 /// before the first output file is written.
 /// </summary>
@@ -22,7 +23,7 @@ public static class HuggingFaceImporter
         ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "tokenizer.model"];
 
     /// <summary>The <c>model_type</c>s that import.</summary>
-    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "mistral"];
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "mistral", "qwen2"];
 
     /// <summary>True when <paramref name="directory"/> looks like a Hugging Face model folder.</summary>
     public static bool IsHuggingFaceFolder(string directory) =>
@@ -109,12 +110,9 @@ public static class HuggingFaceImporter
             throw new NotSupportedException($"hidden_act '{String(root, "hidden_act")}' is not supported; SwiGLU (silu) is.");
         }
 
-        // transformers: Llama puts attention_bias on q, k, v and o; Mistral has none.
+        // transformers: Llama puts attention_bias on q, k, v and o; Qwen2 always has q/k/v biases and no o bias; Mistral none.
         bool attentionBias = modelType == "llama" && (Bool(root, "attention_bias") ?? false);
-        if (Int(root, "sliding_window") is int window && window < context)
-        {
-            throw new NotSupportedException($"sliding_window {window} (shorter than the context {context}) is not supported.");
-        }
+        (int window, int firstSliding) = ReadSlidingWindow(root, modelType, layers, context);
 
         int[] eos = Ints(root, "eos_token_id") ?? [2];
         var tokens = new TokenIds(
@@ -125,7 +123,9 @@ public static class HuggingFaceImporter
         {
             ModelType = modelType,
             RopeScaling = scaling,
-            QkvBias = attentionBias,
+            SlidingWindow = window,
+            FirstSlidingLayer = firstSliding,
+            QkvBias = attentionBias || modelType == "qwen2",
             OutputBias = attentionBias,
         };
         return (config, tokens);
@@ -170,6 +170,49 @@ public static class HuggingFaceImporter
             _ => throw new NotSupportedException(
                 $"{key} rope_type '{type}' is not supported; {string.Join(", ", RopeScaling.SupportedTypes)} are (plus plain RoPE)."),
         };
+    }
+
+    /// <summary>
+    /// The sliding window and the first layer that uses it: Qwen2 slides only with <c>use_sliding_window</c>, and only
+    /// the layers <c>layer_types</c> marks (by default those from <c>max_window_layers</c> on, 28 unless given). A window no
+    /// shorter than the context changes nothing and is dropped. Mistral's window is refused.
+    /// </summary>
+    private static (int Window, int FirstLayer) ReadSlidingWindow(JsonElement root, string modelType, int layers, int context)
+    {
+        int? window = Int(root, "sliding_window");
+        if (modelType == "mistral" && window < context)
+        {
+            throw new NotSupportedException($"sliding_window {window} (shorter than the context {context}) is not supported.");
+        }
+
+        if (modelType != "qwen2" || window is null)
+        {
+            return (0, 0);
+        }
+
+        if (window <= 0)
+        {
+            throw new InvalidDataException($"sliding_window {window} is not a positive number of positions.");
+        }
+
+        if (Bool(root, "use_sliding_window") != true)
+        {
+            return (0, 0);
+        }
+
+        int first = Int(root, "max_window_layers") ?? 28;
+        if (root.TryGetProperty("layer_types", out JsonElement types) && types.ValueKind == JsonValueKind.Array)
+        {
+            string[] kinds = [.. types.EnumerateArray().Select(t => t.GetString() ?? string.Empty)];
+            first = Array.IndexOf(kinds, "sliding_attention");
+            first = first < 0 ? layers : first;
+            if (kinds.Length != layers || kinds.Skip(first).Any(k => k != "sliding_attention") || kinds.Take(first).Any(k => k != "full_attention"))
+            {
+                throw new NotSupportedException($"layer_types [{string.Join(", ", kinds)}] is not supported; full_attention layers followed by sliding_attention layers are.");
+            }
+        }
+
+        return window.Value >= context || first >= layers ? (0, 0) : (window.Value, first);
     }
 
     /// <summary>Imports <paramref name="sourceDirectory"/> into a model folder at <paramref name="outputDirectory"/>.</summary>

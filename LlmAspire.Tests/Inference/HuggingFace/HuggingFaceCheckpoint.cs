@@ -17,6 +17,7 @@ internal static class HuggingFaceCheckpoint
     {
         ["llama"] = "LlamaForCausalLM",
         ["mistral"] = "MistralForCausalLM",
+        ["qwen2"] = "Qwen2ForCausalLM",
     };
 
     /// <summary>
@@ -183,7 +184,12 @@ internal static class HuggingFaceCheckpoint
                 json["mlp_bias"] = false;
                 break;
             case "mistral":
-                json["sliding_window"] = null;
+                json["sliding_window"] = config.SlidingWindow > 0 ? config.SlidingWindow : null;
+                break;
+            default:
+                json["use_sliding_window"] = config.SlidingWindow > 0;
+                json["sliding_window"] = config.SlidingWindow > 0 ? config.SlidingWindow : 4096;
+                json["max_window_layers"] = config.SlidingWindow > 0 ? config.FirstSlidingLayer : 28;
                 break;
         }
 

@@ -16,6 +16,7 @@ public sealed class HuggingFaceImportErrorTests
     [InlineData("llama", """{"model_type": "gemma"}""", "model_type 'gemma'")]
     [InlineData("llama", """{"partial_rotary_factor": 0.5}""", "partial_rotary_factor")]
     [InlineData("llama", """{"intermediate_size": 72}""", "Tensor 'model.layers.0.mlp.gate_proj.weight' has 2048 values; config.json implies 2304")]
+    [InlineData("qwen2", """{"use_sliding_window": true, "sliding_window": 8, "layer_types": ["sliding_attention", "full_attention"]}""", "layer_types")]
     public void Import_UnsupportedOrInconsistentConfig_OneLineNamingItAndNoOutput(string modelType, string overrides, string named)
     {
         using JsonDocument document = JsonDocument.Parse(overrides);
@@ -27,6 +28,7 @@ public sealed class HuggingFaceImportErrorTests
     [Theory]
     [InlineData("llama", "model.layers.1.self_attn.o_proj.bias")]
     [InlineData("llama", "lm_head.weight")]
+    [InlineData("qwen2", "model.layers.1.self_attn.k_proj.bias")]
     public void Import_MissingTensor_OneLineNamingItAndNoOutput(string modelType, string tensor)
     {
         AssertImportFails(Config(modelType), null, tensor, tensor == "lm_head.weight" ? "no lm_head.weight" : $"lacks tensor '{tensor}'");
@@ -57,6 +59,7 @@ public sealed class HuggingFaceImportErrorTests
         var llama = new LlamaConfig(Dim: 32, HiddenDim: 64, Layers: 2, Heads: 4, KvHeads: 2, VocabSize: 264, ContextLength: 32, NormEpsilon: 1e-6f, TiedEmbeddings: false);
         return modelType switch
         {
+            "qwen2" => llama with { ModelType = "qwen2", QkvBias = true },
             _ => llama with { QkvBias = true, OutputBias = true },
         };
     }
