@@ -36,7 +36,7 @@ public static class BuiltInModels
     }
 
     /// <summary>
-    /// Deterministic Gaussian weights (norms near 1) for <paramref name="config"/>; biases, when the
+    /// Deterministic Gaussian weights (norms near 1) for <paramref name="config"/>; biases and per-head norms, when the
     /// configuration has them, are drawn after everything else, so a plain Llama's weights do not depend on them.
     /// </summary>
     public static LlamaWeights RandomWeights(LlamaConfig config, int seed, float scale = 0.05f)
@@ -89,6 +89,8 @@ public static class BuiltInModels
             Bk = config.QkvBias ? Layers(() => Matrix(kvDim)) : null,
             Bv = config.QkvBias ? Layers(() => Matrix(kvDim)) : null,
             Bo = config.OutputBias ? Layers(() => Matrix(config.Dim)) : null,
+            QNorm = config.QkNorm ? Layers(() => Norm(config.HeadSize)) : null,
+            KNorm = config.QkNorm ? Layers(() => Norm(config.HeadSize)) : null,
         };
     }
 

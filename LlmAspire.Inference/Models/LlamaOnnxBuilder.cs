@@ -10,7 +10,8 @@ namespace LlmAspire.Inference.Models;
 /// adjacent pairs), RMSNorm as <c>SimplifiedLayerNormalization</c> / <c>SkipSimplifiedLayerNormalization</c>;
 /// every operator runs on both the CPU and the CUDA provider. Input and output names are GenAI's.
 /// One builder for the whole family, driven by <see cref="LlamaConfig"/>: scaled RoPE is a different cos/sin cache,
-/// a sliding window is the layer's <c>local_window_size</c>, q/k/v/o biases are Adds after the MatMuls.
+/// a sliding window is the layer's <c>local_window_size</c>, q/k/v/o biases are Adds after the MatMuls, Qwen3's
+/// q_norm/k_norm are per-head <c>SimplifiedLayerNormalization</c>s before attention (which rotates after them).
 /// </summary>
 public static class LlamaOnnxBuilder
 {
@@ -142,6 +143,12 @@ public static class LlamaOnnxBuilder
             string q = Projection(g, hidden, $"{p}.attn.q_proj", PadHeadRows(weights.Wq[l], config.Heads, headSize, padded, dim), weights.Bq?[l], config.Heads, headSize, padded, dim);
             string k = Projection(g, hidden, $"{p}.attn.k_proj", PadHeadRows(weights.Wk[l], kvHeads, headSize, padded, dim), weights.Bk?[l], kvHeads, headSize, padded, dim);
             string v = Projection(g, hidden, $"{p}.attn.v_proj", PadHeadRows(weights.Wv[l], kvHeads, headSize, padded, dim), weights.Bv?[l], kvHeads, headSize, padded, dim);
+            if (config.QkNorm)
+            {
+                q = HeadNorm(g, q, $"{p}.attn.q_norm", weights.QNorm![l], config.Heads, headSize, padded, config.NormEpsilon);
+                k = HeadNorm(g, k, $"{p}.attn.k_norm", weights.KNorm![l], kvHeads, headSize, padded, config.NormEpsilon);
+            }
+
             // Both count the query's own position: Hugging Face's sliding_window (a key is seen when kv > q - window) and
             // ONNX Runtime's local_window_size (1.31's kernels; older ones saw one key more).
             int window = config.WindowOf(l);
@@ -218,6 +225,25 @@ public static class LlamaOnnxBuilder
         return bias is null
             ? y
             : g.Node("Add", [y, g.Initializer(name + ".bias", PadHeadRows(bias, heads, headSize, padded, 1), heads * padded)], name + "_biased");
+    }
+
+    /// <summary>
+    /// Qwen3's per-head RMSNorm over [batch, sequence, heads * padded]: reshaped to one row per head, normalized, reshaped
+    /// back. Zero padding adds nothing to the sum of squares but counts in the mean, so the epsilon and the weight are
+    /// scaled by headSize / padded and its square root: x / sqrt(s/P + eps·R/P) · w·sqrt(R/P) = x / sqrt(s/R + eps) · w.
+    /// </summary>
+    private static string HeadNorm(OnnxGraphBuilder g, string x, string name, float[] weight, int heads, int headSize, int padded, float epsilon)
+    {
+        float ratio = headSize / (float)padded;
+        float[] scaled = PadHeadRows([.. weight.Select(w => w * MathF.Sqrt(ratio))], 1, headSize, padded, 1);
+        string perHead = g.Node("Reshape", [x, g.Ints(name + "_heads_shape", 0, 0, heads, padded)], name + "_heads");
+        string normed = g.NodeMulti(
+            "SimplifiedLayerNormalization",
+            [perHead, g.Initializer(name + ".weight", padded == headSize ? weight : scaled, padded)],
+            [g.Unique(name + "_normed")],
+            ("axis", -1L),
+            ("epsilon", epsilon * ratio))[0];
+        return g.Node("Reshape", [normed, g.Ints(name + "_flat_shape", 0, 0, heads * padded)], name + "_out");
     }
 
     /// <summary>[heads * headSize, cols] to [heads * padded, cols], each head's rows followed by zero rows.</summary>

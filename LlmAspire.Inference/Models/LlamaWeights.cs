@@ -3,7 +3,7 @@ namespace LlmAspire.Inference.Models;
 /// <summary>
 /// The float32 weights of a Llama-family decoder. Matrices are row-major <c>[out, in]</c> (y = W x),
 /// one entry per layer; rotary embedding pairs adjacent elements (llama2.c layout), so the rows of
-/// <see cref="Wq"/> and <see cref="Wk"/> (and their biases) are in that order.
+/// <see cref="Wq"/> and <see cref="Wk"/> (and their biases and per-head norms) are in that order.
 /// The optional members are null unless the <see cref="LlamaConfig"/> asks for them.
 /// </summary>
 public sealed class LlamaWeights
@@ -28,6 +28,12 @@ public sealed class LlamaWeights
 
     /// <summary>Per layer: [dim], when <see cref="LlamaConfig.OutputBias"/>.</summary>
     public float[][]? Bo { get; init; }
+
+    /// <summary>Per layer: the query heads' RMSNorm weight, [headSize], when <see cref="LlamaConfig.QkNorm"/>.</summary>
+    public float[][]? QNorm { get; init; }
+
+    /// <summary>Per layer: the key heads' RMSNorm weight, [headSize], when <see cref="LlamaConfig.QkNorm"/>.</summary>
+    public float[][]? KNorm { get; init; }
 
     /// <summary>Per layer: [kvHeads * headSize, dim].</summary>
     public required float[][] Wk { get; init; }
@@ -73,6 +79,8 @@ public sealed class LlamaWeights
         CheckOptional(Bk, config.QkvBias, kvDim, nameof(Bk));
         CheckOptional(Bv, config.QkvBias, kvDim, nameof(Bv));
         CheckOptional(Bo, config.OutputBias, config.Dim, nameof(Bo));
+        CheckOptional(QNorm, config.QkNorm, config.HeadSize, nameof(QNorm));
+        CheckOptional(KNorm, config.QkNorm, config.HeadSize, nameof(KNorm));
         CheckLayers(FfnNorm, config.Dim, nameof(FfnNorm));
         CheckLayers(W1, config.HiddenDim * config.Dim, nameof(W1));
         CheckLayers(W2, config.Dim * config.HiddenDim, nameof(W2));

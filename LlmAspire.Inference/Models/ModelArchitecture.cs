@@ -24,9 +24,13 @@ public sealed class ModelArchitecture
     [JsonPropertyName("tie_word_embeddings")]
     public bool TieWordEmbeddings { get; set; }
 
-    /// <summary>Hugging Face's model_type (llama, mistral, qwen2); absent for llama2.c models.</summary>
+    /// <summary>Hugging Face's model_type (llama, mistral, qwen2, qwen3); absent for llama2.c models.</summary>
     [JsonPropertyName("model_type")]
     public string? ModelType { get; set; }
+
+    /// <summary>Explicit head size, when it differs from hidden_size / num_attention_heads.</summary>
+    [JsonPropertyName("head_dim")]
+    public int? HeadDim { get; set; }
 
     /// <summary>Scaled RoPE, when the cos/sin cache was built with it.</summary>
     [JsonPropertyName("rope_scaling")]
@@ -47,6 +51,10 @@ public sealed class ModelArchitecture
     /// <summary>o_proj has a bias.</summary>
     [JsonPropertyName("o_proj_bias")]
     public bool? OutputBias { get; set; }
+
+    /// <summary>Per-head RMSNorm of queries and keys before the rotary embedding.</summary>
+    [JsonPropertyName("qk_norm")]
+    public bool? QkNorm { get; set; }
 
     /// <summary>Tokenizer file in the folder.</summary>
     [JsonPropertyName("tokenizer")]

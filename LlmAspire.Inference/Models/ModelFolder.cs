@@ -82,11 +82,13 @@ public static class ModelFolder
             RmsNormEps = config.NormEpsilon,
             TieWordEmbeddings = config.TiedEmbeddings,
             ModelType = config.ModelType == "llama" ? null : config.ModelType,
+            HeadDim = config.HeadDim > 0 ? config.HeadDim : null,
             RopeScaling = config.RopeScaling,
             SlidingWindow = config.SlidingWindow > 0 ? config.SlidingWindow : null,
             FirstSlidingLayer = config.SlidingWindow > 0 ? config.FirstSlidingLayer : null,
             QkvBias = config.QkvBias ? true : null,
             OutputBias = config.OutputBias ? true : null,
+            QkNorm = config.QkNorm ? true : null,
             Source = source,
         };
         File.WriteAllText(Path.Combine(directory, ArchitectureFile), JsonSerializer.Serialize(architecture, ModelJsonContext.Default.ModelArchitecture));
@@ -178,11 +180,13 @@ public static class ModelFolder
             architecture.TieWordEmbeddings)
         {
             ModelType = architecture.ModelType ?? "llama",
+            HeadDim = architecture.HeadDim ?? 0,
             RopeScaling = architecture.RopeScaling,
             SlidingWindow = architecture.SlidingWindow ?? 0,
             FirstSlidingLayer = architecture.FirstSlidingLayer ?? 0,
             QkvBias = architecture.QkvBias ?? false,
             OutputBias = architecture.OutputBias ?? false,
+            QkNorm = architecture.QkNorm ?? false,
         };
         return (config, genai);
     }

@@ -99,6 +99,11 @@ public sealed record ModelInspection(
             parts.Add("o_proj bias");
         }
 
+        if (c.QkNorm)
+        {
+            parts.Add("per-head q/k RMSNorm");
+        }
+
         if (c.SlidingWindow > 0)
         {
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"sliding window {c.SlidingWindow} from layer {c.FirstSlidingLayer}"));

@@ -8,8 +8,8 @@ namespace LlmAspire.Inference.Models.HuggingFace;
 /// <c>model.safetensors.index.json</c> (F32/F16/BF16), tied or separate <c>lm_head</c>, grouped-query
 /// attention, <c>rope_theta</c>, <c>rms_norm_eps</c>, <c>max_position_embeddings</c>. The model types are
 /// <c>llama</c> (with Llama 3.1's <c>llama3</c>, <c>linear</c> or <c>dynamic</c> <c>rope_scaling</c>, <c>attention_bias</c>),
-/// <c>mistral</c> (no sliding window shorter than the context) and <c>qwen2</c> (q/k/v biases,
-/// <c>use_sliding_window</c>). The tokenizer files (<c>tokenizer.json</c>,
+/// <c>mistral</c> (no sliding window shorter than the context), <c>qwen2</c> (q/k/v biases, <c>use_sliding_window</c>) and <c>qwen3</c>
+/// (per-head q/k RMSNorm, explicit <c>head_dim</c>). The tokenizer files (<c>tokenizer.json</c>,
 /// <c>tokenizer_config.json</c>, ...) are carried over unchanged. Every check runs, and every tensor is read,
 /// before the first output file is written.
 /// </summary>
@@ -23,7 +23,7 @@ public static class HuggingFaceImporter
         ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "tokenizer.model"];
 
     /// <summary>The <c>model_type</c>s that import.</summary>
-    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "mistral", "qwen2"];
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "mistral", "qwen2", "qwen3"];
 
     /// <summary>True when <paramref name="directory"/> looks like a Hugging Face model folder.</summary>
     public static bool IsHuggingFaceFolder(string directory) =>
@@ -76,14 +76,12 @@ public static class HuggingFaceImporter
         float eps = Float(root, "rms_norm_eps") ?? 1e-6f;
         bool tied = Bool(root, "tie_word_embeddings") ?? false;
 
-        if (heads <= 0 || kvHeads <= 0 || dim % heads != 0 || heads % kvHeads != 0 || (dim / heads) % 2 != 0)
+        // transformers' Qwen3Config defaults head_dim to 128; the others to hidden_size / num_attention_heads.
+        int headDim = Int(root, "head_dim") ?? (modelType == "qwen3" ? 128 : 0);
+        int headSize = headDim > 0 ? headDim : dim / heads;
+        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || headSize % 2 != 0 || (headDim == 0 && dim % heads != 0))
         {
-            throw new InvalidDataException($"Inconsistent attention shape: hidden_size {dim}, num_attention_heads {heads}, num_key_value_heads {kvHeads}.");
-        }
-
-        if (Int(root, "head_dim") is int headDim && headDim != dim / heads)
-        {
-            throw new NotSupportedException($"head_dim {headDim} differs from hidden_size / num_attention_heads ({dim / heads}); that variant is not supported.");
+            throw new InvalidDataException($"Inconsistent attention shape: hidden_size {dim}, num_attention_heads {heads}, num_key_value_heads {kvHeads}, head_dim {headSize}.");
         }
 
         if (Float(root, "partial_rotary_factor") is float partial && partial != 1f)
@@ -110,8 +108,8 @@ public static class HuggingFaceImporter
             throw new NotSupportedException($"hidden_act '{String(root, "hidden_act")}' is not supported; SwiGLU (silu) is.");
         }
 
-        // transformers: Llama puts attention_bias on q, k, v and o; Qwen2 always has q/k/v biases and no o bias; Mistral none.
-        bool attentionBias = modelType == "llama" && (Bool(root, "attention_bias") ?? false);
+        // transformers: Llama and Qwen3 put attention_bias on q, k, v and o; Qwen2 always has q/k/v biases and no o bias; Mistral none.
+        bool attentionBias = modelType is "llama" or "qwen3" && (Bool(root, "attention_bias") ?? false);
         (int window, int firstSliding) = ReadSlidingWindow(root, modelType, layers, context);
 
         int[] eos = Ints(root, "eos_token_id") ?? [2];
@@ -122,11 +120,13 @@ public static class HuggingFaceImporter
         var config = new LlamaConfig(dim, hidden, layers, heads, kvHeads, vocab, context, theta, eps, tied)
         {
             ModelType = modelType,
+            HeadDim = headDim > 0 && headDim != dim / heads ? headDim : 0,
             RopeScaling = scaling,
             SlidingWindow = window,
             FirstSlidingLayer = firstSliding,
             QkvBias = attentionBias || modelType == "qwen2",
             OutputBias = attentionBias,
+            QkNorm = modelType == "qwen3",
         };
         return (config, tokens);
 
@@ -173,7 +173,7 @@ public static class HuggingFaceImporter
     }
 
     /// <summary>
-    /// The sliding window and the first layer that uses it: Qwen2 slides only with <c>use_sliding_window</c>, and only
+    /// The sliding window and the first layer that uses it: Qwen2/Qwen3 slide only with <c>use_sliding_window</c>, and only
     /// the layers <c>layer_types</c> marks (by default those from <c>max_window_layers</c> on, 28 unless given). A window no
     /// shorter than the context changes nothing and is dropped. Mistral's window is refused.
     /// </summary>
@@ -185,7 +185,7 @@ public static class HuggingFaceImporter
             throw new NotSupportedException($"sliding_window {window} (shorter than the context {context}) is not supported.");
         }
 
-        if (modelType != "qwen2" || window is null)
+        if (modelType is not ("qwen2" or "qwen3") || window is null)
         {
             return (0, 0);
         }
@@ -235,8 +235,9 @@ public static class HuggingFaceImporter
 
     /// <summary>
     /// Reads the weights into our layout. Hugging Face rotates the halves of each head, (x[i], x[i + d/2]);
-    /// the graph rotates adjacent pairs, so the rows of q_proj and k_proj and their biases are interleaved to match.
-    /// Each tensor's size is checked against config.json, and an error names the tensor.
+    /// the graph rotates adjacent pairs, so the rows of q_proj and k_proj, their biases and the q/k norms' weights
+    /// are interleaved to match (RMSNorm does not care about the order within a head). Each tensor's size is checked
+    /// against config.json, and an error names the tensor.
     /// </summary>
     public static LlamaWeights ReadWeights(string directory, LlamaConfig config)
     {
@@ -279,6 +280,8 @@ public static class HuggingFaceImporter
             Bk = Optional(config.QkvBias, "self_attn.k_proj.bias", kvDim, b => InterleaveRotaryRows(b, config.KvHeads, headSize, 1)),
             Bv = Optional(config.QkvBias, "self_attn.v_proj.bias", kvDim),
             Bo = Optional(config.OutputBias, "self_attn.o_proj.bias", dim),
+            QNorm = Optional(config.QkNorm, "self_attn.q_norm.weight", headSize, w => InterleaveRotaryRows(w, 1, headSize, 1)),
+            KNorm = Optional(config.QkNorm, "self_attn.k_norm.weight", headSize, w => InterleaveRotaryRows(w, 1, headSize, 1)),
             FfnNorm = Layers("post_attention_layernorm.weight", dim),
             W1 = Layers("mlp.gate_proj.weight", (long)config.HiddenDim * dim),
             W2 = Layers("mlp.down_proj.weight", (long)dim * config.HiddenDim),

@@ -18,6 +18,7 @@ internal static class HuggingFaceCheckpoint
         ["llama"] = "LlamaForCausalLM",
         ["mistral"] = "MistralForCausalLM",
         ["qwen2"] = "Qwen2ForCausalLM",
+        ["qwen3"] = "Qwen3ForCausalLM",
     };
 
     /// <summary>
@@ -98,6 +99,12 @@ internal static class HuggingFaceCheckpoint
                 tensors.Add((p + "self_attn.o_proj.bias", [dim], weights.Bo[l]));
             }
 
+            if (weights.QNorm is not null)
+            {
+                tensors.Add((p + "self_attn.q_norm.weight", [config.HeadSize], weights.QNorm[l]));
+                tensors.Add((p + "self_attn.k_norm.weight", [config.HeadSize], weights.KNorm![l]));
+            }
+
             tensors.Add((p + "post_attention_layernorm.weight", [dim], weights.FfnNorm[l]));
             tensors.Add((p + "mlp.gate_proj.weight", [config.HiddenDim, dim], weights.W1[l]));
             tensors.Add((p + "mlp.up_proj.weight", [config.HiddenDim, dim], weights.W3[l]));
@@ -132,6 +139,8 @@ internal static class HuggingFaceCheckpoint
             Bk = O(w.Bk),
             Bv = O(w.Bv),
             Bo = O(w.Bo),
+            QNorm = O(w.QNorm),
+            KNorm = O(w.KNorm),
             FfnNorm = L(w.FfnNorm),
             W1 = L(w.W1),
             W2 = L(w.W2),
@@ -163,6 +172,11 @@ internal static class HuggingFaceCheckpoint
             ["eos_token_id"] = eos.Length == 1 ? (JsonNode)JsonValue.Create(eos[0]) : new JsonArray([.. eos.Select(e => (JsonNode?)JsonValue.Create(e))]),
             ["torch_dtype"] = dtype == "F32" ? "float32" : dtype == "F16" ? "float16" : "bfloat16",
         };
+        if (config.HeadDim > 0 || config.ModelType == "qwen3")
+        {
+            json["head_dim"] = config.HeadSize;
+        }
+
         json["rope_scaling"] = config.RopeScaling switch
         {
             null => null,
@@ -190,6 +204,11 @@ internal static class HuggingFaceCheckpoint
                 json["use_sliding_window"] = config.SlidingWindow > 0;
                 json["sliding_window"] = config.SlidingWindow > 0 ? config.SlidingWindow : 4096;
                 json["max_window_layers"] = config.SlidingWindow > 0 ? config.FirstSlidingLayer : 28;
+                if (config.ModelType == "qwen3")
+                {
+                    json["attention_bias"] = config.OutputBias;
+                }
+
                 break;
         }
 

@@ -17,6 +17,7 @@ public sealed class HuggingFaceImportErrorTests
     [InlineData("llama", """{"partial_rotary_factor": 0.5}""", "partial_rotary_factor")]
     [InlineData("llama", """{"intermediate_size": 72}""", "Tensor 'model.layers.0.mlp.gate_proj.weight' has 2048 values; config.json implies 2304")]
     [InlineData("qwen2", """{"use_sliding_window": true, "sliding_window": 8, "layer_types": ["sliding_attention", "full_attention"]}""", "layer_types")]
+    [InlineData("qwen3", """{"head_dim": 24}""", "Tensor 'model.layers.0.self_attn.q_proj.weight' has 2048 values; config.json implies 3072")]
     public void Import_UnsupportedOrInconsistentConfig_OneLineNamingItAndNoOutput(string modelType, string overrides, string named)
     {
         using JsonDocument document = JsonDocument.Parse(overrides);
@@ -29,6 +30,8 @@ public sealed class HuggingFaceImportErrorTests
     [InlineData("llama", "model.layers.1.self_attn.o_proj.bias")]
     [InlineData("llama", "lm_head.weight")]
     [InlineData("qwen2", "model.layers.1.self_attn.k_proj.bias")]
+    [InlineData("qwen3", "model.layers.0.self_attn.q_norm.weight")]
+    [InlineData("qwen3", "model.layers.1.self_attn.k_norm.weight")]
     public void Import_MissingTensor_OneLineNamingItAndNoOutput(string modelType, string tensor)
     {
         AssertImportFails(Config(modelType), null, tensor, tensor == "lm_head.weight" ? "no lm_head.weight" : $"lacks tensor '{tensor}'");
@@ -60,6 +63,7 @@ public sealed class HuggingFaceImportErrorTests
         return modelType switch
         {
             "qwen2" => llama with { ModelType = "qwen2", QkvBias = true },
+            "qwen3" => llama with { ModelType = "qwen3", HeadDim = 16, QkNorm = true },
             _ => llama with { QkvBias = true, OutputBias = true },
         };
     }

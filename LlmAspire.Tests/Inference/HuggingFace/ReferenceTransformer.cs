@@ -4,8 +4,8 @@ namespace LlmAspire.Tests.Inference.HuggingFace;
 
 /// <summary>
 /// A float64 forward pass written from transformers' modeling code, one token at a time with its own KV cache:
-/// <c>LlamaRMSNorm</c>, q/k/v projections with their biases (Qwen2; <c>attention_bias</c>),
-/// <c>apply_rotary_pos_emb</c> with <c>rotate_half</c>, the
+/// <c>LlamaRMSNorm</c>, q/k/v projections with their biases (Qwen2; <c>attention_bias</c>), Qwen3's per-head
+/// <c>q_norm</c>/<c>k_norm</c> before the rotary embedding, <c>apply_rotary_pos_emb</c> with <c>rotate_half</c>, the
 /// inverse frequencies of modeling_rope_utils.py (default, linear, dynamic, llama3), <c>repeat_kv</c>, the causal mask
 /// with masking_utils' sliding window (a key is seen when <c>kv_idx &gt; q_idx - sliding_window</c>), o_proj, SwiGLU.
 /// Weights are in the checkpoint's own layout (halves rotated, nothing interleaved). No ONNX Runtime, and none of the
@@ -22,7 +22,7 @@ internal sealed class ReferenceTransformer
     private int _position;
 
     /// <param name="config">The shape: head size, heads, RoPE theta and scaling, norm epsilon.</param>
-    /// <param name="weights">Hugging Face layout; biases are used when present.</param>
+    /// <param name="weights">Hugging Face layout; biases and q/k norms are used when present.</param>
     /// <param name="windows">Per layer, the sliding window (0 = full attention); null for none.</param>
     /// <param name="maxPositionEmbeddings">config.json's max_position_embeddings (dynamic NTK's threshold); 0 = the context length.</param>
     public ReferenceTransformer(LlamaConfig config, LlamaWeights weights, int[]? windows = null, int maxPositionEmbeddings = 0)
@@ -76,6 +76,12 @@ internal sealed class ReferenceTransformer
             double[] q = Linear(h, _w.Wq[l], _w.Bq?[l], heads * hd);
             double[] k = Linear(h, _w.Wk[l], _w.Bk?[l], kvHeads * hd);
             double[] v = Linear(h, _w.Wv[l], _w.Bv?[l], kvHeads * hd);
+            if (_w.QNorm is not null)
+            {
+                HeadRmsNorm(q, heads, _w.QNorm[l]);
+                HeadRmsNorm(k, kvHeads, _w.KNorm![l]);
+            }
+
             ApplyRotary(q, heads, pos, invFreq);
             ApplyRotary(k, kvHeads, pos, invFreq);
             _keys[l].Add(k);
@@ -193,6 +199,17 @@ internal sealed class ReferenceTransformer
         double variance = x.Sum(v => v * v) / x.Length;
         double scale = 1.0 / Math.Sqrt(variance + _c.NormEpsilon);
         return [.. x.Select((v, i) => weight[i] * (v * scale))];
+    }
+
+    /// <summary>Qwen3RMSNorm over head_dim, for each head of <paramref name="vector"/> in place.</summary>
+    private void HeadRmsNorm(double[] vector, int heads, float[] weight)
+    {
+        int hd = _c.HeadSize;
+        for (int h = 0; h < heads; h++)
+        {
+            double[] normed = RmsNorm(vector[(h * hd)..((h + 1) * hd)], weight);
+            Array.Copy(normed, 0, vector, h * hd, hd);
+        }
     }
 
     /// <summary>nn.Linear: W [outFeatures, in] times x, plus the bias.</summary>
