@@ -2,8 +2,8 @@ namespace LlmAspire.Inference.Models;
 
 /// <summary>
 /// Shape of a Llama-family decoder. The positional parameters are what every member of the family has; the
-/// init-only properties are what some add (Qwen2's q/k/v biases and sliding window, Qwen3's per-head norms and explicit
-/// head size, Llama 3.1's scaled RoPE). Their defaults are plain Llama.
+/// init-only properties are what some add (Qwen2's q/k/v biases, Qwen3's per-head norms and explicit head size,
+/// Mistral's sliding window, Llama 3.1's scaled RoPE). Their defaults are plain Llama.
 /// </summary>
 public sealed record LlamaConfig(
     int Dim,

@@ -8,7 +8,7 @@ namespace LlmAspire.Inference.Models.HuggingFace;
 /// <c>model.safetensors.index.json</c> (F32/F16/BF16), tied or separate <c>lm_head</c>, grouped-query
 /// attention, <c>rope_theta</c>, <c>rms_norm_eps</c>, <c>max_position_embeddings</c>. The model types are
 /// <c>llama</c> (with Llama 3.1's <c>llama3</c>, <c>linear</c> or <c>dynamic</c> <c>rope_scaling</c>, <c>attention_bias</c>),
-/// <c>mistral</c> (no sliding window shorter than the context), <c>qwen2</c> (q/k/v biases, <c>use_sliding_window</c>) and <c>qwen3</c>
+/// <c>mistral</c> (its <c>sliding_window</c>), <c>qwen2</c> (q/k/v biases, <c>use_sliding_window</c>) and <c>qwen3</c>
 /// (per-head q/k RMSNorm, explicit <c>head_dim</c>). The tokenizer files (<c>tokenizer.json</c>,
 /// <c>tokenizer_config.json</c>, ...) are carried over unchanged. Every check runs, and every tensor is read,
 /// before the first output file is written.
@@ -173,19 +173,14 @@ public static class HuggingFaceImporter
     }
 
     /// <summary>
-    /// The sliding window and the first layer that uses it: Qwen2/Qwen3 slide only with <c>use_sliding_window</c>, and only
-    /// the layers <c>layer_types</c> marks (by default those from <c>max_window_layers</c> on, 28 unless given). A window no
-    /// shorter than the context changes nothing and is dropped. Mistral's window is refused.
+    /// The sliding window and the first layer that uses it. Mistral slides every layer when <c>sliding_window</c> is set;
+    /// Qwen2/Qwen3 only with <c>use_sliding_window</c>, and only the layers <c>layer_types</c> marks (by default those from
+    /// <c>max_window_layers</c> on, 28 unless given). A window no shorter than the context changes nothing and is dropped.
     /// </summary>
     private static (int Window, int FirstLayer) ReadSlidingWindow(JsonElement root, string modelType, int layers, int context)
     {
         int? window = Int(root, "sliding_window");
-        if (modelType == "mistral" && window < context)
-        {
-            throw new NotSupportedException($"sliding_window {window} (shorter than the context {context}) is not supported.");
-        }
-
-        if (modelType is not ("qwen2" or "qwen3") || window is null)
+        if (modelType is not ("mistral" or "qwen2" or "qwen3") || window is null)
         {
             return (0, 0);
         }
@@ -195,20 +190,24 @@ public static class HuggingFaceImporter
             throw new InvalidDataException($"sliding_window {window} is not a positive number of positions.");
         }
 
-        if (Bool(root, "use_sliding_window") != true)
+        int first = 0;
+        if (modelType != "mistral")
         {
-            return (0, 0);
-        }
-
-        int first = Int(root, "max_window_layers") ?? 28;
-        if (root.TryGetProperty("layer_types", out JsonElement types) && types.ValueKind == JsonValueKind.Array)
-        {
-            string[] kinds = [.. types.EnumerateArray().Select(t => t.GetString() ?? string.Empty)];
-            first = Array.IndexOf(kinds, "sliding_attention");
-            first = first < 0 ? layers : first;
-            if (kinds.Length != layers || kinds.Skip(first).Any(k => k != "sliding_attention") || kinds.Take(first).Any(k => k != "full_attention"))
+            if (Bool(root, "use_sliding_window") != true)
             {
-                throw new NotSupportedException($"layer_types [{string.Join(", ", kinds)}] is not supported; full_attention layers followed by sliding_attention layers are.");
+                return (0, 0);
+            }
+
+            first = Int(root, "max_window_layers") ?? 28;
+            if (root.TryGetProperty("layer_types", out JsonElement types) && types.ValueKind == JsonValueKind.Array)
+            {
+                string[] kinds = [.. types.EnumerateArray().Select(t => t.GetString() ?? string.Empty)];
+                first = Array.IndexOf(kinds, "sliding_attention");
+                first = first < 0 ? layers : first;
+                if (kinds.Length != layers || kinds.Skip(first).Any(k => k != "sliding_attention") || kinds.Take(first).Any(k => k != "full_attention"))
+                {
+                    throw new NotSupportedException($"layer_types [{string.Join(", ", kinds)}] is not supported; full_attention layers followed by sliding_attention layers are.");
+                }
             }
         }
 
