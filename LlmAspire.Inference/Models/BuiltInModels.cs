@@ -35,12 +35,15 @@ public static class BuiltInModels
         return folder;
     }
 
-    /// <summary>Deterministic Gaussian weights (norms at 1) for <paramref name="config"/>.</summary>
+    /// <summary>
+    /// Deterministic Gaussian weights (norms near 1) for <paramref name="config"/>; biases and per-head norms, when the
+    /// configuration has them, are drawn after everything else, so a plain Llama's weights do not depend on them.
+    /// </summary>
     public static LlamaWeights RandomWeights(LlamaConfig config, int seed, float scale = 0.05f)
     {
         ArgumentNullException.ThrowIfNull(config);
         var random = new Random(seed);
-        int kvDim = config.KvHeads * config.HeadSize;
+        int kvDim = config.KvDim, qDim = config.QueryDim;
         float[] Matrix(int length)
         {
             float[] values = new float[length];
@@ -72,16 +75,22 @@ public static class BuiltInModels
         {
             TokenEmbedding = embedding,
             AttentionNorm = Layers(() => Norm(config.Dim)),
-            Wq = Layers(() => Matrix(config.Dim * config.Dim)),
+            Wq = Layers(() => Matrix(qDim * config.Dim)),
             Wk = Layers(() => Matrix(kvDim * config.Dim)),
             Wv = Layers(() => Matrix(kvDim * config.Dim)),
-            Wo = Layers(() => Matrix(config.Dim * config.Dim)),
+            Wo = Layers(() => Matrix(config.Dim * qDim)),
             FfnNorm = Layers(() => Norm(config.Dim)),
             W1 = Layers(() => Matrix(config.HiddenDim * config.Dim)),
             W2 = Layers(() => Matrix(config.Dim * config.HiddenDim)),
             W3 = Layers(() => Matrix(config.HiddenDim * config.Dim)),
             FinalNorm = Norm(config.Dim),
             Classifier = config.TiedEmbeddings ? embedding : Matrix(config.VocabSize * config.Dim),
+            Bq = config.QkvBias ? Layers(() => Matrix(qDim)) : null,
+            Bk = config.QkvBias ? Layers(() => Matrix(kvDim)) : null,
+            Bv = config.QkvBias ? Layers(() => Matrix(kvDim)) : null,
+            Bo = config.OutputBias ? Layers(() => Matrix(config.Dim)) : null,
+            QNorm = config.QkNorm ? Layers(() => Norm(config.HeadSize)) : null,
+            KNorm = config.QkNorm ? Layers(() => Norm(config.HeadSize)) : null,
         };
     }
 

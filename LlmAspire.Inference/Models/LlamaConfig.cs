@@ -1,6 +1,10 @@
 namespace LlmAspire.Inference.Models;
 
-/// <summary>Shape of a Llama-family decoder.</summary>
+/// <summary>
+/// Shape of a Llama-family decoder. The positional parameters are what every member of the family has; the
+/// init-only properties are what some add (Qwen2's q/k/v biases, Qwen3's per-head norms and explicit head size,
+/// Mistral's sliding window, Llama 3.1's scaled RoPE). Their defaults are plain Llama.
+/// </summary>
 public sealed record LlamaConfig(
     int Dim,
     int HiddenDim,
@@ -13,8 +17,38 @@ public sealed record LlamaConfig(
     float NormEpsilon = 1e-5f,
     bool TiedEmbeddings = true)
 {
+    /// <summary>Hugging Face's <c>model_type</c> the weights came from (llama, mistral, qwen2, qwen3); GenAI's model type.</summary>
+    public string ModelType { get; init; } = "llama";
+
+    /// <summary>Size of one attention head when set explicitly (Qwen3's <c>head_dim</c>); 0 means <see cref="Dim"/> / <see cref="Heads"/>.</summary>
+    public int HeadDim { get; init; }
+
+    /// <summary>How the rotary frequencies are scaled; null for plain RoPE.</summary>
+    public RopeScaling? RopeScaling { get; init; }
+
+    /// <summary>Keys a query sees in a sliding-window layer, itself included (Hugging Face's <c>sliding_window</c>); 0 for full attention.</summary>
+    public int SlidingWindow { get; init; }
+
+    /// <summary>The first layer that uses <see cref="SlidingWindow"/>; every later layer does too (Qwen2's <c>max_window_layers</c>).</summary>
+    public int FirstSlidingLayer { get; init; }
+
+    /// <summary>q_proj, k_proj and v_proj add a bias (Qwen2; Llama and Qwen3 with <c>attention_bias</c>).</summary>
+    public bool QkvBias { get; init; }
+
+    /// <summary>o_proj adds a bias (Llama and Qwen3 with <c>attention_bias</c>).</summary>
+    public bool OutputBias { get; init; }
+
+    /// <summary>Queries and keys are RMS-normalized per head before the rotary embedding (Qwen3's q_norm / k_norm).</summary>
+    public bool QkNorm { get; init; }
+
     /// <summary>Size of one attention head.</summary>
-    public int HeadSize => Dim / Heads;
+    public int HeadSize => HeadDim > 0 ? HeadDim : Dim / Heads;
+
+    /// <summary>Width of the queries and of o_proj's input: heads × head size (not always <see cref="Dim"/>).</summary>
+    public int QueryDim => Heads * HeadSize;
+
+    /// <summary>Width of the keys and of the values: key/value heads × head size.</summary>
+    public int KvDim => KvHeads * HeadSize;
 
     /// <summary>
     /// Head size of the attention kernel and the KV cache: <see cref="HeadSize"/> rounded up to a multiple of 16,
@@ -23,13 +57,17 @@ public sealed record LlamaConfig(
     /// </summary>
     public int AttentionHeadSize => (HeadSize + 15) / 16 * 16;
 
+    /// <summary>The sliding window of layer <paramref name="layer"/>, or 0 when it attends to every earlier position.</summary>
+    public int WindowOf(int layer) => SlidingWindow > 0 && layer >= FirstSlidingLayer ? SlidingWindow : 0;
+
     /// <summary>Parameters of the model as trained (a tied classifier counted once); 0 parts when the feed-forward width is unknown.</summary>
     public long ParameterCount
     {
         get
         {
-            long dim = Dim, kvDim = (long)KvHeads * HeadSize;
-            long perLayer = 2 * dim + 2 * dim * dim + 2 * kvDim * dim + 3L * HiddenDim * dim;
+            long dim = Dim, qDim = QueryDim, kvDim = KvDim;
+            long perLayer = 2 * dim + 2 * qDim * dim + 2 * kvDim * dim + 3L * HiddenDim * dim
+                + (QkvBias ? qDim + 2 * kvDim : 0) + (OutputBias ? dim : 0) + (QkNorm ? 2L * HeadSize : 0);
             return (long)VocabSize * dim * (TiedEmbeddings ? 1 : 2) + Layers * perLayer + dim;
         }
     }

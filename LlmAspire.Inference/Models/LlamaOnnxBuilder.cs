@@ -9,6 +9,9 @@ namespace LlmAspire.Inference.Models;
 /// <c>GroupQueryAttention</c> with the rotary embedding inside (<c>rotary_interleaved</c> for llama2.c's
 /// adjacent pairs), RMSNorm as <c>SimplifiedLayerNormalization</c> / <c>SkipSimplifiedLayerNormalization</c>;
 /// every operator runs on both the CPU and the CUDA provider. Input and output names are GenAI's.
+/// One builder for the whole family, driven by <see cref="LlamaConfig"/>: scaled RoPE is a different cos/sin cache,
+/// a sliding window is the layer's <c>local_window_size</c>, q/k/v/o biases are Adds after the MatMuls, Qwen3's
+/// q_norm/k_norm are per-head <c>SimplifiedLayerNormalization</c>s before attention (which rotates after them).
 /// </summary>
 public static class LlamaOnnxBuilder
 {
@@ -43,7 +46,8 @@ public static class LlamaOnnxBuilder
     public static string PresentValue(int layer) => $"present.{layer}.value";
 
     /// <summary>
-    /// Rotary tables for adjacent-pair RoPE, computed as llama2.c does (float32): [positions, attentionHeadSize / 2].
+    /// Rotary tables for adjacent-pair RoPE: [positions, attentionHeadSize / 2]. Plain RoPE is computed as llama2.c does
+    /// (float32); scaled RoPE from <see cref="RopeScaling.InverseFrequencies"/> in double precision, rounded once.
     /// Columns past headSize / 2 belong to zero padding and rotate by nothing.
     /// </summary>
     public static (float[] Cos, float[] Sin) RotaryTables(LlamaConfig config)
@@ -51,6 +55,7 @@ public static class LlamaOnnxBuilder
         ArgumentNullException.ThrowIfNull(config);
         int half = config.AttentionHeadSize / 2;
         int real = config.HeadSize / 2;
+        double[]? scaled = config.RopeScaling is null ? null : RopeScaling.InverseFrequencies(config.RopeTheta, config.HeadSize, config.RopeScaling);
         float[] cos = new float[config.ContextLength * half];
         float[] sin = new float[config.ContextLength * half];
         for (int pos = 0; pos < config.ContextLength; pos++)
@@ -62,10 +67,19 @@ public static class LlamaOnnxBuilder
 
             for (int i = 0; i < real; i++)
             {
-                float freq = 1.0f / MathF.Pow(config.RopeTheta, 2 * i / (float)config.HeadSize);
-                float angle = pos * freq;
-                cos[pos * half + i] = MathF.Cos(angle);
-                sin[pos * half + i] = MathF.Sin(angle);
+                if (scaled is not null)
+                {
+                    double angle = pos * scaled[i];
+                    cos[pos * half + i] = (float)Math.Cos(angle);
+                    sin[pos * half + i] = (float)Math.Sin(angle);
+                }
+                else
+                {
+                    float freq = 1.0f / MathF.Pow(config.RopeTheta, 2 * i / (float)config.HeadSize);
+                    float angle = pos * freq;
+                    cos[pos * half + i] = MathF.Cos(angle);
+                    sin[pos * half + i] = MathF.Sin(angle);
+                }
             }
         }
 
@@ -126,9 +140,18 @@ public static class LlamaOnnxBuilder
         for (int l = 0; l < config.Layers; l++)
         {
             string p = $"model.layers.{l}";
-            string q = MatMul(g, hidden, $"{p}.attn.q_proj", PadHeadRows(weights.Wq[l], config.Heads, headSize, padded, dim), qDim, dim);
-            string k = MatMul(g, hidden, $"{p}.attn.k_proj", PadHeadRows(weights.Wk[l], kvHeads, headSize, padded, dim), kvDim, dim);
-            string v = MatMul(g, hidden, $"{p}.attn.v_proj", PadHeadRows(weights.Wv[l], kvHeads, headSize, padded, dim), kvDim, dim);
+            string q = Projection(g, hidden, $"{p}.attn.q_proj", PadHeadRows(weights.Wq[l], config.Heads, headSize, padded, dim), weights.Bq?[l], config.Heads, headSize, padded, dim);
+            string k = Projection(g, hidden, $"{p}.attn.k_proj", PadHeadRows(weights.Wk[l], kvHeads, headSize, padded, dim), weights.Bk?[l], kvHeads, headSize, padded, dim);
+            string v = Projection(g, hidden, $"{p}.attn.v_proj", PadHeadRows(weights.Wv[l], kvHeads, headSize, padded, dim), weights.Bv?[l], kvHeads, headSize, padded, dim);
+            if (config.QkNorm)
+            {
+                q = HeadNorm(g, q, $"{p}.attn.q_norm", weights.QNorm![l], config.Heads, headSize, padded, config.NormEpsilon);
+                k = HeadNorm(g, k, $"{p}.attn.k_norm", weights.KNorm![l], kvHeads, headSize, padded, config.NormEpsilon);
+            }
+
+            // Both count the query's own position: Hugging Face's sliding_window (a key is seen when kv > q - window) and
+            // ONNX Runtime's local_window_size (1.31's kernels; older ones saw one key more).
+            int window = config.WindowOf(l);
             string attention = g.DomainNode(
                 MicrosoftDomain,
                 "GroupQueryAttention",
@@ -139,8 +162,12 @@ public static class LlamaOnnxBuilder
                 ("scale", 1.0f / MathF.Sqrt(headSize)),
                 ("do_rotary", 1L),
                 ("rotary_interleaved", 1L),
-                ("local_window_size", -1L))[0];
+                ("local_window_size", window > 0 ? window : -1L))[0];
             string projected = MatMul(g, attention, $"{p}.attn.o_proj", PadHeadColumns(weights.Wo[l], dim, config.Heads, headSize, padded), dim, qDim);
+            if (weights.Bo is not null)
+            {
+                projected = g.Node("Add", [projected, g.Initializer($"{p}.attn.o_proj.bias", weights.Bo[l], dim)], $"{p}.attn.o_proj_biased");
+            }
 
             // RMSNorm fused with the residual add: output 0 is the normalized sum, output 3 the sum itself.
             string[] postAttention = g.DomainNode(
@@ -187,6 +214,37 @@ public static class LlamaOnnxBuilder
 
     private static string MatMul(OnnxGraphBuilder g, string x, string name, float[] weight, int rows, int cols) =>
         g.Node("MatMul", [x, g.Initializer(name + ".weight_t", Transpose(weight, rows, cols), cols, rows)], name);
+
+    /// <summary>
+    /// A q, k or v projection of <paramref name="heads"/> padded heads: MatMul, then an Add of the bias when there is one
+    /// (a separate node, so the quantizer's MatMul → MatMulNBits rewrite leaves it alone).
+    /// </summary>
+    private static string Projection(OnnxGraphBuilder g, string x, string name, float[] paddedWeight, float[]? bias, int heads, int headSize, int padded, int dim)
+    {
+        string y = MatMul(g, x, name, paddedWeight, heads * padded, dim);
+        return bias is null
+            ? y
+            : g.Node("Add", [y, g.Initializer(name + ".bias", PadHeadRows(bias, heads, headSize, padded, 1), heads * padded)], name + "_biased");
+    }
+
+    /// <summary>
+    /// Qwen3's per-head RMSNorm over [batch, sequence, heads * padded]: reshaped to one row per head, normalized, reshaped
+    /// back. Zero padding adds nothing to the sum of squares but counts in the mean, so the epsilon and the weight are
+    /// scaled by headSize / padded and its square root: x / sqrt(s/P + eps·R/P) · w·sqrt(R/P) = x / sqrt(s/R + eps) · w.
+    /// </summary>
+    private static string HeadNorm(OnnxGraphBuilder g, string x, string name, float[] weight, int heads, int headSize, int padded, float epsilon)
+    {
+        float ratio = headSize / (float)padded;
+        float[] scaled = PadHeadRows([.. weight.Select(w => w * MathF.Sqrt(ratio))], 1, headSize, padded, 1);
+        string perHead = g.Node("Reshape", [x, g.Ints(name + "_heads_shape", 0, 0, heads, padded)], name + "_heads");
+        string normed = g.NodeMulti(
+            "SimplifiedLayerNormalization",
+            [perHead, g.Initializer(name + ".weight", padded == headSize ? weight : scaled, padded)],
+            [g.Unique(name + "_normed")],
+            ("axis", -1L),
+            ("epsilon", epsilon * ratio))[0];
+        return g.Node("Reshape", [normed, g.Ints(name + "_flat_shape", 0, 0, heads * padded)], name + "_out");
+    }
 
     /// <summary>[heads * headSize, cols] to [heads * padded, cols], each head's rows followed by zero rows.</summary>
     private static float[] PadHeadRows(float[] matrix, int heads, int headSize, int padded, int cols)

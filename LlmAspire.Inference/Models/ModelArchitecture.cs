@@ -24,6 +24,38 @@ public sealed class ModelArchitecture
     [JsonPropertyName("tie_word_embeddings")]
     public bool TieWordEmbeddings { get; set; }
 
+    /// <summary>Hugging Face's model_type (llama, mistral, qwen2, qwen3); absent for llama2.c models.</summary>
+    [JsonPropertyName("model_type")]
+    public string? ModelType { get; set; }
+
+    /// <summary>Explicit head size, when it differs from hidden_size / num_attention_heads.</summary>
+    [JsonPropertyName("head_dim")]
+    public int? HeadDim { get; set; }
+
+    /// <summary>Scaled RoPE, when the cos/sin cache was built with it.</summary>
+    [JsonPropertyName("rope_scaling")]
+    public RopeScaling? RopeScaling { get; set; }
+
+    /// <summary>Keys a query sees in a sliding-window layer (itself included), when some layers slide.</summary>
+    [JsonPropertyName("sliding_window")]
+    public int? SlidingWindow { get; set; }
+
+    /// <summary>Layers from this one on use <see cref="SlidingWindow"/>.</summary>
+    [JsonPropertyName("max_window_layers")]
+    public int? FirstSlidingLayer { get; set; }
+
+    /// <summary>q_proj, k_proj and v_proj have biases.</summary>
+    [JsonPropertyName("qkv_bias")]
+    public bool? QkvBias { get; set; }
+
+    /// <summary>o_proj has a bias.</summary>
+    [JsonPropertyName("o_proj_bias")]
+    public bool? OutputBias { get; set; }
+
+    /// <summary>Per-head RMSNorm of queries and keys before the rotary embedding.</summary>
+    [JsonPropertyName("qk_norm")]
+    public bool? QkNorm { get; set; }
+
     /// <summary>Tokenizer file in the folder.</summary>
     [JsonPropertyName("tokenizer")]
     public string Tokenizer { get; set; } = ModelFolder.TokenizerFile;

@@ -49,8 +49,9 @@ public static class ModelFolder
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(tokens);
+        ModelProto model = LlamaOnnxBuilder.Build(config, weights);
         Directory.CreateDirectory(directory);
-        WriteOnnx(LlamaOnnxBuilder.Build(config, weights), Path.Combine(directory, ModelFile), externalDataThreshold);
+        WriteOnnx(model, Path.Combine(directory, ModelFile), externalDataThreshold);
 
         var genai = new GenAiConfig
         {
@@ -61,6 +62,7 @@ public static class ModelFolder
                 PadTokenId = tokens.Pad,
                 ContextLength = config.ContextLength,
                 VocabSize = config.VocabSize,
+                Type = config.ModelType,
                 Decoder = new GenAiDecoder
                 {
                     HeadSize = config.AttentionHeadSize,
@@ -79,6 +81,14 @@ public static class ModelFolder
             RopeTheta = config.RopeTheta,
             RmsNormEps = config.NormEpsilon,
             TieWordEmbeddings = config.TiedEmbeddings,
+            ModelType = config.ModelType == "llama" ? null : config.ModelType,
+            HeadDim = config.HeadDim > 0 ? config.HeadDim : null,
+            RopeScaling = config.RopeScaling,
+            SlidingWindow = config.SlidingWindow > 0 ? config.SlidingWindow : null,
+            FirstSlidingLayer = config.SlidingWindow > 0 ? config.FirstSlidingLayer : null,
+            QkvBias = config.QkvBias ? true : null,
+            OutputBias = config.OutputBias ? true : null,
+            QkNorm = config.QkNorm ? true : null,
             Source = source,
         };
         File.WriteAllText(Path.Combine(directory, ArchitectureFile), JsonSerializer.Serialize(architecture, ModelJsonContext.Default.ModelArchitecture));
@@ -167,7 +177,17 @@ public static class ModelFolder
             genai.Model.ContextLength,
             architecture.RopeTheta,
             architecture.RmsNormEps,
-            architecture.TieWordEmbeddings);
+            architecture.TieWordEmbeddings)
+        {
+            ModelType = architecture.ModelType ?? "llama",
+            HeadDim = architecture.HeadDim ?? 0,
+            RopeScaling = architecture.RopeScaling,
+            SlidingWindow = architecture.SlidingWindow ?? 0,
+            FirstSlidingLayer = architecture.FirstSlidingLayer ?? 0,
+            QkvBias = architecture.QkvBias ?? false,
+            OutputBias = architecture.OutputBias ?? false,
+            QkNorm = architecture.QkNorm ?? false,
+        };
         return (config, genai);
     }
 

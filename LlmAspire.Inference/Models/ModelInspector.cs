@@ -57,7 +57,13 @@ public sealed record ModelInspection(
         text.AppendLine(culture, $"type           {GenAi.Model.Type}{(Source is null ? string.Empty : $" (from {Source})")}");
         text.AppendLine(culture, $"shape          hidden {c.Dim}, layers {c.Layers}, heads {c.Heads} (kv {c.KvHeads}, head size {c.HeadSize}, cache head size {GenAi.Model.Decoder.HeadSize}), ffn {(c.HiddenDim > 0 ? c.HiddenDim.ToString(culture) : "unknown")}");
         text.AppendLine(culture, $"vocabulary     {c.VocabSize} (bos {GenAi.Model.BosTokenId}, eos {string.Join('/', GenAi.Model.EosTokenId ?? [])}), context {c.ContextLength}");
-        text.AppendLine(culture, $"rope / norm    theta {c.RopeTheta}, rms eps {c.NormEpsilon}, tied embeddings {c.TiedEmbeddings}");
+        text.AppendLine(culture, $"rope / norm    theta {c.RopeTheta}{DescribeRope(c.RopeScaling)}, rms eps {c.NormEpsilon}, tied embeddings {c.TiedEmbeddings}");
+        string attention = DescribeAttention(c);
+        if (attention.Length > 0)
+        {
+            text.AppendLine(culture, $"attention      {attention}");
+        }
+
         text.AppendLine(culture, $"parameters     {(c.HiddenDim > 0 ? c.ParameterCount.ToString("N0", culture) : "unknown (no llmaspire.json)")}");
         text.AppendLine(culture, $"graph weights  {GraphWeightBytes:N0} bytes");
         text.AppendLine(culture, $"quantization   {Quantization}");
@@ -70,6 +76,40 @@ public sealed record ModelInspection(
         }
 
         return text.ToString();
+    }
+
+    private static string DescribeRope(RopeScaling? scaling) => scaling switch
+    {
+        null => string.Empty,
+        { Type: "llama3" } => string.Create(CultureInfo.InvariantCulture, $" (llama3: factor {scaling.Factor}, low {scaling.LowFreqFactor}, high {scaling.HighFreqFactor}, original {scaling.OriginalMaxPositionEmbeddings})"),
+        { Type: "dynamic" } => string.Create(CultureInfo.InvariantCulture, $" (dynamic: factor {scaling.Factor}, plain up to {scaling.OriginalMaxPositionEmbeddings})"),
+        _ => string.Create(CultureInfo.InvariantCulture, $" ({scaling.Type}: factor {scaling.Factor})"),
+    };
+
+    private static string DescribeAttention(LlamaConfig c)
+    {
+        var parts = new List<string>();
+        if (c.QkvBias)
+        {
+            parts.Add("q/k/v biases");
+        }
+
+        if (c.OutputBias)
+        {
+            parts.Add("o_proj bias");
+        }
+
+        if (c.QkNorm)
+        {
+            parts.Add("per-head q/k RMSNorm");
+        }
+
+        if (c.SlidingWindow > 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"sliding window {c.SlidingWindow} from layer {c.FirstSlidingLayer}"));
+        }
+
+        return string.Join(", ", parts);
     }
 
     private static string DescribeQuantization(ModelProto model)

@@ -28,20 +28,49 @@ public sealed class SafeTensorsFile
     public static SafeTensorsFile Open(string path)
     {
         using FileStream stream = File.OpenRead(path);
+        if (stream.Length < 8)
+        {
+            throw new InvalidDataException($"'{path}' is not a safetensors file: {stream.Length} bytes, shorter than the 8-byte header length.");
+        }
+
         Span<byte> lengthBytes = stackalloc byte[8];
         stream.ReadExactly(lengthBytes);
         long headerLength = BinaryPrimitives.ReadInt64LittleEndian(lengthBytes);
-        if (headerLength <= 0 || headerLength > MaxHeaderBytes || 8 + headerLength > stream.Length)
+        if (headerLength <= 0 || headerLength > MaxHeaderBytes)
         {
             throw new InvalidDataException($"'{path}' is not a safetensors file (header length {headerLength}).");
+        }
+
+        if (8 + headerLength > stream.Length)
+        {
+            throw new InvalidDataException($"'{path}' is truncated: its header needs {8 + headerLength} bytes, the file has {stream.Length}.");
         }
 
         byte[] header = new byte[headerLength];
         stream.ReadExactly(header);
         long dataLength = stream.Length - 8 - headerLength;
         var tensors = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
-        using JsonDocument document = JsonDocument.Parse(header);
-        foreach (JsonProperty property in document.RootElement.EnumerateObject())
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(header);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"'{path}' has a header that is not valid JSON: {ex.Message}", ex);
+        }
+
+        using (document)
+        {
+            ReadHeader(path, document.RootElement, dataLength, tensors);
+        }
+
+        return new SafeTensorsFile(path, 8 + headerLength, tensors);
+    }
+
+    private static void ReadHeader(string path, JsonElement root, long dataLength, Dictionary<string, TensorInfo> tensors)
+    {
+        foreach (JsonProperty property in root.EnumerateObject())
         {
             if (property.Name == "__metadata__")
             {
@@ -53,15 +82,19 @@ public sealed class SafeTensorsFile
             long[] offsets = [.. property.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64())];
             var info = new TensorInfo(property.Name, dtype, shape, offsets[0], offsets[1]);
             long expected = shape.Aggregate(1L, (a, b) => a * b) * info.ElementSize;
-            if (offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != expected)
+            if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] - offsets[0] != expected)
             {
                 throw new InvalidDataException($"'{path}': tensor {property.Name} ({dtype} {string.Join('x', shape)}) has an inconsistent byte range.");
             }
 
+            if (offsets[1] > dataLength)
+            {
+                throw new InvalidDataException(
+                    $"'{path}' is truncated: tensor {property.Name} ends at data byte {offsets[1]}, the file holds {dataLength} bytes of data.");
+            }
+
             tensors.Add(property.Name, info);
         }
-
-        return new SafeTensorsFile(path, 8 + headerLength, tensors);
     }
 
     /// <summary>Reads a tensor as float32, row-major.</summary>

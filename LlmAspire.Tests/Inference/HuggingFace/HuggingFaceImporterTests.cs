@@ -55,8 +55,9 @@ public sealed class HuggingFaceImporterTests
 
     [Theory]
     [InlineData("\"rope_scaling\": {\"type\": \"llama3\", \"factor\": 8.0}", "rope_scaling")]
+    [InlineData("\"rope_scaling\": {\"type\": \"yarn\", \"factor\": 8.0}", "yarn")]
     [InlineData("\"model_type\": \"gpt2\"", "gpt2")]
-    [InlineData("\"attention_bias\": true", "biases")]
+    [InlineData("\"mlp_bias\": true", "biases")]
     [InlineData("\"hidden_act\": \"gelu\"", "gelu")]
     public void ReadConfig_UnsupportedVariant_FailsClearly(string extra, string mentioned)
     {

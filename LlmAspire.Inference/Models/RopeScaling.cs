@@ -1,0 +1,68 @@
+using System.Text.Json.Serialization;
+
+namespace LlmAspire.Inference.Models;
+
+/// <summary>
+/// Hugging Face's <c>rope_scaling</c> (or <c>rope_parameters</c>) for the types whose frequencies do not depend on the
+/// running sequence length, so they fit a fixed cos/sin cache: <c>linear</c> (every frequency divided by
+/// <paramref name="Factor"/>), <c>llama3</c> (Llama 3.1's smooth blend between the two) and <c>dynamic</c> (NTK, which is
+/// plain RoPE up to <paramref name="OriginalMaxPositionEmbeddings"/>, the context such a model is served with).
+/// </summary>
+/// <param name="Type">The <c>rope_type</c>: linear, llama3 or dynamic.</param>
+/// <param name="Factor">The scaling factor.</param>
+/// <param name="LowFreqFactor">llama3: wavelengths beyond original / low are divided by the factor.</param>
+/// <param name="HighFreqFactor">llama3: wavelengths below original / high are kept.</param>
+/// <param name="OriginalMaxPositionEmbeddings">llama3: the context the model was trained with; dynamic: the length up to which it is plain RoPE.</param>
+public sealed record RopeScaling(
+    [property: JsonPropertyName("rope_type")] string Type,
+    [property: JsonPropertyName("factor")] double Factor,
+    [property: JsonPropertyName("low_freq_factor")] double LowFreqFactor = 0,
+    [property: JsonPropertyName("high_freq_factor")] double HighFreqFactor = 0,
+    [property: JsonPropertyName("original_max_position_embeddings")] int OriginalMaxPositionEmbeddings = 0)
+{
+    /// <summary>The rope types whose frequencies fit a fixed cos/sin cache.</summary>
+    public static IReadOnlyList<string> SupportedTypes { get; } = ["linear", "llama3", "dynamic"];
+
+    /// <summary>
+    /// The inverse frequencies of a head of <paramref name="headSize"/> (one per rotated pair), as transformers'
+    /// <c>_compute_default_rope_parameters</c>, <c>_compute_linear_scaling_rope_parameters</c> and
+    /// <c>_compute_llama3_parameters</c> compute them (in double precision).
+    /// </summary>
+    public static double[] InverseFrequencies(double theta, int headSize, RopeScaling? scaling)
+    {
+        double[] inv = new double[headSize / 2];
+        for (int i = 0; i < inv.Length; i++)
+        {
+            inv[i] = 1.0 / Math.Pow(theta, 2.0 * i / headSize);
+        }
+
+        switch (scaling?.Type)
+        {
+            case null or "dynamic":
+                // Dynamic NTK changes the base only past the original length; the served context stops there.
+                return inv;
+            case "linear":
+                return [.. inv.Select(f => f / scaling.Factor)];
+            case "llama3":
+                double lowWavelength = scaling.OriginalMaxPositionEmbeddings / scaling.LowFreqFactor;
+                double highWavelength = scaling.OriginalMaxPositionEmbeddings / scaling.HighFreqFactor;
+                for (int i = 0; i < inv.Length; i++)
+                {
+                    double wavelength = 2 * Math.PI / inv[i];
+                    if (wavelength > lowWavelength)
+                    {
+                        inv[i] /= scaling.Factor;
+                    }
+                    else if (wavelength >= highWavelength)
+                    {
+                        double smooth = (scaling.OriginalMaxPositionEmbeddings / wavelength - scaling.LowFreqFactor) / (scaling.HighFreqFactor - scaling.LowFreqFactor);
+                        inv[i] = (1 - smooth) * inv[i] / scaling.Factor + smooth * inv[i];
+                    }
+                }
+
+                return inv;
+            default:
+                throw new NotSupportedException($"rope_type '{scaling.Type}' is not supported; {string.Join(", ", SupportedTypes)} are.");
+        }
+    }
+}

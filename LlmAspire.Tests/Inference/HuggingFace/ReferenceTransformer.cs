@@ -1,0 +1,233 @@
+using LlmAspire.Inference.Models;
+
+namespace LlmAspire.Tests.Inference.HuggingFace;
+
+/// <summary>
+/// A float64 forward pass written from transformers' modeling code, one token at a time with its own KV cache:
+/// <c>LlamaRMSNorm</c>, q/k/v projections with their biases (Qwen2; <c>attention_bias</c>), Qwen3's per-head
+/// <c>q_norm</c>/<c>k_norm</c> before the rotary embedding, <c>apply_rotary_pos_emb</c> with <c>rotate_half</c>, the
+/// inverse frequencies of modeling_rope_utils.py (default, linear, dynamic, llama3), <c>repeat_kv</c>, the causal mask
+/// with masking_utils' sliding window (a key is seen when <c>kv_idx &gt; q_idx - sliding_window</c>), o_proj, SwiGLU.
+/// Weights are in the checkpoint's own layout (halves rotated, nothing interleaved). No ONNX Runtime, and none of the
+/// importer's or builder's code: the ground truth the imported graph is checked against.
+/// </summary>
+internal sealed class ReferenceTransformer
+{
+    private readonly LlamaConfig _c;
+    private readonly LlamaWeights _w;
+    private readonly int[] _windows;
+    private readonly int _maxPositionEmbeddings;
+    private readonly List<double[]>[] _keys;
+    private readonly List<double[]>[] _values;
+    private int _position;
+
+    /// <param name="config">The shape: head size, heads, RoPE theta and scaling, norm epsilon.</param>
+    /// <param name="weights">Hugging Face layout; biases and q/k norms are used when present.</param>
+    /// <param name="windows">Per layer, the sliding window (0 = full attention); null for none.</param>
+    /// <param name="maxPositionEmbeddings">config.json's max_position_embeddings (dynamic NTK's threshold); 0 = the context length.</param>
+    public ReferenceTransformer(LlamaConfig config, LlamaWeights weights, int[]? windows = null, int maxPositionEmbeddings = 0)
+    {
+        _c = config;
+        _w = weights;
+        _windows = windows ?? new int[config.Layers];
+        _maxPositionEmbeddings = maxPositionEmbeddings > 0 ? maxPositionEmbeddings : config.ContextLength;
+        _keys = [.. Enumerable.Range(0, config.Layers).Select(_ => new List<double[]>())];
+        _values = [.. Enumerable.Range(0, config.Layers).Select(_ => new List<double[]>())];
+    }
+
+    /// <summary>The greedy continuation of <paramref name="prompt"/>: <paramref name="steps"/> argmax tokens.</summary>
+    public static int[] Greedy(Func<ReferenceTransformer> create, IReadOnlyList<int> prompt, int steps)
+    {
+        ReferenceTransformer model = create();
+        double[] logits = [];
+        foreach (int token in prompt)
+        {
+            logits = model.Forward(token);
+        }
+
+        var tokens = new List<int>();
+        while (tokens.Count < steps)
+        {
+            int next = 0;
+            for (int i = 1; i < logits.Length; i++)
+            {
+                next = logits[i] > logits[next] ? i : next;
+            }
+
+            tokens.Add(next);
+            logits = model.Forward(next);
+        }
+
+        return [.. tokens];
+    }
+
+    /// <summary>Logits after feeding <paramref name="token"/> at the next position.</summary>
+    public double[] Forward(int token)
+    {
+        int dim = _c.Dim, hd = _c.HeadSize, heads = _c.Heads, kvHeads = _c.KvHeads, pos = _position++;
+        int nRep = heads / kvHeads;
+        double[] x = [.. _w.TokenEmbedding.AsSpan(token * dim, dim).ToArray().Select(v => (double)v)];
+        double[] invFreq = InverseFrequencies(pos + 1);
+        double scaling = 1.0 / Math.Sqrt(hd);
+
+        for (int l = 0; l < _c.Layers; l++)
+        {
+            double[] h = RmsNorm(x, _w.AttentionNorm[l]);
+            double[] q = Linear(h, _w.Wq[l], _w.Bq?[l], heads * hd);
+            double[] k = Linear(h, _w.Wk[l], _w.Bk?[l], kvHeads * hd);
+            double[] v = Linear(h, _w.Wv[l], _w.Bv?[l], kvHeads * hd);
+            if (_w.QNorm is not null)
+            {
+                HeadRmsNorm(q, heads, _w.QNorm[l]);
+                HeadRmsNorm(k, kvHeads, _w.KNorm![l]);
+            }
+
+            ApplyRotary(q, heads, pos, invFreq);
+            ApplyRotary(k, kvHeads, pos, invFreq);
+            _keys[l].Add(k);
+            _values[l].Add(v);
+
+            double[] attention = new double[heads * hd];
+            int window = _windows[l];
+            for (int head = 0; head < heads; head++)
+            {
+                int kvHead = head / nRep;
+                var visible = Enumerable.Range(0, pos + 1).Where(t => window <= 0 || t > pos - window).ToArray();
+                double[] scores = new double[visible.Length];
+                for (int j = 0; j < visible.Length; j++)
+                {
+                    double[] key = _keys[l][visible[j]];
+                    double dot = 0;
+                    for (int i = 0; i < hd; i++)
+                    {
+                        dot += q[head * hd + i] * key[kvHead * hd + i];
+                    }
+
+                    scores[j] = dot * scaling;
+                }
+
+                double max = scores.Max();
+                double[] weights = [.. scores.Select(s => Math.Exp(s - max))];
+                double sum = weights.Sum();
+                for (int j = 0; j < visible.Length; j++)
+                {
+                    double[] value = _values[l][visible[j]];
+                    for (int i = 0; i < hd; i++)
+                    {
+                        attention[head * hd + i] += weights[j] / sum * value[kvHead * hd + i];
+                    }
+                }
+            }
+
+            double[] o = Linear(attention, _w.Wo[l], _w.Bo?[l], dim);
+            for (int i = 0; i < dim; i++)
+            {
+                x[i] += o[i];
+            }
+
+            h = RmsNorm(x, _w.FfnNorm[l]);
+            double[] gate = Linear(h, _w.W1[l], null, _c.HiddenDim);
+            double[] up = Linear(h, _w.W3[l], null, _c.HiddenDim);
+            double[] act = [.. gate.Select((g, i) => g / (1 + Math.Exp(-g)) * up[i])];
+            double[] down = Linear(act, _w.W2[l], null, dim);
+            for (int i = 0; i < dim; i++)
+            {
+                x[i] += down[i];
+            }
+        }
+
+        return Linear(RmsNorm(x, _w.FinalNorm), _w.Classifier, null, _c.VocabSize);
+    }
+
+    /// <summary>
+    /// modeling_rope_utils.py: <c>1 / base^(arange(0, dim, 2) / dim)</c>, then linear divides by the factor; dynamic grows
+    /// the base once the sequence is longer than max_position_embeddings; llama3 divides the low frequencies by the factor,
+    /// keeps the high ones and blends the medium ones.
+    /// </summary>
+    private double[] InverseFrequencies(int sequenceLength)
+    {
+        int dim = _c.HeadSize;
+        double theta = _c.RopeTheta;
+        RopeScaling? scaling = _c.RopeScaling;
+        if (scaling is { Type: "dynamic" })
+        {
+            double seqLen = Math.Max(sequenceLength, _maxPositionEmbeddings);
+            theta *= Math.Pow((scaling.Factor * seqLen / _maxPositionEmbeddings) - (scaling.Factor - 1), dim / (dim - 2.0));
+        }
+
+        double[] inv = [.. Enumerable.Range(0, dim / 2).Select(i => 1.0 / Math.Pow(theta, 2.0 * i / dim))];
+        switch (scaling?.Type)
+        {
+            case "linear":
+                return [.. inv.Select(f => f / scaling.Factor)];
+            case "llama3":
+                double oldContext = scaling.OriginalMaxPositionEmbeddings;
+                double lowWavelen = oldContext / scaling.LowFreqFactor, highWavelen = oldContext / scaling.HighFreqFactor;
+                return [.. inv.Select(f =>
+                {
+                    double wavelen = 2 * Math.PI / f;
+                    double llama = wavelen > lowWavelen ? f / scaling.Factor : f;
+                    double smooth = (oldContext / wavelen - scaling.LowFreqFactor) / (scaling.HighFreqFactor - scaling.LowFreqFactor);
+                    double smoothed = (1 - smooth) * llama / scaling.Factor + smooth * llama;
+                    bool medium = !(wavelen < highWavelen) && !(wavelen > lowWavelen);
+                    return medium ? smoothed : llama;
+                })];
+            default:
+                return inv;
+        }
+    }
+
+    /// <summary>q * cos + rotate_half(q) * sin, with cos/sin = cat(freqs, freqs): element i pairs with i + d/2.</summary>
+    private void ApplyRotary(double[] vector, int heads, int pos, double[] invFreq)
+    {
+        int hd = _c.HeadSize, half = hd / 2;
+        for (int h = 0; h < heads; h++)
+        {
+            for (int i = 0; i < half; i++)
+            {
+                double cos = Math.Cos(pos * invFreq[i]), sin = Math.Sin(pos * invFreq[i]);
+                int a = h * hd + i, b = a + half;
+                double x1 = vector[a], x2 = vector[b];
+                vector[a] = x1 * cos - x2 * sin;
+                vector[b] = x2 * cos + x1 * sin;
+            }
+        }
+    }
+
+    private double[] RmsNorm(double[] x, float[] weight)
+    {
+        double variance = x.Sum(v => v * v) / x.Length;
+        double scale = 1.0 / Math.Sqrt(variance + _c.NormEpsilon);
+        return [.. x.Select((v, i) => weight[i] * (v * scale))];
+    }
+
+    /// <summary>Qwen3RMSNorm over head_dim, for each head of <paramref name="vector"/> in place.</summary>
+    private void HeadRmsNorm(double[] vector, int heads, float[] weight)
+    {
+        int hd = _c.HeadSize;
+        for (int h = 0; h < heads; h++)
+        {
+            double[] normed = RmsNorm(vector[(h * hd)..((h + 1) * hd)], weight);
+            Array.Copy(normed, 0, vector, h * hd, hd);
+        }
+    }
+
+    /// <summary>nn.Linear: W [outFeatures, in] times x, plus the bias.</summary>
+    private static double[] Linear(double[] x, float[] w, float[]? bias, int outFeatures)
+    {
+        int n = x.Length;
+        double[] y = new double[outFeatures];
+        for (int o = 0; o < outFeatures; o++)
+        {
+            double sum = bias?[o] ?? 0;
+            for (int j = 0; j < n; j++)
+            {
+                sum += w[o * n + j] * x[j];
+            }
+
+            y[o] = sum;
+        }
+
+        return y;
+    }
+}
