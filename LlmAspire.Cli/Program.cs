@@ -6,6 +6,6 @@ var root = new RootCommand("LlmAspire command-line tool: convert, inspect and ru
     ModelCommands.Create(),
     GenerateCommand.Create(),
     KubernetesCommand.Create(),
-    new Command("bench", "Benchmarks.") { BenchQuantizationCommand.Create(), BenchEngineCommand.Create(), BenchServeCommand.Create(), BenchServeCompareCommand.Create() },
+    new Command("bench", "Benchmarks.") { BenchQuantizationCommand.Create(), BenchEngineCommand.Create(), BenchServeCommand.Create(), BenchServeCompareCommand.Create(), BenchSoakCommand.Create() },
 };
 return await root.Parse(args).InvokeAsync();
