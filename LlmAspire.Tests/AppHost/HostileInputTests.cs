@@ -28,6 +28,100 @@ public sealed class HostileInputTests(AspireAppFixture fixture, ITestOutputHelpe
     public Task Sweep_ThroughTheGateway_AnswersEverythingWithSuccessOrAnOpenAIError() =>
         SweepAsync("gateway", fixture.CreateGatewayClient);
 
+    [Stories260KFact]
+    public Task RawFraming_AgainstAModelServer_IsAnsweredWithSuccessOrAnOpenAIError() =>
+        RawFramingAsync(AspireAppFixture.ModelServerName(0));
+
+    [Stories260KFact]
+    public Task RawFraming_ThroughTheGateway_IsAnsweredWithSuccessOrAnOpenAIError() =>
+        RawFramingAsync("gateway");
+
+    private async Task RawFramingAsync(string target)
+    {
+        using var client = target == "gateway" ? fixture.CreateGatewayClient() : fixture.CreateModelServerClient(0);
+        var endpoint = client.BaseAddress!;
+        var outcomes = await Task.WhenAll(HostileRequests.RawCases(AspireAppFixture.ModelId).Select(raw => SendRawAsync(endpoint, raw)));
+
+        foreach (var outcome in outcomes)
+        {
+            output.WriteLine($"{target}: {outcome}");
+        }
+
+        Assert.All(outcomes, outcome => Assert.True(outcome.Problem is null, outcome.ToString()));
+        await AssertServicesAnswerAsync();
+    }
+
+    private static async Task<Outcome> SendRawAsync(Uri endpoint, HostileRequests.RawCase raw)
+    {
+        var hostile = new HostileRequests.Case(raw.Name, "POST", HostileRequests.CompletionsPath, raw.Bytes, null, raw.Expected);
+        var started = Stopwatch.GetTimestamp();
+        using var timeout = new CancellationTokenSource(s_requestTimeout);
+        try
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            await socket.ConnectAsync(endpoint.Host, endpoint.Port, timeout.Token);
+            // No half-close: Kestrel takes a FIN for a client gone. What is missing is waited for (then 408).
+            await socket.SendAsync(raw.Bytes, System.Net.Sockets.SocketFlags.None, timeout.Token);
+
+            using var received = new MemoryStream();
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, timeout.Token)) > 0)
+            {
+                received.Write(buffer, 0, read);
+            }
+
+            var (status, contentType, body) = ParseResponse(received.ToArray());
+            return new Outcome(hostile, status, status is { } code ? Check(hostile, code, contentType, body) : "no HTTP response", Stopwatch.GetElapsedTime(started), body);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            return new Outcome(hostile, null, $"no complete answer within {s_requestTimeout.TotalSeconds} s", Stopwatch.GetElapsedTime(started), []);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            return new Outcome(hostile, null, $"connection failed: {ex.SocketErrorCode}", Stopwatch.GetElapsedTime(started), []);
+        }
+    }
+
+    /// <summary>The first HTTP/1.1 response in <paramref name="bytes"/>: status, content type and (de-chunked) body.</summary>
+    private static (int? Status, MediaTypeHeaderValue? ContentType, byte[] Body) ParseResponse(byte[] bytes)
+    {
+        var end = bytes.AsSpan().IndexOf("\r\n\r\n"u8);
+        if (end < 0)
+        {
+            return (null, null, []);
+        }
+
+        var lines = Encoding.ASCII.GetString(bytes, 0, end).Split("\r\n");
+        var status = lines[0].Split(' ') is [_, var code, ..] && int.TryParse(code, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : (int?)null;
+        if (status is >= 100 and < 200)
+        {
+            // An interim answer (100 Continue): the response follows it.
+            return ParseResponse(bytes[(end + 4)..]);
+        }
+
+        string? Header(string name) => lines.Skip(1).Where(line => line.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase)).Select(line => line[(name.Length + 1)..].Trim()).FirstOrDefault();
+        var contentType = Header("Content-Type") is { } type && MediaTypeHeaderValue.TryParse(type, out var media) ? media : null;
+        var rest = bytes.AsSpan(end + 4);
+        if (!string.Equals(Header("Transfer-Encoding"), "chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            var length = Header("Content-Length") is { } value ? Math.Min(int.Parse(value, System.Globalization.CultureInfo.InvariantCulture), rest.Length) : rest.Length;
+            return (status, contentType, rest[..length].ToArray());
+        }
+
+        var body = new MemoryStream();
+        while (rest.IndexOf("\r\n"u8) is var line and > 0
+            && int.TryParse(Encoding.ASCII.GetString(rest[..line]).Split(';')[0], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var size)
+            && size > 0 && line + 2 + size <= rest.Length)
+        {
+            body.Write(rest.Slice(line + 2, size));
+            rest = rest[Math.Min(rest.Length, line + 2 + size + 2)..];
+        }
+
+        return (status, contentType, body.ToArray());
+    }
+
     private async Task SweepAsync(string target, Func<HttpClient> createClient)
     {
         var cases = HostileRequests.Create(AspireAppFixture.ModelId, Seed);

@@ -513,6 +513,33 @@ internal static class HostileRequests
         yield return new("GET /v1/models/{model}", "GET", "/v1/models/" + model, null, null, Expect.Any);
     }
 
+    /// <summary>A request written straight to a socket, for framing HttpClient will not send.</summary>
+    /// <param name="Name">What it tries.</param>
+    /// <param name="Bytes">The whole request as sent.</param>
+    /// <param name="Expected">What it may be answered with.</param>
+    public sealed record RawCase(string Name, byte[] Bytes, Expect Expected);
+
+    /// <summary>Requests whose HTTP framing is wrong: short, badly chunked, contradictory.</summary>
+    public static IReadOnlyList<RawCase> RawCases(string model)
+    {
+        var body = Encoding.UTF8.GetBytes(ValidCompletion(model));
+        byte[] Head(string headers) => Encoding.ASCII.GetBytes($"POST {CompletionsPath} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\n{headers}\r\n");
+        var chunk = Encoding.ASCII.GetBytes($"{body.Length:x}\r\n");
+        return
+        [
+            new("body shorter than Content-Length", [.. Head($"Content-Length: {body.Length + 50}\r\n"), .. body], Expect.Rejected),
+            new("body longer than Content-Length", [.. Head($"Content-Length: {body.Length - 5}\r\n"), .. body], Expect.Any),
+            new("bad chunk size", [.. Head("Transfer-Encoding: chunked\r\n"), .. "zz\r\n"u8, .. body, .. "\r\n0\r\n\r\n"u8], Expect.Rejected),
+            new("chunk longer than its size", [.. Head("Transfer-Encoding: chunked\r\n"), .. "5\r\n"u8, .. body, .. "\r\n0\r\n\r\n"u8], Expect.Rejected),
+            new("no final chunk", [.. Head("Transfer-Encoding: chunked\r\n"), .. chunk, .. body, .. "\r\n"u8], Expect.Rejected),
+            new("chunked and Content-Length", [.. Head($"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n"), .. chunk, .. body, .. "\r\n0\r\n\r\n"u8], Expect.Any),
+            new("Expect: 100-continue", [.. Head($"Expect: 100-continue\r\nContent-Length: {body.Length}\r\n"), .. body], Expect.Success),
+            new("two different Content-Lengths", [.. Head($"Content-Length: {body.Length}\r\nContent-Length: 3\r\n"), .. body], Expect.ProtocolError),
+            new("Content-Length not a number", [.. Head("Content-Length: abc\r\n"), .. body], Expect.ProtocolError),
+            new("unknown transfer coding", [.. Head("Transfer-Encoding: gzip\r\n"), .. body], Expect.ProtocolError),
+        ];
+    }
+
     private static IEnumerable<Case> Mutations(string model, Random random, int count)
     {
         (string Path, byte[] Body)[] seeds =
