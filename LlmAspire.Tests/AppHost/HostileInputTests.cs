@@ -170,6 +170,14 @@ public sealed class HostileInputTests(AspireAppFixture fixture, ITestOutputHelpe
             request.Headers.TransferEncodingChunked = true;
         }
 
+        foreach (var (name, value) in hostile.Headers ?? [])
+        {
+            if (!request.Headers.TryAddWithoutValidation(name, value))
+            {
+                request.Content?.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
         using var timeout = new CancellationTokenSource(s_requestTimeout);
         try
         {

@@ -65,8 +65,9 @@ internal static class HostileRequests
         Any,
 
         /// <summary>
-        /// A 4xx from Kestrel itself, with no body: a request line it refuses (a NUL in the path, a target over its
-        /// 8 KiB limit) is answered before any middleware runs, so no service can word it.
+        /// A 4xx from Kestrel itself, with no body: a request line or framing header it refuses (a NUL in the path, a
+        /// target over its 8 KiB limit, an invalid Host, an unknown transfer coding, two Content-Lengths) is answered
+        /// before any middleware runs, so no service can word it.
         /// </summary>
         ProtocolError,
     }
@@ -79,7 +80,9 @@ internal static class HostileRequests
     /// <param name="ContentType">The Content-Type header as sent (unvalidated); null sends none.</param>
     /// <param name="Expected">What it may be answered with.</param>
     /// <param name="Chunked">Send the body with chunked transfer encoding (no Content-Length).</param>
-    public sealed record Case(string Name, string Method, string Path, byte[]? Body, string? ContentType, Expect Expected, bool Chunked = false)
+    /// <param name="Headers">More request headers, sent unvalidated.</param>
+    public sealed record Case(
+        string Name, string Method, string Path, byte[]? Body, string? ContentType, Expect Expected, bool Chunked = false, IReadOnlyList<KeyValuePair<string, string>>? Headers = null)
     {
         public override string ToString() => $"{Method} {(Path.Length > 60 ? Path[..60] + "…" : Path)} [{Name}]";
     }
@@ -111,6 +114,7 @@ internal static class HostileRequests
         cases.AddRange(LogitBiasMaps(model));
         cases.AddRange(ContentTypes(model));
         cases.AddRange(MethodsAndPaths(model));
+        cases.AddRange(Headers(model));
         cases.AddRange(Mutations(model, random, count: 240));
         random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(cases));
         return cases;
@@ -511,6 +515,35 @@ internal static class HostileRequests
         yield return new("query string junk", "POST", CompletionsPath + "?x=%zz&&=&stream=true", body, Json, Expect.Success);
         yield return new("upper-case path", "POST", "/V1/COMPLETIONS", body, Json, Expect.Any);
         yield return new("GET /v1/models/{model}", "GET", "/v1/models/" + model, null, null, Expect.Any);
+    }
+
+    private static IEnumerable<Case> Headers(string model)
+    {
+        var longValue = new string('h', 5000);
+        (string Name, string Value)[] headers =
+        [
+            ("Cache-Control", "no-cache"), ("Cache-Control", "no-store"), ("Cache-Control", "no-cache, no-store"), ("Cache-Control", "max-age=abc, ,,="),
+            ("Cache-Control", longValue), ("Pragma", "no-cache"), ("x-session-id", longValue), ("x-session-id", ""), ("x-session-id", "\t"),
+            ("Authorization", "Bearer "), ("Authorization", "Basic Zm9vOmJhcg=="), ("Authorization", "Bearer " + longValue), ("Authorization", "Bearer a b c"),
+            ("X-LlmAspire-Cluster", "no-such-cluster"), ("X-LlmAspire-Cluster", ""), ("Accept", "text/html"), ("Accept", "text/event-stream"),
+            ("Accept-Encoding", "gzip;q=abc, br, *"), ("Content-Encoding", "gzip"), ("Content-Encoding", "identity, br"),
+            ("X-Forwarded-For", "not an address"), ("X-Forwarded-Host", "evil.example:99999"), ("Connection", "upgrade"),
+            ("Upgrade", "websocket"), ("Range", "bytes=0-10"), ("If-None-Match", "*"), ("x-llmaspire-retried-from", "http://127.0.0.1:1"),
+        ];
+        foreach (var (path, body) in new[] { (CompletionsPath, ValidCompletion(model)), (ChatPath, ValidChat(model)) })
+        {
+            foreach (var (name, value) in headers)
+            {
+                yield return new($"header {name}: {Short(value)}", "POST", path, Encoding.UTF8.GetBytes(body), Json, Expect.Any, Headers: [new(name, value)]);
+            }
+
+            foreach (var (name, value) in new[] { ("Host", "example.com:abc"), ("Transfer-Encoding", "identity") })
+            {
+                yield return new($"header {name}: {value}", "POST", path, Encoding.UTF8.GetBytes(body), Json, Expect.ProtocolError, Headers: [new(name, value)]);
+            }
+
+            yield return new("64 headers of 400 bytes", "POST", path, Encoding.UTF8.GetBytes(body), Json, Expect.Any, Headers: [.. Enumerable.Range(0, 64).Select(i => new KeyValuePair<string, string>($"x-h{i}", new string('v', 400)))]);
+        }
     }
 
     /// <summary>A request written straight to a socket, for framing HttpClient will not send.</summary>
