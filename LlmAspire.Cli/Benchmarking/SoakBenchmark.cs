@@ -3,9 +3,9 @@ using System.Diagnostics;
 namespace LlmAspire.Cli.Benchmarking;
 
 /// <summary>
-/// The soak: the first <see cref="SoakSettings.Checkpoint"/> requests, a settle and a reading (gauges of every server,
-/// resident memory of every process), the rest, another settle and reading. A service that leaks a KV row, a queue
-/// slot or memory per request shows it as a gauge above 0 or memory that keeps growing after the warm first phase.
+/// The soak, in phases of <see cref="SoakSettings.Checkpoint"/> requests, each followed by a settle and a reading
+/// (gauges of every server, resident memory of every process). A service that leaks a KV row, a queue slot or memory
+/// per request shows it as a gauge above 0 or as memory that keeps growing after the warm first phase.
 /// </summary>
 public static class SoakBenchmark
 {
@@ -36,10 +36,9 @@ public static class SoakBenchmark
             checkpoints.Add(new SoakCheckpoint(to, Stopwatch.GetElapsedTime(started).TotalSeconds, gauges, [.. settings.Pids.Select(SoakProcess.Read)]));
         }
 
-        await PhaseAsync(0, checkpoint);
-        if (checkpoint < settings.Requests)
+        for (var from = 0; from < settings.Requests; from += checkpoint)
         {
-            await PhaseAsync(checkpoint, settings.Requests);
+            await PhaseAsync(from, Math.Min(settings.Requests, from + checkpoint));
         }
 
         return new SoakResult

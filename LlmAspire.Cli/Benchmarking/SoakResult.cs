@@ -105,9 +105,10 @@ public sealed record SoakResult
         text.AppendLine();
         text.AppendLine("HTTP statuses: " + string.Join(", ", Statuses.Select(s => $"{s.Key} × {s.Value}")));
         text.AppendLine();
+        // Gauges after the first and the last phase; memory after every phase.
         text.AppendLine("| after | server | running | waiting | kv_cache_usage_perc |");
         text.AppendLine("|---:|---|---:|---:|---:|");
-        foreach (var checkpoint in Checkpoints)
+        foreach (var checkpoint in Checkpoints.Take(1).Concat(Checkpoints.Skip(1).TakeLast(1)))
         {
             foreach (var g in checkpoint.Gauges)
             {
@@ -117,15 +118,18 @@ public sealed record SoakResult
 
         if (Checkpoints.Count > 0 && Checkpoints[0].Processes.Count > 0)
         {
+            var processes = Checkpoints[0].Processes;
             text.AppendLine();
-            text.AppendLine("| process | " + string.Join(" | ", Checkpoints.Select(c => $"RSS after {c.AfterRequests} (MiB)")) + " | growth |");
-            text.AppendLine("|---|" + string.Concat(Checkpoints.Select(_ => "---:|")) + "---:|");
-            foreach (var process in Checkpoints[0].Processes)
+            text.AppendLine("| RSS (MiB) after | " + string.Join(" | ", processes.Select(p => $"{p.Pid} {p.Name}")) + " |");
+            text.AppendLine("|---:|" + string.Concat(processes.Select(_ => "---:|")));
+            foreach (var checkpoint in Checkpoints)
             {
-                var cells = Checkpoints.Select(c => c.Processes.FirstOrDefault(p => p.Pid == process.Pid)?.RssKiB is { } kib ? (kib / 1024.0).ToString("F1", CultureInfo.InvariantCulture) : "—");
-                var growth = RssGrowth.GetValueOrDefault(process.Pid.ToString(CultureInfo.InvariantCulture)) is { } g ? g.ToString("+0.0 %;-0.0 %", CultureInfo.InvariantCulture) : "—";
-                text.AppendLine(CultureInfo.InvariantCulture, $"| {process.Pid} {process.Name} | {string.Join(" | ", cells)} | {growth} |");
+                var cells = processes.Select(process => checkpoint.Processes.FirstOrDefault(p => p.Pid == process.Pid)?.RssKiB is { } kib ? (kib / 1024.0).ToString("F1", CultureInfo.InvariantCulture) : "—");
+                text.AppendLine(CultureInfo.InvariantCulture, $"| {checkpoint.AfterRequests} | {string.Join(" | ", cells)} |");
             }
+
+            var growth = processes.Select(process => RssGrowth.GetValueOrDefault(process.Pid.ToString(CultureInfo.InvariantCulture)) is { } g ? g.ToString("+0.0 %;-0.0 %", CultureInfo.InvariantCulture) : "—");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| growth from {Checkpoints[0].AfterRequests} | {string.Join(" | ", growth)} |");
         }
 
         text.AppendLine();

@@ -6,7 +6,7 @@ namespace LlmAspire.Cli.Benchmarking;
 /// <param name="Pids">Processes whose resident memory is compared between the checkpoint and the end.</param>
 /// <param name="Requests">Requests in all.</param>
 /// <param name="Concurrency">Requests in flight at once.</param>
-/// <param name="Checkpoint">After this many requests the gauges and memory are read the first time.</param>
+/// <param name="Checkpoint">The gauges and memory are read after this many requests, and again after every this many more.</param>
 /// <param name="Seed">Seed of the request mix.</param>
 /// <param name="Model">The <c>model</c> field, when given.</param>
 /// <param name="MaxTokens">The budget of plain and streamed requests (dropped streams get at least 48).</param>

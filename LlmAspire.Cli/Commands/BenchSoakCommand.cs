@@ -18,7 +18,7 @@ internal static class BenchSoakCommand
         var pids = new Option<string?>("--pids") { Description = "Processes (servers, gateway) whose VmRSS is compared, comma-separated" };
         var requests = new Option<int>("--requests") { Description = "Requests in all", DefaultValueFactory = _ => 20_000 };
         var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight at once", DefaultValueFactory = _ => 16 };
-        var checkpoint = new Option<int>("--checkpoint") { Description = "Requests before the first reading of gauges and memory", DefaultValueFactory = _ => 2_000 };
+        var checkpoint = new Option<int>("--checkpoint") { Description = "Read the gauges and memory after this many requests, and after every this many more", DefaultValueFactory = _ => 2_000 };
         var seed = new Option<int>("--seed") { Description = "Seed of the request mix", DefaultValueFactory = _ => 0 };
         var model = new Option<string?>("--model") { Description = "The model field of valid requests (default: none, the gateway's default)" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "max_tokens of plain and streamed requests", DefaultValueFactory = _ => 16 };
