@@ -61,7 +61,7 @@ internal static class BenchSoakCommand
                 if (done - Volatile.Read(ref lastReport) >= 1000 || done == settings.Requests)
                 {
                     Volatile.Write(ref lastReport, done);
-                    Console.WriteLine($"  {done} done");
+                    Console.Error.WriteLine($"  {done} done");
                 }
             });
             var result = await SoakBenchmark.RunAsync(settings, progress, cancellationToken);
