@@ -85,9 +85,14 @@ public static class CanonicalJson
                 writer.WriteRawValue(normalized.ToString(CultureInfo.InvariantCulture), skipInputValidation: true);
             }
         }
+        else if (element.TryGetDouble(out var real) && double.IsFinite(real))
+        {
+            writer.WriteRawValue(real.ToString("R", CultureInfo.InvariantCulture), skipInputValidation: true);
+        }
         else
         {
-            writer.WriteRawValue(element.GetDouble().ToString("R", CultureInfo.InvariantCulture), skipInputValidation: true);
+            // Beyond a double (1e400): the number as written, so the text stays JSON and distinct values stay distinct.
+            writer.WriteRawValue(element.GetRawText(), skipInputValidation: true);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using LlmAspire.OpenAIApi.Requests;
 
 namespace LlmAspire.Gateway.Requests;
 
@@ -9,10 +10,16 @@ namespace LlmAspire.Gateway.Requests;
 /// </summary>
 public sealed class CompletionRequestInfo
 {
-    /// <summary>The request body as received.</summary>
+    /// <summary>The path of completions.</summary>
+    public const string CompletionsPath = "/v1/completions";
+
+    /// <summary>The path of chat completions.</summary>
+    public const string ChatCompletionsPath = "/v1/chat/completions";
+
+    /// <summary>The request body as received, less a leading byte-order mark.</summary>
     public required ReadOnlyMemory<byte> Body { get; init; }
 
-    /// <summary><c>/v1/completions</c> or <c>/v1/chat/completions</c>.</summary>
+    /// <summary><see cref="CompletionsPath"/> or <see cref="ChatCompletionsPath"/>.</summary>
     public required string Path { get; init; }
 
     /// <summary>The <c>model</c> field, when given.</summary>
@@ -39,43 +46,36 @@ public sealed class CompletionRequestInfo
     /// <summary>True when the output is a function of the request alone: greedy, or seeded.</summary>
     public bool IsDeterministic => Temperature == 0 || Seed is not null;
 
-    /// <summary>Parses <paramref name="body"/>; null when it is not a JSON object (the model server answers that with a 400).</summary>
-    public static CompletionRequestInfo? TryParse(string path, ReadOnlyMemory<byte> body)
-    {
-        try
-        {
-            using JsonDocument document = JsonDocument.Parse(body);
-            JsonElement root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return null;
-            }
+    /// <summary>
+    /// Parses <paramref name="body"/>; null when it fails <see cref="OpenAIJsonBody.Validate"/> (the gateway answers
+    /// that with the model server's 400 before anything reads a field).
+    /// </summary>
+    public static CompletionRequestInfo? TryParse(string path, ReadOnlyMemory<byte> body) =>
+        OpenAIJsonBody.Validate(body.Span) is null ? Parse(path, body) : null;
 
-            return new CompletionRequestInfo
-            {
-                Body = body,
-                Path = path,
-                Model = root.TryGetProperty("model", out JsonElement model) && model.ValueKind == JsonValueKind.String ? model.GetString() : null,
-                Stream = root.TryGetProperty("stream", out JsonElement stream) && stream.ValueKind == JsonValueKind.True,
-                Temperature = Number(root, "temperature"),
-                Seed = root.TryGetProperty("seed", out JsonElement seed) && seed.ValueKind == JsonValueKind.Number && seed.TryGetInt64(out long s) ? s : null,
-                MaxTokens = (int?)(Number(root, "max_completion_tokens") ?? Number(root, "max_tokens")),
-                N = (int?)Number(root, "n") ?? 1,
-                PromptText = PromptOf(root),
-            };
-        }
-        catch (JsonException)
+    /// <summary>Parses a body that passed <see cref="OpenAIJsonBody.Validate"/>: a JSON object whose strings all read.</summary>
+    internal static CompletionRequestInfo Parse(string path, ReadOnlyMemory<byte> body)
+    {
+        body = OpenAIJsonBody.WithoutByteOrderMark(body);
+        using JsonDocument document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = OpenAIJsonBody.MaxDepth });
+        JsonElement root = document.RootElement;
+        return new CompletionRequestInfo
         {
-            return null;
-        }
-        catch (OverflowException)
-        {
-            return null;
-        }
+            Body = body,
+            Path = path,
+            Model = root.TryGetProperty("model", out JsonElement model) && model.ValueKind == JsonValueKind.String ? model.GetString() : null,
+            Stream = root.TryGetProperty("stream", out JsonElement stream) && stream.ValueKind == JsonValueKind.True,
+            Temperature = root.TryGetProperty("temperature", out JsonElement temperature) && temperature.ValueKind == JsonValueKind.Number && temperature.TryGetDouble(out double t) ? t : null,
+            Seed = root.TryGetProperty("seed", out JsonElement seed) && seed.ValueKind == JsonValueKind.Number && seed.TryGetInt64(out long s) ? s : null,
+            MaxTokens = Integer(root, "max_completion_tokens") ?? Integer(root, "max_tokens"),
+            N = Integer(root, "n") ?? 1,
+            PromptText = PromptOf(root),
+        };
     }
 
-    private static double? Number(JsonElement root, string name) =>
-        root.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double d) ? d : null;
+    /// <summary>An integer field; null when absent or not an int (the model server refuses such a value).</summary>
+    private static int? Integer(JsonElement root, string name) =>
+        root.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int i) ? i : null;
 
     private static string PromptOf(JsonElement root)
     {

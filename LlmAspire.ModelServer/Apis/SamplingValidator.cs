@@ -44,7 +44,8 @@ internal static class SamplingValidator
             return OpenAIErrors.AboveMaximum("temperature", "decimal", $"<= {MaxTemperature}", hot);
         }
 
-        if (request.TopP is { } topP && !(topP > 0))
+        // The sampler works in float: a positive double that rounds to 0f there (1e-320) is as invalid as 0.
+        if (request.TopP is { } topP && !((float)topP > 0))
         {
             return OpenAIErrors.BelowMinimum("top_p", "decimal", "> 0", topP);
         }
@@ -79,7 +80,7 @@ internal static class SamplingValidator
             return frequency;
         }
 
-        if (request.RepetitionPenalty is { } repetition && !(repetition > 0))
+        if (request.RepetitionPenalty is { } repetition && !((float)repetition > 0))
         {
             return OpenAIErrors.BelowMinimum("repetition_penalty", "decimal", "> 0", repetition);
         }

@@ -48,6 +48,9 @@ public static class OpenAIErrorHandlingExtensions
             StatusCodes.Status413PayloadTooLarge => OpenAIError.Invalid("The request body is larger than this server accepts.", null, "request_too_large"),
             StatusCodes.Status415UnsupportedMediaType => OpenAIError.UnsupportedMediaType(request.ContentType),
             StatusCodes.Status408RequestTimeout => OpenAIError.Invalid("The request body did not arrive in time.", null, "request_timeout"),
+            // Endpoints word their own 400s; one that reaches here is the server failing to read the request itself.
+            StatusCodes.Status400BadRequest => OpenAIError.Invalid(
+                "The request could not be read: its body framing is malformed (e.g. a bad chunk) or it ended early.", null, "malformed_request"),
             < 500 => OpenAIError.Invalid($"The request failed with status {status}.", null, null),
             _ => new OpenAIError($"The server failed with status {status}.", OpenAIError.ServerError, null, null),
         };

@@ -16,19 +16,32 @@ public static class OpenAIRequestReader
     public readonly record struct Result<T>(T? Request, int StatusCode, OpenAIError? Error)
         where T : class;
 
+    /// <summary>The body's bytes, or the status and error to answer instead.</summary>
+    public readonly record struct BodyResult(ReadOnlyMemory<byte> Body, int StatusCode, OpenAIError? Error);
+
     /// <summary>Reads and checks the body of <paramref name="request"/> as a <typeparamref name="T"/>.</summary>
     public static async Task<Result<T>> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> typeInfo, long maxBodyBytes, CancellationToken cancellationToken)
         where T : class
     {
+        var read = await ReadBodyAsync(request, maxBodyBytes, cancellationToken);
+        return read.Error is not null ? new(null, read.StatusCode, read.Error) : Parse(read.Body, typeInfo);
+    }
+
+    /// <summary>
+    /// Reads the body of <paramref name="request"/> whole, without checking its content: 415 when it is not sent as
+    /// JSON, 413 beyond <paramref name="maxBodyBytes"/> (declared or sent, chunked included).
+    /// </summary>
+    public static async Task<BodyResult> ReadBodyAsync(HttpRequest request, long maxBodyBytes, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(request);
         if (!request.HasJsonContentType())
         {
-            return new(null, StatusCodes.Status415UnsupportedMediaType, OpenAIError.UnsupportedMediaType(request.ContentType));
+            return new(default, StatusCodes.Status415UnsupportedMediaType, OpenAIError.UnsupportedMediaType(request.ContentType));
         }
 
         if (request.ContentLength > maxBodyBytes)
         {
-            return TooLarge<T>(maxBodyBytes);
+            return TooLarge(maxBodyBytes);
         }
 
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -50,11 +63,11 @@ public static class OpenAIRequestReader
             buffer.Advance(read);
             if (buffer.WrittenCount > maxBodyBytes)
             {
-                return TooLarge<T>(maxBodyBytes);
+                return TooLarge(maxBodyBytes);
             }
         }
 
-        return Parse(buffer.WrittenMemory, typeInfo);
+        return new(buffer.WrittenMemory, StatusCodes.Status200OK, null);
     }
 
     /// <summary>Checks and deserializes a body already in memory.</summary>
@@ -81,7 +94,6 @@ public static class OpenAIRequestReader
         }
     }
 
-    private static Result<T> TooLarge<T>(long maxBodyBytes)
-        where T : class =>
-        new(null, StatusCodes.Status413PayloadTooLarge, OpenAIError.RequestTooLarge(maxBodyBytes));
+    private static BodyResult TooLarge(long maxBodyBytes) =>
+        new(default, StatusCodes.Status413PayloadTooLarge, OpenAIError.RequestTooLarge(maxBodyBytes));
 }

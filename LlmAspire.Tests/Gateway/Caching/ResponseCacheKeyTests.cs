@@ -16,6 +16,24 @@ public sealed class ResponseCacheKeyTests
             CanonicalJson.ToCanonicalString("""{ "d": true, "c": null, "b": "\u00e9\n", "a": [1.0, {"y": 0e0, "x": 0.50}] }"""));
     }
 
+    [Theory]
+    [InlineData("1e400")]
+    [InlineData("-1e400")]
+    [InlineData("1E+999")]
+    public void CanonicalJson_NumberBeyondADouble_KeepsItsTextAndStaysJson(string number)
+    {
+        var canonical = CanonicalJson.ToCanonicalString($$"""{"top_p":{{number}}}""");
+
+        Assert.Equal($$"""{"top_p":{{number}}}""", canonical);
+        using var parsed = System.Text.Json.JsonDocument.Parse(canonical);
+    }
+
+    [Fact]
+    public void Key_NumbersBeyondADouble_StayDistinct() =>
+        Assert.NotEqual(
+            Key("""{"model":"m","prompt":"p","temperature":0,"top_p":1e400}"""),
+            Key("""{"model":"m","prompt":"p","temperature":0,"top_p":1e401}"""));
+
     [Fact]
     public void Key_IgnoresMemberOrderAndSpacing()
     {

@@ -80,4 +80,23 @@ public sealed class SlotTableTests
         Assert.Throws<InvalidOperationException>(() => slots.Acquire([1]));
         Assert.Equal(0, slots.FreeCount);
     }
+
+    [Fact]
+    public void BusyPositions_CountsRowsHeldBySequencesNotCachedPrefixes()
+    {
+        // vllm:kv_cache_usage_perc is BusyPositions over all positions: a freed row's kept prefix must read as 0.
+        var slots = new SlotTable(2, 16);
+        SlotAssignment a = slots.Acquire([1, 2, 3]);
+        slots.Append(a.Slot, [1, 2, 3, 4, 5]);
+        SlotAssignment b = slots.Acquire([7, 8]);
+        slots.Append(b.Slot, [7, 8]);
+        Assert.Equal(7, slots.BusyPositions);
+
+        slots.Release(a.Slot);
+        Assert.Equal(2, slots.BusyPositions);
+        Assert.Equal(5, slots.Length(a.Slot)); // still cached for the next prompt that shares it
+
+        slots.Release(b.Slot);
+        Assert.Equal(0, slots.BusyPositions);
+    }
 }

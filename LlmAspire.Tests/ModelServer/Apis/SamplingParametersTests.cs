@@ -37,6 +37,8 @@ public sealed class SamplingParametersTests(AspireAppFixture fixture)
         { "temperature", "-1", "temperature", "decimal_below_min_value" },
         { "top_p", "0", "top_p", "decimal_below_min_value" },
         { "top_p", "1.01", "top_p", "decimal_above_max_value" },
+        // Positive doubles that are 0 as the float the sampler uses: refused here, not a 500 from the engine.
+        { "top_p", "1e-320", "top_p", "decimal_below_min_value" },
         { "top_k", "-2", "top_k", "integer_below_min_value" },
         { "top_k", "1.5", "top_k", "invalid_json" },
         { "min_p", "-0.1", "min_p", "decimal_below_min_value" },
@@ -47,6 +49,7 @@ public sealed class SamplingParametersTests(AspireAppFixture fixture)
         { "frequency_penalty", "3", "frequency_penalty", "decimal_above_max_value" },
         { "frequency_penalty", "-3", "frequency_penalty", "decimal_below_min_value" },
         { "repetition_penalty", "0", "repetition_penalty", "decimal_below_min_value" },
+        { "repetition_penalty", "1e-320", "repetition_penalty", "decimal_below_min_value" },
         { "repetition_penalty", "2.5", "repetition_penalty", "decimal_above_max_value" },
         { "logit_bias", """{"abc": 1}""", "logit_bias", "invalid_value" },
         { "logit_bias", """{"-1": 1}""", "logit_bias", "invalid_value" },
