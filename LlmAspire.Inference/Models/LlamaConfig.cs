@@ -17,11 +17,14 @@ public sealed record LlamaConfig(
     float NormEpsilon = 1e-5f,
     bool TiedEmbeddings = true)
 {
-    /// <summary>Hugging Face's <c>model_type</c> the weights came from (llama, mistral, qwen2, qwen3); GenAI's model type.</summary>
+    /// <summary>Hugging Face's <c>model_type</c> the weights came from (llama, mistral, qwen2, qwen3, phi3); GenAI's model type.</summary>
     public string ModelType { get; init; } = "llama";
 
     /// <summary>Size of one attention head when set explicitly (Qwen3's <c>head_dim</c>); 0 means <see cref="Dim"/> / <see cref="Heads"/>.</summary>
     public int HeadDim { get; init; }
+
+    /// <summary>Leading dimensions of each head the rotary embedding turns (Phi-3's head_dim × <c>partial_rotary_factor</c>); 0 means all of them.</summary>
+    public int RotaryDim { get; init; }
 
     /// <summary>How the rotary frequencies are scaled; null for plain RoPE.</summary>
     public RopeScaling? RopeScaling { get; init; }
@@ -43,6 +46,9 @@ public sealed record LlamaConfig(
 
     /// <summary>Size of one attention head.</summary>
     public int HeadSize => HeadDim > 0 ? HeadDim : Dim / Heads;
+
+    /// <summary>Dimensions of each head the rotary embedding turns: <see cref="RotaryDim"/>, else the whole head.</summary>
+    public int RotarySize => RotaryDim > 0 ? RotaryDim : HeadSize;
 
     /// <summary>Width of the queries and of o_proj's input: heads × head size (not always <see cref="Dim"/>).</summary>
     public int QueryDim => Heads * HeadSize;

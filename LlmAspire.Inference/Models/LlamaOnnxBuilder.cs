@@ -48,14 +48,19 @@ public static class LlamaOnnxBuilder
     /// <summary>
     /// Rotary tables for adjacent-pair RoPE: [positions, attentionHeadSize / 2]. Plain RoPE is computed as llama2.c does
     /// (float32); scaled RoPE from <see cref="RopeScaling.InverseFrequencies"/> in double precision, rounded once.
-    /// Columns past headSize / 2 belong to zero padding and rotate by nothing.
+    /// Columns past rotaryDim / 2 belong to the head's unrotated tail (partial rotary) or to zero padding and rotate by
+    /// nothing (cos 1, sin 0), so GroupQueryAttention's whole-head rotation leaves them as they are; longrope's attention
+    /// factor multiplies the rotated columns only, as transformers multiplies cos and sin.
     /// </summary>
     public static (float[] Cos, float[] Sin) RotaryTables(LlamaConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         int half = config.AttentionHeadSize / 2;
-        int real = config.HeadSize / 2;
-        double[]? scaled = config.RopeScaling is null ? null : RopeScaling.InverseFrequencies(config.RopeTheta, config.HeadSize, config.RopeScaling);
+        int real = config.RotarySize / 2;
+        double[]? scaled = config.RopeScaling is null && config.RotaryDim == 0
+            ? null
+            : RopeScaling.InverseFrequencies(config.RopeTheta, config.RotarySize, config.RopeScaling);
+        double scale = config.RopeScaling?.CosSinScale ?? 1;
         float[] cos = new float[config.ContextLength * half];
         float[] sin = new float[config.ContextLength * half];
         for (int pos = 0; pos < config.ContextLength; pos++)
@@ -70,8 +75,8 @@ public static class LlamaOnnxBuilder
                 if (scaled is not null)
                 {
                     double angle = pos * scaled[i];
-                    cos[pos * half + i] = (float)Math.Cos(angle);
-                    sin[pos * half + i] = (float)Math.Sin(angle);
+                    cos[pos * half + i] = (float)(Math.Cos(angle) * scale);
+                    sin[pos * half + i] = (float)(Math.Sin(angle) * scale);
                 }
                 else
                 {

@@ -24,13 +24,17 @@ public sealed class ModelArchitecture
     [JsonPropertyName("tie_word_embeddings")]
     public bool TieWordEmbeddings { get; set; }
 
-    /// <summary>Hugging Face's model_type (llama, mistral, qwen2, qwen3); absent for llama2.c models.</summary>
+    /// <summary>Hugging Face's model_type (llama, mistral, qwen2, qwen3, phi3); absent for llama2.c models.</summary>
     [JsonPropertyName("model_type")]
     public string? ModelType { get; set; }
 
     /// <summary>Explicit head size, when it differs from hidden_size / num_attention_heads.</summary>
     [JsonPropertyName("head_dim")]
     public int? HeadDim { get; set; }
+
+    /// <summary>Leading dimensions of each head the rotary embedding turns, when not all of them (partial rotary).</summary>
+    [JsonPropertyName("rotary_dim")]
+    public int? RotaryDim { get; set; }
 
     /// <summary>Scaled RoPE, when the cos/sin cache was built with it.</summary>
     [JsonPropertyName("rope_scaling")]

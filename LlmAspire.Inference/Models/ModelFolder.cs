@@ -83,6 +83,7 @@ public static class ModelFolder
             TieWordEmbeddings = config.TiedEmbeddings,
             ModelType = config.ModelType == "llama" ? null : config.ModelType,
             HeadDim = config.HeadDim > 0 ? config.HeadDim : null,
+            RotaryDim = config.RotaryDim > 0 ? config.RotaryDim : null,
             RopeScaling = config.RopeScaling,
             SlidingWindow = config.SlidingWindow > 0 ? config.SlidingWindow : null,
             FirstSlidingLayer = config.SlidingWindow > 0 ? config.FirstSlidingLayer : null,
@@ -181,6 +182,7 @@ public static class ModelFolder
         {
             ModelType = architecture.ModelType ?? "llama",
             HeadDim = architecture.HeadDim ?? 0,
+            RotaryDim = architecture.RotaryDim ?? 0,
             RopeScaling = architecture.RopeScaling,
             SlidingWindow = architecture.SlidingWindow ?? 0,
             FirstSlidingLayer = architecture.FirstSlidingLayer ?? 0,

@@ -82,6 +82,7 @@ public sealed record ModelInspection(
     {
         null => string.Empty,
         { Type: "llama3" } => string.Create(CultureInfo.InvariantCulture, $" (llama3: factor {scaling.Factor}, low {scaling.LowFreqFactor}, high {scaling.HighFreqFactor}, original {scaling.OriginalMaxPositionEmbeddings})"),
+        { Type: "longrope" } => string.Create(CultureInfo.InvariantCulture, $" (longrope: short factors up to {scaling.OriginalMaxPositionEmbeddings}, cos/sin × {scaling.CosSinScale:0.####})"),
         { Type: "dynamic" } => string.Create(CultureInfo.InvariantCulture, $" (dynamic: factor {scaling.Factor}, plain up to {scaling.OriginalMaxPositionEmbeddings})"),
         _ => string.Create(CultureInfo.InvariantCulture, $" ({scaling.Type}: factor {scaling.Factor})"),
     };

@@ -9,7 +9,8 @@ namespace LlmAspire.Inference.Models.HuggingFace;
 /// attention, <c>rope_theta</c>, <c>rms_norm_eps</c>, <c>max_position_embeddings</c>. The model types are
 /// <c>llama</c> (with Llama 3.1's <c>llama3</c>, <c>linear</c> or <c>dynamic</c> <c>rope_scaling</c>, <c>attention_bias</c>),
 /// <c>mistral</c> (its <c>sliding_window</c>), <c>qwen2</c> (q/k/v biases, <c>use_sliding_window</c>) and <c>qwen3</c>
-/// (per-head q/k RMSNorm, explicit <c>head_dim</c>). The tokenizer files (<c>tokenizer.json</c>,
+/// (per-head q/k RMSNorm, explicit <c>head_dim</c>) and <c>phi3</c> (Phi-3, Phi-3.5, Phi-4-mini: fused <c>qkv_proj</c> and
+/// <c>gate_up_proj</c>, split here; <c>partial_rotary_factor</c>; <c>longrope</c> with its short factors). The tokenizer files (<c>tokenizer.json</c>,
 /// <c>tokenizer_config.json</c>, ...) are carried over unchanged. Every check runs, and every tensor is read,
 /// before the first output file is written.
 /// </summary>
@@ -23,7 +24,7 @@ public static class HuggingFaceImporter
         ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "tokenizer.model"];
 
     /// <summary>The <c>model_type</c>s that import.</summary>
-    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "mistral", "qwen2", "qwen3"];
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "mistral", "qwen2", "qwen3", "phi3"];
 
     /// <summary>True when <paramref name="directory"/> looks like a Hugging Face model folder.</summary>
     public static bool IsHuggingFaceFolder(string directory) =>
@@ -84,15 +85,27 @@ public static class HuggingFaceImporter
             throw new InvalidDataException($"Inconsistent attention shape: hidden_size {dim}, num_attention_heads {heads}, num_key_value_heads {kvHeads}, head_dim {headSize}.");
         }
 
-        if (Float(root, "partial_rotary_factor") is float partial && partial != 1f)
+        // transformers' Phi-3 rotates the first int(head_dim * partial_rotary_factor) dimensions of each head (Phi-4-mini: 0.75).
+        int rotaryDim = headSize;
+        if (Double(root, "partial_rotary_factor") is double partial && partial != 1)
         {
-            throw new NotSupportedException($"partial_rotary_factor {partial} is not supported; the rotary embedding covers whole heads.");
+            if (modelType != "phi3")
+            {
+                throw new NotSupportedException($"partial_rotary_factor {partial} is not supported for model_type '{modelType}'; the rotary embedding covers whole heads (phi3 honours it).");
+            }
+
+            rotaryDim = (int)(headSize * partial);
+            if (partial <= 0 || partial > 1 || rotaryDim < 2 || rotaryDim % 2 != 0)
+            {
+                throw new InvalidDataException($"partial_rotary_factor {partial} gives a rotary dimension of {rotaryDim} for heads of {headSize}; it must be even and at least 2.");
+            }
         }
 
-        (float theta, RopeScaling? scaling) = ReadRope(root);
-        if (scaling is { Type: "dynamic" })
+        (float theta, RopeScaling? scaling) = ReadRope(root, modelType, rotaryDim, context);
+        if (scaling is { Type: "dynamic" or "longrope" })
         {
-            // Dynamic NTK rescales the base once a sequence outgrows this length, which a fixed cos/sin cache cannot follow: the context stops there.
+            // Dynamic NTK rescales the base, and longrope switches to its long factors, once a sequence outgrows this
+            // length, which a fixed cos/sin cache cannot follow: the served context stops there.
             int plain = scaling.OriginalMaxPositionEmbeddings > 0 ? Math.Min(scaling.OriginalMaxPositionEmbeddings, context) : context;
             scaling = scaling with { OriginalMaxPositionEmbeddings = plain };
             context = plain;
@@ -121,6 +134,7 @@ public static class HuggingFaceImporter
         {
             ModelType = modelType,
             HeadDim = headDim > 0 && headDim != dim / heads ? headDim : 0,
+            RotaryDim = rotaryDim != headSize ? rotaryDim : 0,
             RopeScaling = scaling,
             SlidingWindow = window,
             FirstSlidingLayer = firstSliding,
@@ -137,7 +151,7 @@ public static class HuggingFaceImporter
     /// rope_theta and the scaling, from <c>rope_scaling</c> (transformers 4) or <c>rope_parameters</c> (transformers 5);
     /// <c>type</c> is the old name of <c>rope_type</c>, and <c>default</c> is plain RoPE.
     /// </summary>
-    private static (float Theta, RopeScaling? Scaling) ReadRope(JsonElement root)
+    private static (float Theta, RopeScaling? Scaling) ReadRope(JsonElement root, string modelType, int rotaryDim, int maxPositions)
     {
         JsonElement? parameters = null;
         string key = "rope_scaling";
@@ -158,6 +172,7 @@ public static class HuggingFaceImporter
         }
 
         string type = String(p, "rope_type") ?? String(p, "type") ?? "default";
+        type = type == "su" && modelType == "phi3" ? "longrope" : type;
         double Number(string name) =>
             Double(p, name) ?? throw new InvalidDataException($"{key} (rope_type '{type}') lacks '{name}'.");
         return type switch
@@ -167,20 +182,51 @@ public static class HuggingFaceImporter
             "dynamic" => (theta, new RopeScaling(type, Number("factor"), OriginalMaxPositionEmbeddings: (int)(Double(p, "original_max_position_embeddings") ?? 0))),
             "llama3" => (theta, new RopeScaling(
                 type, Number("factor"), Number("low_freq_factor"), Number("high_freq_factor"), (int)Number("original_max_position_embeddings"))),
+            "longrope" when modelType == "phi3" => (theta, LongRope(root, p, key, rotaryDim, maxPositions)),
             _ => throw new NotSupportedException(
                 $"{key} rope_type '{type}' is not supported; {string.Join(", ", RopeScaling.SupportedTypes)} are (plus plain RoPE)."),
         };
     }
 
     /// <summary>
-    /// The sliding window and the first layer that uses it. Mistral slides every layer when <c>sliding_window</c> is set;
+    /// transformers' <c>_compute_longrope_parameters</c> up to <c>original_max_position_embeddings</c> (Phi3Config's key,
+    /// 4096 by default; or inside the rope parameters): the short factors, and the attention factor cos and sin are
+    /// multiplied by, given or sqrt(1 + ln(factor) / ln(original)) with factor = max_position_embeddings / original.
+    /// </summary>
+    private static RopeScaling LongRope(JsonElement root, JsonElement p, string key, int rotaryDim, int maxPositions)
+    {
+        double[] Factors(string name)
+        {
+            double[] values = p.TryGetProperty(name, out JsonElement array) && array.ValueKind == JsonValueKind.Array
+                ? [.. array.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : double.NaN)]
+                : throw new InvalidDataException($"{key} (rope_type 'longrope') lacks '{name}'.");
+            return values.Length == rotaryDim / 2 && values.All(v => v > 0)
+                ? values
+                : throw new InvalidDataException($"{key} {name} has {values.Length} values; the rotary dimension {rotaryDim} needs {rotaryDim / 2} positive numbers.");
+        }
+
+        double[] shortFactor = Factors("short_factor");
+        Factors("long_factor");
+        int original = Int(p, "original_max_position_embeddings") ?? Int(root, "original_max_position_embeddings") ?? 4096;
+        if (original <= 0)
+        {
+            throw new InvalidDataException($"original_max_position_embeddings {original} is not a positive number of positions.");
+        }
+
+        double factor = (double)maxPositions / original;
+        double attention = Double(p, "attention_factor") ?? (factor <= 1 ? 1 : Math.Sqrt(1 + Math.Log(factor) / Math.Log(original)));
+        return new RopeScaling("longrope", factor, OriginalMaxPositionEmbeddings: original) { ShortFactor = shortFactor, AttentionFactor = attention };
+    }
+
+    /// <summary>
+    /// The sliding window and the first layer that uses it. Mistral and Phi-3 slide every layer when <c>sliding_window</c> is set;
     /// Qwen2/Qwen3 only with <c>use_sliding_window</c>, and only the layers <c>layer_types</c> marks (by default those from
     /// <c>max_window_layers</c> on, 28 unless given). A window no shorter than the context changes nothing and is dropped.
     /// </summary>
     private static (int Window, int FirstLayer) ReadSlidingWindow(JsonElement root, string modelType, int layers, int context)
     {
         int? window = Int(root, "sliding_window");
-        if (modelType is not ("mistral" or "qwen2" or "qwen3") || window is null)
+        if (modelType is not ("mistral" or "qwen2" or "qwen3" or "phi3") || window is null)
         {
             return (0, 0);
         }
@@ -191,7 +237,7 @@ public static class HuggingFaceImporter
         }
 
         int first = 0;
-        if (modelType != "mistral")
+        if (modelType is not ("mistral" or "phi3"))
         {
             if (Bool(root, "use_sliding_window") != true)
             {
@@ -267,24 +313,37 @@ public static class HuggingFaceImporter
             throw new InvalidDataException("The checkpoint has no lm_head.weight and tie_word_embeddings is false.");
         }
 
+        // Phi-3 fuses q, k and v into qkv_proj (rows q, then k, then v) and gate and up into gate_up_proj (gate, then up).
+        bool fused = config.ModelType == "phi3";
+        int rotary = config.RotarySize;
+        float[][]? qkv = fused ? Layers("self_attn.qkv_proj.weight", (long)(qDim + 2 * kvDim) * dim) : null;
+        float[][]? gateUp = fused ? Layers("mlp.gate_up_proj.weight", 2L * config.HiddenDim * dim) : null;
+        float[][] Part(float[][] layers, int offset, int length) => [.. layers.Select(w => w.AsSpan(offset, length).ToArray())];
+        float[][] Projection(string name, long rows, float[][]? fusedLayers, long rowOffset) => fusedLayers is null
+            ? Layers($"self_attn.{name}.weight", rows * dim)
+            : Part(fusedLayers, (int)(rowOffset * dim), (int)(rows * dim));
+        float[][] Mlp(string name, float[][]? fusedLayers, long rowOffset) => fusedLayers is null
+            ? Layers($"mlp.{name}.weight", (long)config.HiddenDim * dim)
+            : Part(fusedLayers, (int)(rowOffset * dim), config.HiddenDim * dim);
+
         var weights = new LlamaWeights
         {
             TokenEmbedding = embedding,
             AttentionNorm = Layers("input_layernorm.weight", dim),
-            Wq = Layers("self_attn.q_proj.weight", (long)qDim * dim, w => InterleaveRotaryRows(w, config.Heads, headSize, dim)),
-            Wk = Layers("self_attn.k_proj.weight", (long)kvDim * dim, w => InterleaveRotaryRows(w, config.KvHeads, headSize, dim)),
-            Wv = Layers("self_attn.v_proj.weight", (long)kvDim * dim),
+            Wq = [.. Projection("q_proj", qDim, qkv, 0).Select(w => InterleaveRotaryRows(w, config.Heads, headSize, dim, rotary))],
+            Wk = [.. Projection("k_proj", kvDim, qkv, qDim).Select(w => InterleaveRotaryRows(w, config.KvHeads, headSize, dim, rotary))],
+            Wv = Projection("v_proj", kvDim, qkv, qDim + kvDim),
             Wo = Layers("self_attn.o_proj.weight", (long)dim * qDim),
-            Bq = Optional(config.QkvBias, "self_attn.q_proj.bias", qDim, b => InterleaveRotaryRows(b, config.Heads, headSize, 1)),
-            Bk = Optional(config.QkvBias, "self_attn.k_proj.bias", kvDim, b => InterleaveRotaryRows(b, config.KvHeads, headSize, 1)),
+            Bq = Optional(config.QkvBias, "self_attn.q_proj.bias", qDim, b => InterleaveRotaryRows(b, config.Heads, headSize, 1, rotary)),
+            Bk = Optional(config.QkvBias, "self_attn.k_proj.bias", kvDim, b => InterleaveRotaryRows(b, config.KvHeads, headSize, 1, rotary)),
             Bv = Optional(config.QkvBias, "self_attn.v_proj.bias", kvDim),
             Bo = Optional(config.OutputBias, "self_attn.o_proj.bias", dim),
-            QNorm = Optional(config.QkNorm, "self_attn.q_norm.weight", headSize, w => InterleaveRotaryRows(w, 1, headSize, 1)),
-            KNorm = Optional(config.QkNorm, "self_attn.k_norm.weight", headSize, w => InterleaveRotaryRows(w, 1, headSize, 1)),
+            QNorm = Optional(config.QkNorm, "self_attn.q_norm.weight", headSize, w => InterleaveRotaryRows(w, 1, headSize, 1, rotary)),
+            KNorm = Optional(config.QkNorm, "self_attn.k_norm.weight", headSize, w => InterleaveRotaryRows(w, 1, headSize, 1, rotary)),
             FfnNorm = Layers("post_attention_layernorm.weight", dim),
-            W1 = Layers("mlp.gate_proj.weight", (long)config.HiddenDim * dim),
+            W1 = Mlp("gate_proj", gateUp, 0),
             W2 = Layers("mlp.down_proj.weight", (long)dim * config.HiddenDim),
-            W3 = Layers("mlp.up_proj.weight", (long)config.HiddenDim * dim),
+            W3 = Mlp("up_proj", gateUp, config.HiddenDim),
             FinalNorm = Required("model.norm.weight", dim),
             Classifier = head is null ? embedding : head,
         };
@@ -297,11 +356,14 @@ public static class HuggingFaceImporter
         return weights;
     }
 
-    /// <summary>Per head, row i goes to 2i and row i + d/2 to 2i + 1: half rotation becomes adjacent-pair rotation.</summary>
-    internal static float[] InterleaveRotaryRows(float[] weight, int heads, int headSize, int cols)
+    /// <summary>
+    /// Per head, among the first <paramref name="rotaryDim"/> rows (all of them by default) row i goes to 2i and row
+    /// i + rotaryDim/2 to 2i + 1: half rotation becomes adjacent-pair rotation. The head's later rows (partial rotary) stay.
+    /// </summary>
+    internal static float[] InterleaveRotaryRows(float[] weight, int heads, int headSize, int cols, int rotaryDim = 0)
     {
-        float[] result = new float[weight.Length];
-        int half = headSize / 2;
+        float[] result = (float[])weight.Clone();
+        int half = (rotaryDim > 0 ? rotaryDim : headSize) / 2;
         for (int h = 0; h < heads; h++)
         {
             for (int i = 0; i < half; i++)

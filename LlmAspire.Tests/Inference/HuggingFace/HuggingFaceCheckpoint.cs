@@ -19,6 +19,7 @@ internal static class HuggingFaceCheckpoint
         ["mistral"] = "MistralForCausalLM",
         ["qwen2"] = "Qwen2ForCausalLM",
         ["qwen3"] = "Qwen3ForCausalLM",
+        ["phi3"] = "Phi3ForCausalLM",
     };
 
     /// <summary>
@@ -83,9 +84,18 @@ internal static class HuggingFaceCheckpoint
         {
             string p = string.Create(CultureInfo.InvariantCulture, $"model.layers.{l}.");
             tensors.Add((p + "input_layernorm.weight", [dim], weights.AttentionNorm[l]));
-            tensors.Add((p + "self_attn.q_proj.weight", [qDim, dim], weights.Wq[l]));
-            tensors.Add((p + "self_attn.k_proj.weight", [kvDim, dim], weights.Wk[l]));
-            tensors.Add((p + "self_attn.v_proj.weight", [kvDim, dim], weights.Wv[l]));
+            if (config.ModelType == "phi3")
+            {
+                // Phi3Attention.qkv_proj: the rows of q, then k, then v; Phi3MLP.gate_up_proj: gate, then up.
+                tensors.Add((p + "self_attn.qkv_proj.weight", [qDim + 2 * kvDim, dim], [.. weights.Wq[l], .. weights.Wk[l], .. weights.Wv[l]]));
+            }
+            else
+            {
+                tensors.Add((p + "self_attn.q_proj.weight", [qDim, dim], weights.Wq[l]));
+                tensors.Add((p + "self_attn.k_proj.weight", [kvDim, dim], weights.Wk[l]));
+                tensors.Add((p + "self_attn.v_proj.weight", [kvDim, dim], weights.Wv[l]));
+            }
+
             tensors.Add((p + "self_attn.o_proj.weight", [dim, qDim], weights.Wo[l]));
             if (weights.Bq is not null)
             {
@@ -106,8 +116,16 @@ internal static class HuggingFaceCheckpoint
             }
 
             tensors.Add((p + "post_attention_layernorm.weight", [dim], weights.FfnNorm[l]));
-            tensors.Add((p + "mlp.gate_proj.weight", [config.HiddenDim, dim], weights.W1[l]));
-            tensors.Add((p + "mlp.up_proj.weight", [config.HiddenDim, dim], weights.W3[l]));
+            if (config.ModelType == "phi3")
+            {
+                tensors.Add((p + "mlp.gate_up_proj.weight", [2 * config.HiddenDim, dim], [.. weights.W1[l], .. weights.W3[l]]));
+            }
+            else
+            {
+                tensors.Add((p + "mlp.gate_proj.weight", [config.HiddenDim, dim], weights.W1[l]));
+                tensors.Add((p + "mlp.up_proj.weight", [config.HiddenDim, dim], weights.W3[l]));
+            }
+
             tensors.Add((p + "mlp.down_proj.weight", [dim, config.HiddenDim], weights.W2[l]));
         }
 
@@ -199,6 +217,14 @@ internal static class HuggingFaceCheckpoint
                 break;
             case "mistral":
                 json["sliding_window"] = config.SlidingWindow > 0 ? config.SlidingWindow : null;
+                break;
+            case "phi3":
+                // Phi3Config: partial_rotary_factor, original_max_position_embeddings (longrope's threshold), sliding_window.
+                json["partial_rotary_factor"] = config.RotaryDim > 0 ? (double)config.RotaryDim / config.HeadSize : 1.0;
+                json["original_max_position_embeddings"] = config.ContextLength;
+                json["sliding_window"] = config.SlidingWindow > 0 ? config.SlidingWindow : null;
+                json["attention_bias"] = false;
+                json["resid_pdrop"] = 0.0;
                 break;
             default:
                 json["use_sliding_window"] = config.SlidingWindow > 0;
