@@ -90,6 +90,13 @@ public static class ModelFolder
             QkvBias = config.QkvBias ? true : null,
             OutputBias = config.OutputBias ? true : null,
             QkNorm = config.QkNorm ? true : null,
+            HiddenAct = config.HiddenAct == "silu" ? null : config.HiddenAct,
+            SandwichNorms = config.SandwichNorms ? true : null,
+            EmbeddingMultiplier = config.EmbeddingMultiplier != 0 ? config.EmbeddingMultiplier : null,
+            QueryPreAttnScalar = config.QueryPreAttnScalar != 0 ? config.QueryPreAttnScalar : null,
+            AttentionSoftcap = config.AttentionSoftcap != 0 ? config.AttentionSoftcap : null,
+            FinalLogitSoftcap = config.FinalLogitSoftcap != 0 ? config.FinalLogitSoftcap : null,
+            AlternatingSlidingWindow = config.AlternatingSlidingWindow ? true : null,
             Source = source,
         };
         File.WriteAllText(Path.Combine(directory, ArchitectureFile), JsonSerializer.Serialize(architecture, ModelJsonContext.Default.ModelArchitecture));
@@ -189,6 +196,13 @@ public static class ModelFolder
             QkvBias = architecture.QkvBias ?? false,
             OutputBias = architecture.OutputBias ?? false,
             QkNorm = architecture.QkNorm ?? false,
+            HiddenAct = architecture.HiddenAct ?? "silu",
+            SandwichNorms = architecture.SandwichNorms ?? false,
+            EmbeddingMultiplier = architecture.EmbeddingMultiplier ?? 0,
+            QueryPreAttnScalar = architecture.QueryPreAttnScalar ?? 0,
+            AttentionSoftcap = architecture.AttentionSoftcap ?? 0,
+            FinalLogitSoftcap = architecture.FinalLogitSoftcap ?? 0,
+            AlternatingSlidingWindow = architecture.AlternatingSlidingWindow ?? false,
         };
         return (config, genai);
     }

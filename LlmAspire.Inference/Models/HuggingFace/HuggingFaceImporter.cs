@@ -10,7 +10,9 @@ namespace LlmAspire.Inference.Models.HuggingFace;
 /// <c>llama</c> (with Llama 3.1's <c>llama3</c>, <c>linear</c> or <c>dynamic</c> <c>rope_scaling</c>, <c>attention_bias</c>),
 /// <c>mistral</c> (its <c>sliding_window</c>), <c>qwen2</c> (q/k/v biases, <c>use_sliding_window</c>) and <c>qwen3</c>
 /// (per-head q/k RMSNorm, explicit <c>head_dim</c>) and <c>phi3</c> (Phi-3, Phi-3.5, Phi-4-mini: fused <c>qkv_proj</c> and
-/// <c>gate_up_proj</c>, split here; <c>partial_rotary_factor</c>; <c>longrope</c> with its short factors). The tokenizer files (<c>tokenizer.json</c>,
+/// <c>gate_up_proj</c>, split here; <c>partial_rotary_factor</c>; <c>longrope</c> with its short factors) and <c>gemma2</c>
+/// (RMSNorm × (1 + w), folded here; embeddings × √hidden_size; sandwich norms; GeGLU; attention and final logit
+/// soft-capping; <c>query_pre_attn_scalar</c>; a sliding window on the even layers). The tokenizer files (<c>tokenizer.json</c>,
 /// <c>tokenizer_config.json</c>, ...) are carried over unchanged. Every check runs, and every tensor is read,
 /// before the first output file is written.
 /// </summary>
@@ -24,7 +26,7 @@ public static class HuggingFaceImporter
         ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "tokenizer.model"];
 
     /// <summary>The <c>model_type</c>s that import.</summary>
-    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "mistral", "qwen2", "qwen3", "phi3"];
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2"];
 
     /// <summary>True when <paramref name="directory"/> looks like a Hugging Face model folder.</summary>
     public static bool IsHuggingFaceFolder(string directory) =>
@@ -75,10 +77,11 @@ public static class HuggingFaceImporter
         int vocab = Int(root, "vocab_size") ?? throw Missing("vocab_size");
         int context = Int(root, "max_position_embeddings") ?? 2048;
         float eps = Float(root, "rms_norm_eps") ?? 1e-6f;
-        bool tied = Bool(root, "tie_word_embeddings") ?? false;
+        bool gemma = modelType == "gemma2";
+        bool tied = Bool(root, "tie_word_embeddings") ?? gemma;
 
-        // transformers' Qwen3Config defaults head_dim to 128; the others to hidden_size / num_attention_heads.
-        int headDim = Int(root, "head_dim") ?? (modelType == "qwen3" ? 128 : 0);
+        // transformers' Qwen3Config defaults head_dim to 128, Gemma2Config to 256; the others to hidden_size / num_attention_heads.
+        int headDim = Int(root, "head_dim") ?? (modelType == "qwen3" ? 128 : gemma ? 256 : 0);
         int headSize = headDim > 0 ? headDim : dim / heads;
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || headSize % 2 != 0 || (headDim == 0 && dim % heads != 0))
         {
@@ -116,14 +119,24 @@ public static class HuggingFaceImporter
             throw new NotSupportedException("mlp_bias (biases in gate_proj, up_proj and down_proj) is not supported.");
         }
 
-        if ((String(root, "hidden_act") ?? "silu") != "silu")
+        // Gemma2MLP applies ACT2FN[hidden_activation]; the others ACT2FN[hidden_act].
+        string activationKey = gemma ? "hidden_activation" : "hidden_act";
+        string activation = String(root, activationKey) ?? (gemma ? String(root, "hidden_act") ?? "gelu_pytorch_tanh" : "silu");
+        if (activation != (gemma ? "gelu_pytorch_tanh" : "silu"))
         {
-            throw new NotSupportedException($"hidden_act '{String(root, "hidden_act")}' is not supported; SwiGLU (silu) is.");
+            throw new NotSupportedException(gemma
+                ? $"{activationKey} '{activation}' is not supported for gemma2; GeGLU with gelu_pytorch_tanh is."
+                : $"hidden_act '{activation}' is not supported; SwiGLU (silu) is.");
         }
 
         // transformers: Llama and Qwen3 put attention_bias on q, k, v and o; Qwen2 always has q/k/v biases and no o bias; Mistral none.
         bool attentionBias = modelType is "llama" or "qwen3" && (Bool(root, "attention_bias") ?? false);
         (int window, int firstSliding) = ReadSlidingWindow(root, modelType, layers, context);
+
+        if (gemma)
+        {
+            (window, firstSliding) = ReadGemmaSlidingWindow(root, layers, context);
+        }
 
         int[] eos = Ints(root, "eos_token_id") ?? [2];
         var tokens = new TokenIds(
@@ -142,6 +155,24 @@ public static class HuggingFaceImporter
             OutputBias = attentionBias,
             QkNorm = modelType == "qwen3",
         };
+        if (gemma)
+        {
+            // Gemma2Config's defaults; a null cap means none. Gemma2Model multiplies the embeddings by
+            // torch.tensor(hidden_size ** 0.5, dtype=hidden_states.dtype): rounded to the checkpoint's dtype.
+            float? Cap(string key, float fallback) =>
+                root.TryGetProperty(key, out JsonElement value) ? value.ValueKind == JsonValueKind.Number ? value.GetSingle() : 0f : fallback;
+            config = config with
+            {
+                HiddenAct = activation,
+                SandwichNorms = true,
+                EmbeddingMultiplier = RoundToDtype((float)Math.Sqrt(dim), String(root, "torch_dtype") ?? String(root, "dtype") ?? "float32"),
+                QueryPreAttnScalar = Float(root, "query_pre_attn_scalar") ?? 256f,
+                AttentionSoftcap = Cap("attn_logit_softcapping", 50f) ?? 0,
+                FinalLogitSoftcap = Cap("final_logit_softcapping", 30f) ?? 0,
+                AlternatingSlidingWindow = window > 0,
+            };
+        }
+
         return (config, tokens);
 
         static InvalidDataException Missing(string key) => new($"{ConfigFile} lacks '{key}'.");
@@ -260,6 +291,38 @@ public static class HuggingFaceImporter
         return window.Value >= context || first >= layers ? (0, 0) : (window.Value, first);
     }
 
+    /// <summary>
+    /// Gemma 2 slides the even layers (<c>layer_types</c>, when given, must say so) over <c>sliding_window</c>
+    /// (4096 unless given) positions; a window no shorter than the context is dropped.
+    /// </summary>
+    private static (int Window, int FirstLayer) ReadGemmaSlidingWindow(JsonElement root, int layers, int context)
+    {
+        int window = root.TryGetProperty("sliding_window", out JsonElement value) ? value.ValueKind == JsonValueKind.Number ? value.GetInt32() : 0 : 4096;
+        if (window < 0)
+        {
+            throw new InvalidDataException($"sliding_window {window} is not a positive number of positions.");
+        }
+
+        if (root.TryGetProperty("layer_types", out JsonElement types) && types.ValueKind == JsonValueKind.Array)
+        {
+            string[] kinds = [.. types.EnumerateArray().Select(t => t.GetString() ?? string.Empty)];
+            if (kinds.Length != layers || kinds.Where((k, i) => k != (i % 2 == 0 ? "sliding_attention" : "full_attention")).Any())
+            {
+                throw new NotSupportedException($"layer_types [{string.Join(", ", kinds)}] is not supported for gemma2; sliding_attention on the even layers and full_attention on the odd ones is.");
+            }
+        }
+
+        return window == 0 || window >= context ? (0, 0) : (window, 0);
+    }
+
+    /// <summary>Rounds <paramref name="value"/> to a torch dtype (bfloat16, float16; anything else keeps float32).</summary>
+    private static float RoundToDtype(float value, string dtype) => dtype switch
+    {
+        "bfloat16" => BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(value) + 0x7FFF + ((BitConverter.SingleToInt32Bits(value) >> 16) & 1)) & unchecked((int)0xFFFF0000)),
+        "float16" => (float)(Half)value,
+        _ => value,
+    };
+
     /// <summary>Imports <paramref name="sourceDirectory"/> into a model folder at <paramref name="outputDirectory"/>.</summary>
     public static LlamaConfig Import(string sourceDirectory, string outputDirectory, long externalDataThreshold = ModelFolder.DefaultExternalDataThreshold)
     {
@@ -315,6 +378,10 @@ public static class HuggingFaceImporter
 
         // Phi-3 fuses q, k and v into qkv_proj (rows q, then k, then v) and gate and up into gate_up_proj (gate, then up).
         bool fused = config.ModelType == "phi3";
+
+        // Gemma's RMSNorm multiplies by (1 + weight), in float32: folded into the weight here.
+        bool sandwich = config.SandwichNorms;
+        static float[] OnePlus(float[] weight) => [.. weight.Select(w => 1f + w)];
         int rotary = config.RotarySize;
         float[][]? qkv = fused ? Layers("self_attn.qkv_proj.weight", (long)(qDim + 2 * kvDim) * dim) : null;
         float[][]? gateUp = fused ? Layers("mlp.gate_up_proj.weight", 2L * config.HiddenDim * dim) : null;
@@ -329,7 +396,7 @@ public static class HuggingFaceImporter
         var weights = new LlamaWeights
         {
             TokenEmbedding = embedding,
-            AttentionNorm = Layers("input_layernorm.weight", dim),
+            AttentionNorm = Layers("input_layernorm.weight", dim, sandwich ? OnePlus : null),
             Wq = [.. Projection("q_proj", qDim, qkv, 0).Select(w => InterleaveRotaryRows(w, config.Heads, headSize, dim, rotary))],
             Wk = [.. Projection("k_proj", kvDim, qkv, qDim).Select(w => InterleaveRotaryRows(w, config.KvHeads, headSize, dim, rotary))],
             Wv = Projection("v_proj", kvDim, qkv, qDim + kvDim),
@@ -340,11 +407,13 @@ public static class HuggingFaceImporter
             Bo = Optional(config.OutputBias, "self_attn.o_proj.bias", dim),
             QNorm = Optional(config.QkNorm, "self_attn.q_norm.weight", headSize, w => InterleaveRotaryRows(w, 1, headSize, 1, rotary)),
             KNorm = Optional(config.QkNorm, "self_attn.k_norm.weight", headSize, w => InterleaveRotaryRows(w, 1, headSize, 1, rotary)),
-            FfnNorm = Layers("post_attention_layernorm.weight", dim),
+            FfnNorm = sandwich ? Layers("pre_feedforward_layernorm.weight", dim, OnePlus) : Layers("post_attention_layernorm.weight", dim),
+            PostAttentionNorm = sandwich ? Layers("post_attention_layernorm.weight", dim, OnePlus) : null,
+            PostFfnNorm = sandwich ? Layers("post_feedforward_layernorm.weight", dim, OnePlus) : null,
             W1 = Mlp("gate_proj", gateUp, 0),
             W2 = Layers("mlp.down_proj.weight", (long)dim * config.HiddenDim),
             W3 = Mlp("up_proj", gateUp, config.HiddenDim),
-            FinalNorm = Required("model.norm.weight", dim),
+            FinalNorm = sandwich ? OnePlus(Required("model.norm.weight", dim)) : Required("model.norm.weight", dim),
             Classifier = head is null ? embedding : head,
         };
         if (head is not null && head.Length != embedding.Length)

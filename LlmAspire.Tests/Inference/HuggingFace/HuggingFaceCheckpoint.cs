@@ -20,6 +20,7 @@ internal static class HuggingFaceCheckpoint
         ["qwen2"] = "Qwen2ForCausalLM",
         ["qwen3"] = "Qwen3ForCausalLM",
         ["phi3"] = "Phi3ForCausalLM",
+        ["gemma2"] = "Gemma2ForCausalLM",
     };
 
     /// <summary>
@@ -115,7 +116,18 @@ internal static class HuggingFaceCheckpoint
                 tensors.Add((p + "self_attn.k_norm.weight", [config.HeadSize], weights.KNorm![l]));
             }
 
-            tensors.Add((p + "post_attention_layernorm.weight", [dim], weights.FfnNorm[l]));
+            if (config.SandwichNorms)
+            {
+                // Gemma2DecoderLayer: post_attention_layernorm normalizes the attention output; pre_feedforward_layernorm feeds the MLP.
+                tensors.Add((p + "post_attention_layernorm.weight", [dim], weights.PostAttentionNorm![l]));
+                tensors.Add((p + "pre_feedforward_layernorm.weight", [dim], weights.FfnNorm[l]));
+                tensors.Add((p + "post_feedforward_layernorm.weight", [dim], weights.PostFfnNorm![l]));
+            }
+            else
+            {
+                tensors.Add((p + "post_attention_layernorm.weight", [dim], weights.FfnNorm[l]));
+            }
+
             if (config.ModelType == "phi3")
             {
                 tensors.Add((p + "mlp.gate_up_proj.weight", [2 * config.HiddenDim, dim], [.. weights.W1[l], .. weights.W3[l]]));
@@ -160,6 +172,8 @@ internal static class HuggingFaceCheckpoint
             QNorm = O(w.QNorm),
             KNorm = O(w.KNorm),
             FfnNorm = L(w.FfnNorm),
+            PostAttentionNorm = O(w.PostAttentionNorm),
+            PostFfnNorm = O(w.PostFfnNorm),
             W1 = L(w.W1),
             W2 = L(w.W2),
             W3 = L(w.W3),
@@ -190,7 +204,7 @@ internal static class HuggingFaceCheckpoint
             ["eos_token_id"] = eos.Length == 1 ? (JsonNode)JsonValue.Create(eos[0]) : new JsonArray([.. eos.Select(e => (JsonNode?)JsonValue.Create(e))]),
             ["torch_dtype"] = dtype == "F32" ? "float32" : dtype == "F16" ? "float16" : "bfloat16",
         };
-        if (config.HeadDim > 0 || config.ModelType == "qwen3")
+        if (config.HeadDim > 0 || config.ModelType is "qwen3" or "gemma2")
         {
             json["head_dim"] = config.HeadSize;
         }
@@ -217,6 +231,17 @@ internal static class HuggingFaceCheckpoint
                 break;
             case "mistral":
                 json["sliding_window"] = config.SlidingWindow > 0 ? config.SlidingWindow : null;
+                break;
+            case "gemma2":
+                // Gemma2Config's keys; config.json carries hidden_act beside hidden_activation.
+                json["hidden_act"] = "gelu_pytorch_tanh";
+                json["hidden_activation"] = "gelu_pytorch_tanh";
+                json["query_pre_attn_scalar"] = config.QueryPreAttnScalar;
+                json["attn_logit_softcapping"] = config.AttentionSoftcap > 0 ? config.AttentionSoftcap : null;
+                json["final_logit_softcapping"] = config.FinalLogitSoftcap > 0 ? config.FinalLogitSoftcap : null;
+                json["sliding_window"] = config.SlidingWindow > 0 ? config.SlidingWindow : 4096;
+                json["attention_bias"] = false;
+                json["pad_token_id"] = 0;
                 break;
             case "phi3":
                 // Phi3Config: partial_rotary_factor, original_max_position_embeddings (longrope's threshold), sliding_window.

@@ -9,6 +9,9 @@ namespace LlmAspire.Tests.Inference.HuggingFace;
 /// on the first rotary_dim dimensions only, the rest passed through), the inverse frequencies of modeling_rope_utils.py
 /// (default, linear, dynamic, llama3, longrope with its attention factor), <c>repeat_kv</c>, the causal mask
 /// with masking_utils' sliding window (a key is seen when <c>kv_idx &gt; q_idx - sliding_window</c>), o_proj, SwiGLU.
+/// Gemma 2 (<c>modeling_gemma2.py</c>): embeddings × the normalizer, <c>Gemma2RMSNorm</c> (× (1 + w)), the sandwich norms,
+/// scaling query_pre_attn_scalar^-0.5, <c>attn_logit_softcapping</c> (tanh(s / cap) · cap), GeGLU with
+/// <c>gelu_pytorch_tanh</c>, <c>final_logit_softcapping</c>.
 /// Weights are in the checkpoint's own layout (halves rotated, nothing interleaved). No ONNX Runtime, and none of the
 /// importer's or builder's code: the ground truth the imported graph is checked against.
 /// </summary>
@@ -73,9 +76,12 @@ internal sealed class ReferenceTransformer
     {
         int dim = _c.Dim, hd = _c.HeadSize, heads = _c.Heads, kvHeads = _c.KvHeads, pos = _position++;
         int nRep = heads / kvHeads;
-        double[] x = [.. _w.TokenEmbedding.AsSpan(token * dim, dim).ToArray().Select(v => (double)v)];
+        bool gemma = _c.ModelType == "gemma2";
+        double normalizer = gemma ? _c.EmbeddingMultiplier : 1;
+        double[] x = [.. _w.TokenEmbedding.AsSpan(token * dim, dim).ToArray().Select(v => v * normalizer)];
         double[] invFreq = InverseFrequencies(pos + 1, out double attentionScaling);
-        double scaling = 1.0 / Math.Sqrt(hd);
+        double scaling = gemma ? Math.Pow(_c.QueryPreAttnScalar, -0.5) : 1.0 / Math.Sqrt(hd);
+        double softcap = gemma ? _c.AttentionSoftcap : 0;
 
         for (int l = 0; l < _c.Layers; l++)
         {
@@ -110,7 +116,7 @@ internal sealed class ReferenceTransformer
                         dot += q[head * hd + i] * key[kvHead * hd + i];
                     }
 
-                    scores[j] = dot * scaling;
+                    scores[j] = softcap > 0 ? Math.Tanh(dot * scaling / softcap) * softcap : dot * scaling;
                 }
 
                 double max = scores.Max();
@@ -127,6 +133,7 @@ internal sealed class ReferenceTransformer
             }
 
             double[] o = Linear(attention, _w.Wo[l], _w.Bo?[l], dim);
+            o = gemma ? RmsNorm(o, _w.PostAttentionNorm![l]) : o;
             for (int i = 0; i < dim; i++)
             {
                 x[i] += o[i];
@@ -135,15 +142,20 @@ internal sealed class ReferenceTransformer
             h = RmsNorm(x, _w.FfnNorm[l]);
             double[] gate = Linear(h, _w.W1[l], null, _c.HiddenDim);
             double[] up = Linear(h, _w.W3[l], null, _c.HiddenDim);
-            double[] act = [.. gate.Select((g, i) => g / (1 + Math.Exp(-g)) * up[i])];
+            double[] act = gemma
+                ? [.. gate.Select((g, i) => 0.5 * g * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (g + 0.044715 * g * g * g))) * up[i])]
+                : [.. gate.Select((g, i) => g / (1 + Math.Exp(-g)) * up[i])];
             double[] down = Linear(act, _w.W2[l], null, dim);
+            down = gemma ? RmsNorm(down, _w.PostFfnNorm![l]) : down;
             for (int i = 0; i < dim; i++)
             {
                 x[i] += down[i];
             }
         }
 
-        return Linear(RmsNorm(x, _w.FinalNorm), _w.Classifier, null, _c.VocabSize);
+        double[] logits = Linear(RmsNorm(x, _w.FinalNorm), _w.Classifier, null, _c.VocabSize);
+        double cap = gemma ? _c.FinalLogitSoftcap : 0;
+        return cap > 0 ? [.. logits.Select(v => Math.Tanh(v / cap) * cap)] : logits;
     }
 
     /// <summary>
@@ -220,7 +232,9 @@ internal sealed class ReferenceTransformer
     {
         double variance = x.Sum(v => v * v) / x.Length;
         double scale = 1.0 / Math.Sqrt(variance + _c.NormEpsilon);
-        return [.. x.Select((v, i) => weight[i] * (v * scale))];
+        // Gemma2RMSNorm: output * (1.0 + weight).
+        double offset = _c.ModelType == "gemma2" ? 1 : 0;
+        return [.. x.Select((v, i) => (offset + weight[i]) * (v * scale))];
     }
 
     /// <summary>Qwen3RMSNorm over head_dim, for each head of <paramref name="vector"/> in place.</summary>
