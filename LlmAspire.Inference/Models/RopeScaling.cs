@@ -32,6 +32,7 @@ public sealed record RopeScaling(
 
     /// <summary>longrope: the factor cos and sin are multiplied by (transformers' <c>attention_factor</c>, the paper's mscale); 0 means 1.</summary>
     [JsonPropertyName("attention_factor")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public double AttentionFactor { get; init; }
 
     /// <summary>What cos and sin are multiplied by.</summary>
