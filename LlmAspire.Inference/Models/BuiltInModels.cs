@@ -91,6 +91,8 @@ public static class BuiltInModels
             Bo = config.OutputBias ? Layers(() => Matrix(config.Dim)) : null,
             QNorm = config.QkNorm ? Layers(() => Norm(config.HeadSize)) : null,
             KNorm = config.QkNorm ? Layers(() => Norm(config.HeadSize)) : null,
+            PostAttentionNorm = config.SandwichNorms ? Layers(() => Norm(config.Dim)) : null,
+            PostFfnNorm = config.SandwichNorms ? Layers(() => Norm(config.Dim)) : null,
         };
     }
 

@@ -17,11 +17,14 @@ public sealed record LlamaConfig(
     float NormEpsilon = 1e-5f,
     bool TiedEmbeddings = true)
 {
-    /// <summary>Hugging Face's <c>model_type</c> the weights came from (llama, mistral, qwen2, qwen3); GenAI's model type.</summary>
+    /// <summary>Hugging Face's <c>model_type</c> the weights came from (llama, mistral, qwen2, qwen3, phi3, gemma2); GenAI's model type.</summary>
     public string ModelType { get; init; } = "llama";
 
     /// <summary>Size of one attention head when set explicitly (Qwen3's <c>head_dim</c>); 0 means <see cref="Dim"/> / <see cref="Heads"/>.</summary>
     public int HeadDim { get; init; }
+
+    /// <summary>Leading dimensions of each head the rotary embedding turns (Phi-3's head_dim × <c>partial_rotary_factor</c>); 0 means all of them.</summary>
+    public int RotaryDim { get; init; }
 
     /// <summary>How the rotary frequencies are scaled; null for plain RoPE.</summary>
     public RopeScaling? RopeScaling { get; init; }
@@ -41,8 +44,35 @@ public sealed record LlamaConfig(
     /// <summary>Queries and keys are RMS-normalized per head before the rotary embedding (Qwen3's q_norm / k_norm).</summary>
     public bool QkNorm { get; init; }
 
+    /// <summary>The feed-forward gate's activation: <c>silu</c> (SwiGLU) or <c>gelu_pytorch_tanh</c> (Gemma 2's GeGLU, tanh approximation).</summary>
+    public string HiddenAct { get; init; } = "silu";
+
+    /// <summary>
+    /// Gemma 2's sandwich norms: attention and feed-forward outputs are RMS-normalized (post_attention_layernorm,
+    /// post_feedforward_layernorm) before they join the residual; the feed-forward input norm is pre_feedforward_layernorm.
+    /// </summary>
+    public bool SandwichNorms { get; init; }
+
+    /// <summary>What the looked-up embeddings are multiplied by (Gemma's √hidden_size in the checkpoint's dtype); 0 means 1.</summary>
+    public float EmbeddingMultiplier { get; init; }
+
+    /// <summary>The attention scale is this to the power -0.5 (Gemma 2's <c>query_pre_attn_scalar</c>); 0 means the head size.</summary>
+    public float QueryPreAttnScalar { get; init; }
+
+    /// <summary>Attention scores become tanh(s / cap) · cap (Gemma 2's <c>attn_logit_softcapping</c>); 0 for none.</summary>
+    public float AttentionSoftcap { get; init; }
+
+    /// <summary>Logits become tanh(l / cap) · cap (Gemma 2's <c>final_logit_softcapping</c>); 0 for none.</summary>
+    public float FinalLogitSoftcap { get; init; }
+
+    /// <summary>Only the even layers use <see cref="SlidingWindow"/>, the odd ones attend to everything (Gemma 2).</summary>
+    public bool AlternatingSlidingWindow { get; init; }
+
     /// <summary>Size of one attention head.</summary>
     public int HeadSize => HeadDim > 0 ? HeadDim : Dim / Heads;
+
+    /// <summary>Dimensions of each head the rotary embedding turns: <see cref="RotaryDim"/>, else the whole head.</summary>
+    public int RotarySize => RotaryDim > 0 ? RotaryDim : HeadSize;
 
     /// <summary>Width of the queries and of o_proj's input: heads × head size (not always <see cref="Dim"/>).</summary>
     public int QueryDim => Heads * HeadSize;
@@ -58,7 +88,8 @@ public sealed record LlamaConfig(
     public int AttentionHeadSize => (HeadSize + 15) / 16 * 16;
 
     /// <summary>The sliding window of layer <paramref name="layer"/>, or 0 when it attends to every earlier position.</summary>
-    public int WindowOf(int layer) => SlidingWindow > 0 && layer >= FirstSlidingLayer ? SlidingWindow : 0;
+    public int WindowOf(int layer) =>
+        SlidingWindow > 0 && layer >= FirstSlidingLayer && (!AlternatingSlidingWindow || layer % 2 == 0) ? SlidingWindow : 0;
 
     /// <summary>Parameters of the model as trained (a tied classifier counted once); 0 parts when the feed-forward width is unknown.</summary>
     public long ParameterCount
@@ -67,7 +98,7 @@ public sealed record LlamaConfig(
         {
             long dim = Dim, qDim = QueryDim, kvDim = KvDim;
             long perLayer = 2 * dim + 2 * qDim * dim + 2 * kvDim * dim + 3L * HiddenDim * dim
-                + (QkvBias ? qDim + 2 * kvDim : 0) + (OutputBias ? dim : 0) + (QkNorm ? 2L * HeadSize : 0);
+                + (QkvBias ? qDim + 2 * kvDim : 0) + (OutputBias ? dim : 0) + (QkNorm ? 2L * HeadSize : 0) + (SandwichNorms ? 2 * dim : 0);
             return (long)VocabSize * dim * (TiedEmbeddings ? 1 : 2) + Layers * perLayer + dim;
         }
     }

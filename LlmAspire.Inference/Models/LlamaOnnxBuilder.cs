@@ -48,14 +48,19 @@ public static class LlamaOnnxBuilder
     /// <summary>
     /// Rotary tables for adjacent-pair RoPE: [positions, attentionHeadSize / 2]. Plain RoPE is computed as llama2.c does
     /// (float32); scaled RoPE from <see cref="RopeScaling.InverseFrequencies"/> in double precision, rounded once.
-    /// Columns past headSize / 2 belong to zero padding and rotate by nothing.
+    /// Columns past rotaryDim / 2 belong to the head's unrotated tail (partial rotary) or to zero padding and rotate by
+    /// nothing (cos 1, sin 0), so GroupQueryAttention's whole-head rotation leaves them as they are; longrope's attention
+    /// factor multiplies the rotated columns only, as transformers multiplies cos and sin.
     /// </summary>
     public static (float[] Cos, float[] Sin) RotaryTables(LlamaConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         int half = config.AttentionHeadSize / 2;
-        int real = config.HeadSize / 2;
-        double[]? scaled = config.RopeScaling is null ? null : RopeScaling.InverseFrequencies(config.RopeTheta, config.HeadSize, config.RopeScaling);
+        int real = config.RotarySize / 2;
+        double[]? scaled = config.RopeScaling is null && config.RotaryDim == 0
+            ? null
+            : RopeScaling.InverseFrequencies(config.RopeTheta, config.RotarySize, config.RopeScaling);
+        double scale = config.RopeScaling?.CosSinScale ?? 1;
         float[] cos = new float[config.ContextLength * half];
         float[] sin = new float[config.ContextLength * half];
         for (int pos = 0; pos < config.ContextLength; pos++)
@@ -70,8 +75,8 @@ public static class LlamaOnnxBuilder
                 if (scaled is not null)
                 {
                     double angle = pos * scaled[i];
-                    cos[pos * half + i] = (float)Math.Cos(angle);
-                    sin[pos * half + i] = (float)Math.Sin(angle);
+                    cos[pos * half + i] = (float)(Math.Cos(angle) * scale);
+                    sin[pos * half + i] = (float)(Math.Sin(angle) * scale);
                 }
                 else
                 {
@@ -130,6 +135,10 @@ public static class LlamaOnnxBuilder
 
         string embedding = g.Initializer("model.embed_tokens.weight", weights.TokenEmbedding, config.VocabSize, dim);
         string residual = g.Node("Gather", [embedding, InputIds], "embeddings", ("axis", 0));
+        if (config.EmbeddingMultiplier != 0)
+        {
+            residual = g.Node("Mul", [residual, g.Scalar("embedding_multiplier", config.EmbeddingMultiplier)], "embeddings_scaled");
+        }
         string hidden = g.NodeMulti(
             "SimplifiedLayerNormalization",
             [residual, g.Initializer("model.layers.0.input_layernorm.weight", weights.AttentionNorm[0], dim)],
@@ -159,7 +168,8 @@ public static class LlamaOnnxBuilder
                 [g.Unique($"{p}.attn.output"), PresentKey(l), PresentValue(l)],
                 ("num_heads", (long)config.Heads),
                 ("kv_num_heads", (long)kvHeads),
-                ("scale", 1.0f / MathF.Sqrt(headSize)),
+                ("scale", 1.0f / MathF.Sqrt(config.QueryPreAttnScalar > 0 ? config.QueryPreAttnScalar : headSize)),
+                ("softcap", config.AttentionSoftcap),
                 ("do_rotary", 1L),
                 ("rotary_interleaved", 1L),
                 ("local_window_size", window > 0 ? window : -1L))[0];
@@ -169,11 +179,16 @@ public static class LlamaOnnxBuilder
                 projected = g.Node("Add", [projected, g.Initializer($"{p}.attn.o_proj.bias", weights.Bo[l], dim)], $"{p}.attn.o_proj_biased");
             }
 
+            if (config.SandwichNorms)
+            {
+                projected = Norm(g, projected, $"{p}.post_attention_layernorm.weight", weights.PostAttentionNorm![l], config.NormEpsilon);
+            }
+
             // RMSNorm fused with the residual add: output 0 is the normalized sum, output 3 the sum itself.
             string[] postAttention = g.DomainNode(
                 MicrosoftDomain,
                 "SkipSimplifiedLayerNormalization",
-                [projected, residual, g.Initializer($"{p}.post_attention_layernorm.weight", weights.FfnNorm[l], dim)],
+                [projected, residual, g.Initializer(config.SandwichNorms ? $"{p}.pre_feedforward_layernorm.weight" : $"{p}.post_attention_layernorm.weight", weights.FfnNorm[l], dim)],
                 [g.Unique("post_attn_norm"), string.Empty, string.Empty, g.Unique("residual_attn")],
                 ("epsilon", config.NormEpsilon));
             hidden = postAttention[0];
@@ -181,8 +196,15 @@ public static class LlamaOnnxBuilder
 
             string gate = MatMul(g, hidden, $"{p}.mlp.gate_proj", weights.W1[l], config.HiddenDim, dim);
             string up = MatMul(g, hidden, $"{p}.mlp.up_proj", weights.W3[l], config.HiddenDim, dim);
-            string silu = g.Node("Mul", [gate, g.Node("Sigmoid", [gate], "gate_sigmoid")], "gate_silu");
-            string down = MatMul(g, g.Node("Mul", [silu, up], "mlp_act"), $"{p}.mlp.down_proj", weights.W2[l], dim, config.HiddenDim);
+            // SwiGLU, or Gemma's GeGLU with the tanh approximation, which is FastGelu's formula.
+            string activated = config.HiddenAct == "gelu_pytorch_tanh"
+                ? g.DomainNode(MicrosoftDomain, "FastGelu", [gate], [g.Unique("gate_gelu")])[0]
+                : g.Node("Mul", [gate, g.Node("Sigmoid", [gate], "gate_sigmoid")], "gate_silu");
+            string down = MatMul(g, g.Node("Mul", [activated, up], "mlp_act"), $"{p}.mlp.down_proj", weights.W2[l], dim, config.HiddenDim);
+            if (config.SandwichNorms)
+            {
+                down = Norm(g, down, $"{p}.post_feedforward_layernorm.weight", weights.PostFfnNorm![l], config.NormEpsilon);
+            }
 
             bool last = l == config.Layers - 1;
             string[] next = g.DomainNode(
@@ -198,7 +220,17 @@ public static class LlamaOnnxBuilder
         }
 
         string classifier = g.Initializer("lm_head.weight_t", Transpose(weights.Classifier, config.VocabSize, dim), dim, config.VocabSize);
-        g.NodeMulti("MatMul", [hidden, classifier], [Logits]);
+        if (config.FinalLogitSoftcap > 0)
+        {
+            // Gemma 2: logits = tanh(logits / cap) * cap.
+            string raw = g.Node("MatMul", [hidden, classifier], "logits_raw");
+            string capped = g.Node("Tanh", [g.Node("Div", [raw, g.Scalar("final_softcap", config.FinalLogitSoftcap)], "logits_over_cap")], "logits_tanh");
+            g.NodeMulti("Mul", [capped, g.Scalar("final_softcap", config.FinalLogitSoftcap)], [Logits]);
+        }
+        else
+        {
+            g.NodeMulti("MatMul", [hidden, classifier], [Logits]);
+        }
 
         var model = new ModelProto
         {
@@ -282,6 +314,15 @@ public static class LlamaOnnxBuilder
 
         return result;
     }
+
+    /// <summary>RMSNorm of <paramref name="input"/> with its own weight (Gemma 2's post-attention and post-feed-forward norms).</summary>
+    private static string Norm(OnnxGraphBuilder g, string input, string name, float[] weight, float epsilon) =>
+        g.NodeMulti(
+            "SimplifiedLayerNormalization",
+            [input, g.Initializer(name, weight, weight.Length)],
+            [g.Unique(name.Replace(".weight", string.Empty, StringComparison.Ordinal))],
+            ("axis", -1L),
+            ("epsilon", epsilon))[0];
 
     /// <summary>Row-major [rows, cols] to [cols, rows].</summary>
     internal static float[] Transpose(float[] matrix, int rows, int cols)

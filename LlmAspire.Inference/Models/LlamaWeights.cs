@@ -44,8 +44,14 @@ public sealed class LlamaWeights
     /// <summary>Per layer: [dim, heads * headSize].</summary>
     public required float[][] Wo { get; init; }
 
-    /// <summary>Per layer: [dim].</summary>
+    /// <summary>Per layer: the norm before the feed-forward (Gemma 2's pre_feedforward_layernorm), [dim].</summary>
     public required float[][] FfnNorm { get; init; }
+
+    /// <summary>Per layer: the norm of the attention output, [dim], when <see cref="LlamaConfig.SandwichNorms"/>.</summary>
+    public float[][]? PostAttentionNorm { get; init; }
+
+    /// <summary>Per layer: the norm of the feed-forward output, [dim], when <see cref="LlamaConfig.SandwichNorms"/>.</summary>
+    public float[][]? PostFfnNorm { get; init; }
 
     /// <summary>Per layer: gate, [hidden, dim].</summary>
     public required float[][] W1 { get; init; }
@@ -82,6 +88,8 @@ public sealed class LlamaWeights
         CheckOptional(QNorm, config.QkNorm, config.HeadSize, nameof(QNorm));
         CheckOptional(KNorm, config.QkNorm, config.HeadSize, nameof(KNorm));
         CheckLayers(FfnNorm, config.Dim, nameof(FfnNorm));
+        CheckOptional(PostAttentionNorm, config.SandwichNorms, config.Dim, nameof(PostAttentionNorm));
+        CheckOptional(PostFfnNorm, config.SandwichNorms, config.Dim, nameof(PostFfnNorm));
         CheckLayers(W1, config.HiddenDim * config.Dim, nameof(W1));
         CheckLayers(W2, config.Dim * config.HiddenDim, nameof(W2));
         CheckLayers(W3, config.HiddenDim * config.Dim, nameof(W3));

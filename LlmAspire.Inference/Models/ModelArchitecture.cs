@@ -24,13 +24,17 @@ public sealed class ModelArchitecture
     [JsonPropertyName("tie_word_embeddings")]
     public bool TieWordEmbeddings { get; set; }
 
-    /// <summary>Hugging Face's model_type (llama, mistral, qwen2, qwen3); absent for llama2.c models.</summary>
+    /// <summary>Hugging Face's model_type (llama, mistral, qwen2, qwen3, phi3); absent for llama2.c models.</summary>
     [JsonPropertyName("model_type")]
     public string? ModelType { get; set; }
 
     /// <summary>Explicit head size, when it differs from hidden_size / num_attention_heads.</summary>
     [JsonPropertyName("head_dim")]
     public int? HeadDim { get; set; }
+
+    /// <summary>Leading dimensions of each head the rotary embedding turns, when not all of them (partial rotary).</summary>
+    [JsonPropertyName("rotary_dim")]
+    public int? RotaryDim { get; set; }
 
     /// <summary>Scaled RoPE, when the cos/sin cache was built with it.</summary>
     [JsonPropertyName("rope_scaling")]
@@ -55,6 +59,34 @@ public sealed class ModelArchitecture
     /// <summary>Per-head RMSNorm of queries and keys before the rotary embedding.</summary>
     [JsonPropertyName("qk_norm")]
     public bool? QkNorm { get; set; }
+
+    /// <summary>The feed-forward gate's activation, when not silu.</summary>
+    [JsonPropertyName("hidden_activation")]
+    public string? HiddenAct { get; set; }
+
+    /// <summary>Attention and feed-forward outputs are normalized before the residual add (Gemma 2).</summary>
+    [JsonPropertyName("sandwich_norms")]
+    public bool? SandwichNorms { get; set; }
+
+    /// <summary>What the embeddings are multiplied by, when not 1.</summary>
+    [JsonPropertyName("embedding_multiplier")]
+    public float? EmbeddingMultiplier { get; set; }
+
+    /// <summary>The attention scale is this to the power -0.5, when not the head size.</summary>
+    [JsonPropertyName("query_pre_attn_scalar")]
+    public float? QueryPreAttnScalar { get; set; }
+
+    /// <summary>Attention logit soft-capping.</summary>
+    [JsonPropertyName("attn_logit_softcapping")]
+    public float? AttentionSoftcap { get; set; }
+
+    /// <summary>Final logit soft-capping.</summary>
+    [JsonPropertyName("final_logit_softcapping")]
+    public float? FinalLogitSoftcap { get; set; }
+
+    /// <summary>Only the even layers use the sliding window.</summary>
+    [JsonPropertyName("alternating_sliding_window")]
+    public bool? AlternatingSlidingWindow { get; set; }
 
     /// <summary>Tokenizer file in the folder.</summary>
     [JsonPropertyName("tokenizer")]

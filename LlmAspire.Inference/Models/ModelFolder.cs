@@ -83,12 +83,20 @@ public static class ModelFolder
             TieWordEmbeddings = config.TiedEmbeddings,
             ModelType = config.ModelType == "llama" ? null : config.ModelType,
             HeadDim = config.HeadDim > 0 ? config.HeadDim : null,
+            RotaryDim = config.RotaryDim > 0 ? config.RotaryDim : null,
             RopeScaling = config.RopeScaling,
             SlidingWindow = config.SlidingWindow > 0 ? config.SlidingWindow : null,
             FirstSlidingLayer = config.SlidingWindow > 0 ? config.FirstSlidingLayer : null,
             QkvBias = config.QkvBias ? true : null,
             OutputBias = config.OutputBias ? true : null,
             QkNorm = config.QkNorm ? true : null,
+            HiddenAct = config.HiddenAct == "silu" ? null : config.HiddenAct,
+            SandwichNorms = config.SandwichNorms ? true : null,
+            EmbeddingMultiplier = config.EmbeddingMultiplier != 0 ? config.EmbeddingMultiplier : null,
+            QueryPreAttnScalar = config.QueryPreAttnScalar != 0 ? config.QueryPreAttnScalar : null,
+            AttentionSoftcap = config.AttentionSoftcap != 0 ? config.AttentionSoftcap : null,
+            FinalLogitSoftcap = config.FinalLogitSoftcap != 0 ? config.FinalLogitSoftcap : null,
+            AlternatingSlidingWindow = config.AlternatingSlidingWindow ? true : null,
             Source = source,
         };
         File.WriteAllText(Path.Combine(directory, ArchitectureFile), JsonSerializer.Serialize(architecture, ModelJsonContext.Default.ModelArchitecture));
@@ -181,12 +189,20 @@ public static class ModelFolder
         {
             ModelType = architecture.ModelType ?? "llama",
             HeadDim = architecture.HeadDim ?? 0,
+            RotaryDim = architecture.RotaryDim ?? 0,
             RopeScaling = architecture.RopeScaling,
             SlidingWindow = architecture.SlidingWindow ?? 0,
             FirstSlidingLayer = architecture.FirstSlidingLayer ?? 0,
             QkvBias = architecture.QkvBias ?? false,
             OutputBias = architecture.OutputBias ?? false,
             QkNorm = architecture.QkNorm ?? false,
+            HiddenAct = architecture.HiddenAct ?? "silu",
+            SandwichNorms = architecture.SandwichNorms ?? false,
+            EmbeddingMultiplier = architecture.EmbeddingMultiplier ?? 0,
+            QueryPreAttnScalar = architecture.QueryPreAttnScalar ?? 0,
+            AttentionSoftcap = architecture.AttentionSoftcap ?? 0,
+            FinalLogitSoftcap = architecture.FinalLogitSoftcap ?? 0,
+            AlternatingSlidingWindow = architecture.AlternatingSlidingWindow ?? false,
         };
         return (config, genai);
     }

@@ -82,6 +82,7 @@ public sealed record ModelInspection(
     {
         null => string.Empty,
         { Type: "llama3" } => string.Create(CultureInfo.InvariantCulture, $" (llama3: factor {scaling.Factor}, low {scaling.LowFreqFactor}, high {scaling.HighFreqFactor}, original {scaling.OriginalMaxPositionEmbeddings})"),
+        { Type: "longrope" } => string.Create(CultureInfo.InvariantCulture, $" (longrope: short factors up to {scaling.OriginalMaxPositionEmbeddings}, cos/sin × {scaling.CosSinScale:0.####})"),
         { Type: "dynamic" } => string.Create(CultureInfo.InvariantCulture, $" (dynamic: factor {scaling.Factor}, plain up to {scaling.OriginalMaxPositionEmbeddings})"),
         _ => string.Create(CultureInfo.InvariantCulture, $" ({scaling.Type}: factor {scaling.Factor})"),
     };
@@ -104,9 +105,26 @@ public sealed record ModelInspection(
             parts.Add("per-head q/k RMSNorm");
         }
 
+        if (c.RotaryDim > 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"rotary on {c.RotaryDim} of {c.HeadSize} head dims"));
+        }
+
+        if (c.SandwichNorms)
+        {
+            parts.Add("post-attention/post-feed-forward norms");
+        }
+
+        if (c.AttentionSoftcap > 0 || c.FinalLogitSoftcap > 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"softcap attention {c.AttentionSoftcap}, logits {c.FinalLogitSoftcap}"));
+        }
+
         if (c.SlidingWindow > 0)
         {
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"sliding window {c.SlidingWindow} from layer {c.FirstSlidingLayer}"));
+            parts.Add(c.AlternatingSlidingWindow
+                ? string.Create(CultureInfo.InvariantCulture, $"sliding window {c.SlidingWindow} on even layers")
+                : string.Create(CultureInfo.InvariantCulture, $"sliding window {c.SlidingWindow} from layer {c.FirstSlidingLayer}"));
         }
 
         return string.Join(", ", parts);

@@ -19,6 +19,8 @@ internal static class HuggingFaceCheckpoint
         ["mistral"] = "MistralForCausalLM",
         ["qwen2"] = "Qwen2ForCausalLM",
         ["qwen3"] = "Qwen3ForCausalLM",
+        ["phi3"] = "Phi3ForCausalLM",
+        ["gemma2"] = "Gemma2ForCausalLM",
     };
 
     /// <summary>
@@ -83,9 +85,18 @@ internal static class HuggingFaceCheckpoint
         {
             string p = string.Create(CultureInfo.InvariantCulture, $"model.layers.{l}.");
             tensors.Add((p + "input_layernorm.weight", [dim], weights.AttentionNorm[l]));
-            tensors.Add((p + "self_attn.q_proj.weight", [qDim, dim], weights.Wq[l]));
-            tensors.Add((p + "self_attn.k_proj.weight", [kvDim, dim], weights.Wk[l]));
-            tensors.Add((p + "self_attn.v_proj.weight", [kvDim, dim], weights.Wv[l]));
+            if (config.ModelType == "phi3")
+            {
+                // Phi3Attention.qkv_proj: the rows of q, then k, then v; Phi3MLP.gate_up_proj: gate, then up.
+                tensors.Add((p + "self_attn.qkv_proj.weight", [qDim + 2 * kvDim, dim], [.. weights.Wq[l], .. weights.Wk[l], .. weights.Wv[l]]));
+            }
+            else
+            {
+                tensors.Add((p + "self_attn.q_proj.weight", [qDim, dim], weights.Wq[l]));
+                tensors.Add((p + "self_attn.k_proj.weight", [kvDim, dim], weights.Wk[l]));
+                tensors.Add((p + "self_attn.v_proj.weight", [kvDim, dim], weights.Wv[l]));
+            }
+
             tensors.Add((p + "self_attn.o_proj.weight", [dim, qDim], weights.Wo[l]));
             if (weights.Bq is not null)
             {
@@ -105,9 +116,28 @@ internal static class HuggingFaceCheckpoint
                 tensors.Add((p + "self_attn.k_norm.weight", [config.HeadSize], weights.KNorm![l]));
             }
 
-            tensors.Add((p + "post_attention_layernorm.weight", [dim], weights.FfnNorm[l]));
-            tensors.Add((p + "mlp.gate_proj.weight", [config.HiddenDim, dim], weights.W1[l]));
-            tensors.Add((p + "mlp.up_proj.weight", [config.HiddenDim, dim], weights.W3[l]));
+            if (config.SandwichNorms)
+            {
+                // Gemma2DecoderLayer: post_attention_layernorm normalizes the attention output; pre_feedforward_layernorm feeds the MLP.
+                tensors.Add((p + "post_attention_layernorm.weight", [dim], weights.PostAttentionNorm![l]));
+                tensors.Add((p + "pre_feedforward_layernorm.weight", [dim], weights.FfnNorm[l]));
+                tensors.Add((p + "post_feedforward_layernorm.weight", [dim], weights.PostFfnNorm![l]));
+            }
+            else
+            {
+                tensors.Add((p + "post_attention_layernorm.weight", [dim], weights.FfnNorm[l]));
+            }
+
+            if (config.ModelType == "phi3")
+            {
+                tensors.Add((p + "mlp.gate_up_proj.weight", [2 * config.HiddenDim, dim], [.. weights.W1[l], .. weights.W3[l]]));
+            }
+            else
+            {
+                tensors.Add((p + "mlp.gate_proj.weight", [config.HiddenDim, dim], weights.W1[l]));
+                tensors.Add((p + "mlp.up_proj.weight", [config.HiddenDim, dim], weights.W3[l]));
+            }
+
             tensors.Add((p + "mlp.down_proj.weight", [dim, config.HiddenDim], weights.W2[l]));
         }
 
@@ -142,6 +172,8 @@ internal static class HuggingFaceCheckpoint
             QNorm = O(w.QNorm),
             KNorm = O(w.KNorm),
             FfnNorm = L(w.FfnNorm),
+            PostAttentionNorm = O(w.PostAttentionNorm),
+            PostFfnNorm = O(w.PostFfnNorm),
             W1 = L(w.W1),
             W2 = L(w.W2),
             W3 = L(w.W3),
@@ -172,7 +204,7 @@ internal static class HuggingFaceCheckpoint
             ["eos_token_id"] = eos.Length == 1 ? (JsonNode)JsonValue.Create(eos[0]) : new JsonArray([.. eos.Select(e => (JsonNode?)JsonValue.Create(e))]),
             ["torch_dtype"] = dtype == "F32" ? "float32" : dtype == "F16" ? "float16" : "bfloat16",
         };
-        if (config.HeadDim > 0 || config.ModelType == "qwen3")
+        if (config.HeadDim > 0 || config.ModelType is "qwen3" or "gemma2")
         {
             json["head_dim"] = config.HeadSize;
         }
@@ -199,6 +231,25 @@ internal static class HuggingFaceCheckpoint
                 break;
             case "mistral":
                 json["sliding_window"] = config.SlidingWindow > 0 ? config.SlidingWindow : null;
+                break;
+            case "gemma2":
+                // Gemma2Config's keys; config.json carries hidden_act beside hidden_activation.
+                json["hidden_act"] = "gelu_pytorch_tanh";
+                json["hidden_activation"] = "gelu_pytorch_tanh";
+                json["query_pre_attn_scalar"] = config.QueryPreAttnScalar;
+                json["attn_logit_softcapping"] = config.AttentionSoftcap > 0 ? config.AttentionSoftcap : null;
+                json["final_logit_softcapping"] = config.FinalLogitSoftcap > 0 ? config.FinalLogitSoftcap : null;
+                json["sliding_window"] = config.SlidingWindow > 0 ? config.SlidingWindow : 4096;
+                json["attention_bias"] = false;
+                json["pad_token_id"] = 0;
+                break;
+            case "phi3":
+                // Phi3Config: partial_rotary_factor, original_max_position_embeddings (longrope's threshold), sliding_window.
+                json["partial_rotary_factor"] = config.RotaryDim > 0 ? (double)config.RotaryDim / config.HeadSize : 1.0;
+                json["original_max_position_embeddings"] = config.ContextLength;
+                json["sliding_window"] = config.SlidingWindow > 0 ? config.SlidingWindow : null;
+                json["attention_bias"] = false;
+                json["resid_pdrop"] = 0.0;
                 break;
             default:
                 json["use_sliding_window"] = config.SlidingWindow > 0;

@@ -17,6 +17,12 @@ public sealed class HuggingFaceImportErrorTests
     [InlineData("llama", """{"partial_rotary_factor": 0.5}""", "partial_rotary_factor")]
     [InlineData("llama", """{"intermediate_size": 72}""", "Tensor 'model.layers.0.mlp.gate_proj.weight' has 2048 values; config.json implies 2304")]
     [InlineData("qwen2", """{"use_sliding_window": true, "sliding_window": 8, "layer_types": ["sliding_attention", "full_attention"]}""", "layer_types")]
+    [InlineData("phi3", """{"rope_scaling": {"type": "longrope", "short_factor": [1.0, 2.0], "long_factor": [1.0, 2.0]}}""", "rope_scaling short_factor has 2 values; the rotary dimension 8 needs 4")]
+    [InlineData("phi3", """{"rope_scaling": {"rope_type": "longrope", "short_factor": [1.0, 1.0, 1.0, 1.0]}}""", "rope_scaling (rope_type 'longrope') lacks 'long_factor'")]
+    [InlineData("phi3", """{"partial_rotary_factor": 0.1}""", "partial_rotary_factor 0.1 gives a rotary dimension of 0")]
+    [InlineData("phi3", """{"intermediate_size": 72}""", "Tensor 'model.layers.0.mlp.gate_up_proj.weight' has 4096 values; config.json implies 4608")]
+    [InlineData("gemma2", """{"hidden_activation": "gelu"}""", "hidden_activation 'gelu' is not supported for gemma2")]
+    [InlineData("gemma2", """{"sliding_window": 4, "layer_types": ["full_attention", "sliding_attention"]}""", "layer_types [full_attention, sliding_attention] is not supported for gemma2")]
     [InlineData("qwen3", """{"head_dim": 24}""", "Tensor 'model.layers.0.self_attn.q_proj.weight' has 2048 values; config.json implies 3072")]
     public void Import_UnsupportedOrInconsistentConfig_OneLineNamingItAndNoOutput(string modelType, string overrides, string named)
     {
@@ -31,6 +37,10 @@ public sealed class HuggingFaceImportErrorTests
     [InlineData("llama", "lm_head.weight")]
     [InlineData("qwen2", "model.layers.1.self_attn.k_proj.bias")]
     [InlineData("qwen3", "model.layers.0.self_attn.q_norm.weight")]
+    [InlineData("phi3", "model.layers.1.self_attn.qkv_proj.weight")]
+    [InlineData("gemma2", "model.layers.1.pre_feedforward_layernorm.weight")]
+    [InlineData("gemma2", "model.layers.0.post_feedforward_layernorm.weight")]
+    [InlineData("phi3", "model.layers.0.mlp.gate_up_proj.weight")]
     [InlineData("qwen3", "model.layers.1.self_attn.k_norm.weight")]
     public void Import_MissingTensor_OneLineNamingItAndNoOutput(string modelType, string tensor)
     {
@@ -64,6 +74,11 @@ public sealed class HuggingFaceImportErrorTests
         {
             "qwen2" => llama with { ModelType = "qwen2", QkvBias = true },
             "qwen3" => llama with { ModelType = "qwen3", HeadDim = 16, QkNorm = true },
+            "phi3" => llama with { ModelType = "phi3" },
+            "gemma2" => llama with
+            {
+                ModelType = "gemma2", HiddenAct = "gelu_pytorch_tanh", SandwichNorms = true, QueryPreAttnScalar = 8, AttentionSoftcap = 50, FinalLogitSoftcap = 30,
+            },
             _ => llama with { QkvBias = true, OutputBias = true },
         };
     }

@@ -5,9 +5,13 @@ namespace LlmAspire.Tests.Inference.HuggingFace;
 /// <summary>
 /// A float64 forward pass written from transformers' modeling code, one token at a time with its own KV cache:
 /// <c>LlamaRMSNorm</c>, q/k/v projections with their biases (Qwen2; <c>attention_bias</c>), Qwen3's per-head
-/// <c>q_norm</c>/<c>k_norm</c> before the rotary embedding, <c>apply_rotary_pos_emb</c> with <c>rotate_half</c>, the
-/// inverse frequencies of modeling_rope_utils.py (default, linear, dynamic, llama3), <c>repeat_kv</c>, the causal mask
+/// <c>q_norm</c>/<c>k_norm</c> before the rotary embedding, <c>apply_rotary_pos_emb</c> with <c>rotate_half</c> (Phi-3's
+/// on the first rotary_dim dimensions only, the rest passed through), the inverse frequencies of modeling_rope_utils.py
+/// (default, linear, dynamic, llama3, longrope with its attention factor), <c>repeat_kv</c>, the causal mask
 /// with masking_utils' sliding window (a key is seen when <c>kv_idx &gt; q_idx - sliding_window</c>), o_proj, SwiGLU.
+/// Gemma 2 (<c>modeling_gemma2.py</c>): embeddings × the normalizer, <c>Gemma2RMSNorm</c> (× (1 + w)), the sandwich norms,
+/// scaling query_pre_attn_scalar^-0.5, <c>attn_logit_softcapping</c> (tanh(s / cap) · cap), GeGLU with
+/// <c>gelu_pytorch_tanh</c>, <c>final_logit_softcapping</c>.
 /// Weights are in the checkpoint's own layout (halves rotated, nothing interleaved). No ONNX Runtime, and none of the
 /// importer's or builder's code: the ground truth the imported graph is checked against.
 /// </summary>
@@ -17,6 +21,8 @@ internal sealed class ReferenceTransformer
     private readonly LlamaWeights _w;
     private readonly int[] _windows;
     private readonly int _maxPositionEmbeddings;
+    private readonly LongRope? _longRope;
+    private readonly double _attentionFactor;
     private readonly List<double[]>[] _keys;
     private readonly List<double[]>[] _values;
     private int _position;
@@ -25,8 +31,12 @@ internal sealed class ReferenceTransformer
     /// <param name="weights">Hugging Face layout; biases and q/k norms are used when present.</param>
     /// <param name="windows">Per layer, the sliding window (0 = full attention); null for none.</param>
     /// <param name="maxPositionEmbeddings">config.json's max_position_embeddings (dynamic NTK's threshold); 0 = the context length.</param>
-    public ReferenceTransformer(LlamaConfig config, LlamaWeights weights, int[]? windows = null, int maxPositionEmbeddings = 0)
+    /// <param name="longRope">rope_scaling longrope as config.json states it (the config's own RopeScaling is ignored then).</param>
+    /// <param name="attentionFactor">longrope's explicit attention_factor; 0 derives it from the lengths.</param>
+    public ReferenceTransformer(LlamaConfig config, LlamaWeights weights, int[]? windows = null, int maxPositionEmbeddings = 0, LongRope? longRope = null, double attentionFactor = 0)
     {
+        _longRope = longRope;
+        _attentionFactor = attentionFactor;
         _c = config;
         _w = weights;
         _windows = windows ?? new int[config.Layers];
@@ -66,9 +76,12 @@ internal sealed class ReferenceTransformer
     {
         int dim = _c.Dim, hd = _c.HeadSize, heads = _c.Heads, kvHeads = _c.KvHeads, pos = _position++;
         int nRep = heads / kvHeads;
-        double[] x = [.. _w.TokenEmbedding.AsSpan(token * dim, dim).ToArray().Select(v => (double)v)];
-        double[] invFreq = InverseFrequencies(pos + 1);
-        double scaling = 1.0 / Math.Sqrt(hd);
+        bool gemma = _c.ModelType == "gemma2";
+        double normalizer = gemma ? _c.EmbeddingMultiplier : 1;
+        double[] x = [.. _w.TokenEmbedding.AsSpan(token * dim, dim).ToArray().Select(v => v * normalizer)];
+        double[] invFreq = InverseFrequencies(pos + 1, out double attentionScaling);
+        double scaling = gemma ? Math.Pow(_c.QueryPreAttnScalar, -0.5) : 1.0 / Math.Sqrt(hd);
+        double softcap = gemma ? _c.AttentionSoftcap : 0;
 
         for (int l = 0; l < _c.Layers; l++)
         {
@@ -82,8 +95,8 @@ internal sealed class ReferenceTransformer
                 HeadRmsNorm(k, kvHeads, _w.KNorm![l]);
             }
 
-            ApplyRotary(q, heads, pos, invFreq);
-            ApplyRotary(k, kvHeads, pos, invFreq);
+            ApplyRotary(q, heads, pos, invFreq, attentionScaling);
+            ApplyRotary(k, kvHeads, pos, invFreq, attentionScaling);
             _keys[l].Add(k);
             _values[l].Add(v);
 
@@ -103,7 +116,7 @@ internal sealed class ReferenceTransformer
                         dot += q[head * hd + i] * key[kvHead * hd + i];
                     }
 
-                    scores[j] = dot * scaling;
+                    scores[j] = softcap > 0 ? Math.Tanh(dot * scaling / softcap) * softcap : dot * scaling;
                 }
 
                 double max = scores.Max();
@@ -120,6 +133,7 @@ internal sealed class ReferenceTransformer
             }
 
             double[] o = Linear(attention, _w.Wo[l], _w.Bo?[l], dim);
+            o = gemma ? RmsNorm(o, _w.PostAttentionNorm![l]) : o;
             for (int i = 0; i < dim; i++)
             {
                 x[i] += o[i];
@@ -128,15 +142,20 @@ internal sealed class ReferenceTransformer
             h = RmsNorm(x, _w.FfnNorm[l]);
             double[] gate = Linear(h, _w.W1[l], null, _c.HiddenDim);
             double[] up = Linear(h, _w.W3[l], null, _c.HiddenDim);
-            double[] act = [.. gate.Select((g, i) => g / (1 + Math.Exp(-g)) * up[i])];
+            double[] act = gemma
+                ? [.. gate.Select((g, i) => 0.5 * g * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (g + 0.044715 * g * g * g))) * up[i])]
+                : [.. gate.Select((g, i) => g / (1 + Math.Exp(-g)) * up[i])];
             double[] down = Linear(act, _w.W2[l], null, dim);
+            down = gemma ? RmsNorm(down, _w.PostFfnNorm![l]) : down;
             for (int i = 0; i < dim; i++)
             {
                 x[i] += down[i];
             }
         }
 
-        return Linear(RmsNorm(x, _w.FinalNorm), _w.Classifier, null, _c.VocabSize);
+        double[] logits = Linear(RmsNorm(x, _w.FinalNorm), _w.Classifier, null, _c.VocabSize);
+        double cap = gemma ? _c.FinalLogitSoftcap : 0;
+        return cap > 0 ? [.. logits.Select(v => Math.Tanh(v / cap) * cap)] : logits;
     }
 
     /// <summary>
@@ -144,9 +163,21 @@ internal sealed class ReferenceTransformer
     /// the base once the sequence is longer than max_position_embeddings; llama3 divides the low frequencies by the factor,
     /// keeps the high ones and blends the medium ones.
     /// </summary>
-    private double[] InverseFrequencies(int sequenceLength)
+    private double[] InverseFrequencies(int sequenceLength, out double attentionScaling)
     {
-        int dim = _c.HeadSize;
+        // _compute_default_rope_parameters and the others: dim = int(head_dim * partial_rotary_factor).
+        int dim = _c.RotaryDim > 0 ? _c.RotaryDim : _c.HeadSize;
+        attentionScaling = 1;
+        if (_longRope is { } lr)
+        {
+            // _compute_longrope_parameters: factor = max_position_embeddings / original_max_position_embeddings,
+            // attention_factor = sqrt(1 + log(factor) / log(original)); long factors once seq_len > original.
+            double factor = (double)lr.MaxPositionEmbeddings / lr.OriginalMaxPositionEmbeddings;
+            attentionScaling = _attentionFactor > 0 ? _attentionFactor : factor <= 1 ? 1 : Math.Sqrt(1 + Math.Log(factor) / Math.Log(lr.OriginalMaxPositionEmbeddings));
+            double[] ext = sequenceLength > lr.OriginalMaxPositionEmbeddings ? lr.LongFactor : lr.ShortFactor;
+            return [.. Enumerable.Range(0, dim / 2).Select(i => 1.0 / (ext[i] * Math.Pow(_c.RopeTheta, 2.0 * i / dim)))];
+        }
+
         double theta = _c.RopeTheta;
         RopeScaling? scaling = _c.RopeScaling;
         if (scaling is { Type: "dynamic" })
@@ -177,15 +208,18 @@ internal sealed class ReferenceTransformer
         }
     }
 
-    /// <summary>q * cos + rotate_half(q) * sin, with cos/sin = cat(freqs, freqs): element i pairs with i + d/2.</summary>
-    private void ApplyRotary(double[] vector, int heads, int pos, double[] invFreq)
+    /// <summary>
+    /// q_rot * cos + rotate_half(q_rot) * sin on q_rot = q[..., :rotary_dim], with cos/sin = cat(freqs, freqs) times the
+    /// attention scaling: element i pairs with i + rotary_dim/2; q[..., rotary_dim:] passes through.
+    /// </summary>
+    private void ApplyRotary(double[] vector, int heads, int pos, double[] invFreq, double attentionScaling)
     {
-        int hd = _c.HeadSize, half = hd / 2;
+        int hd = _c.HeadSize, half = invFreq.Length;
         for (int h = 0; h < heads; h++)
         {
             for (int i = 0; i < half; i++)
             {
-                double cos = Math.Cos(pos * invFreq[i]), sin = Math.Sin(pos * invFreq[i]);
+                double cos = Math.Cos(pos * invFreq[i]) * attentionScaling, sin = Math.Sin(pos * invFreq[i]) * attentionScaling;
                 int a = h * hd + i, b = a + half;
                 double x1 = vector[a], x2 = vector[b];
                 vector[a] = x1 * cos - x2 * sin;
@@ -198,7 +232,9 @@ internal sealed class ReferenceTransformer
     {
         double variance = x.Sum(v => v * v) / x.Length;
         double scale = 1.0 / Math.Sqrt(variance + _c.NormEpsilon);
-        return [.. x.Select((v, i) => weight[i] * (v * scale))];
+        // Gemma2RMSNorm: output * (1.0 + weight).
+        double offset = _c.ModelType == "gemma2" ? 1 : 0;
+        return [.. x.Select((v, i) => (offset + weight[i]) * (v * scale))];
     }
 
     /// <summary>Qwen3RMSNorm over head_dim, for each head of <paramref name="vector"/> in place.</summary>
@@ -231,3 +267,6 @@ internal sealed class ReferenceTransformer
         return y;
     }
 }
+
+/// <summary>config.json's longrope <c>rope_scaling</c> and the lengths transformers derives its factor from.</summary>
+internal sealed record LongRope(double[] ShortFactor, double[] LongFactor, int OriginalMaxPositionEmbeddings, int MaxPositionEmbeddings);
