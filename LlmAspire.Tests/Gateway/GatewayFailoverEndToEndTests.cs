@@ -120,7 +120,9 @@ public sealed class GatewayFailoverEndToEndTests(AspireAppFixture fixture, ITest
         Report(plain, streams, victim, killedAt);
         output.WriteLine($"retries in all: {await RetriesAsync(client)}");
 
-        Assert.Contains(plain, result => result.Start <= killedAt && result.End > killedAt && result.RetriedFrom == victim);
+        // Some request met the dead server (in flight at the kill, or sent to it before the gateway knew) and was retried
+        // elsewhere; which ones depends on where the balancer had put them at that instant, so none in particular is required.
+        Assert.Contains(plain, result => result.End > killedAt && result.RetriedFrom == victim);
         var failures = plain.Where(result => result.Failure is not null).ToList();
         Assert.True(failures.Count == 0, $"{failures.Count} requests failed:\n{string.Join('\n', failures.Take(20).Select(f => f.Failure))}");
 
