@@ -84,7 +84,8 @@ public sealed class CompletionRequestInfo
             return prompt.ValueKind switch
             {
                 JsonValueKind.String => prompt.GetString() ?? string.Empty,
-                JsonValueKind.Array => string.Concat(prompt.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString())),
+                // A token-id prompt ([1, 5, 9] or [[1, 5, 9]]) stands for its ids' text, so prefix affinity still groups shared prefixes.
+                JsonValueKind.Array => string.Join(',', Flatten(prompt).Select(e => e.ValueKind == JsonValueKind.String ? e.GetString() : e.GetRawText())),
                 _ => string.Empty,
             };
         }
@@ -130,4 +131,8 @@ public sealed class CompletionRequestInfo
 
         return string.Empty;
     }
+
+    private static IEnumerable<JsonElement> Flatten(JsonElement array) =>
+        array.EnumerateArray().SelectMany(e => e.ValueKind == JsonValueKind.Array ? e.EnumerateArray() : (IEnumerable<JsonElement>)[e])
+            .Where(e => e.ValueKind is JsonValueKind.String or JsonValueKind.Number);
 }

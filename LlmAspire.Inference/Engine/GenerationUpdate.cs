@@ -23,4 +23,7 @@ public sealed record GenerationUpdate(string Text, int CompletionTokens, FinishR
 
     /// <summary>The tokens behind <see cref="Text"/> with their log-probabilities, when requested.</summary>
     public IReadOnlyList<TokenLogprob>? Logprobs { get; init; }
+
+    /// <summary>On a choice's last update: every token id it generated, the one that stopped it included; else null.</summary>
+    public IReadOnlyList<int>? TokenIds { get; init; }
 }

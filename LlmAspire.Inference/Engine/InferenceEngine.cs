@@ -425,6 +425,7 @@ internal sealed class InferenceEngine : IDisposable
             Logprobs = logprobs,
             QueueTime = group.QueueTime,
             TimeToFirstToken = choice.TimeToFirstToken,
+            TokenIds = [.. choice.Generated],
         });
         _listener.ChoiceFinished(reason, Elapsed(group.SubmittedAt), group.Prompt.Length, choice.Generated.Count);
         Retire(choice);

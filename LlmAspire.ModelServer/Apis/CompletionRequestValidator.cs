@@ -48,7 +48,7 @@ internal static class CompletionRequestValidator
         return true;
     }
 
-    private static bool TryReadPrompt(JsonElement? value, out string? prompt, [NotNullWhen(false)] out JsonHttpResult<OpenAIErrorResponse>? error)
+    private static bool TryReadPrompt(JsonElement? value, out CompletionPrompt? prompt, [NotNullWhen(false)] out JsonHttpResult<OpenAIErrorResponse>? error)
     {
         prompt = null;
         error = null;
@@ -58,17 +58,52 @@ internal static class CompletionRequestValidator
                 error = OpenAIErrors.BadRequest("You must provide a prompt.", "prompt", "missing_required_parameter");
                 return false;
             case { ValueKind: JsonValueKind.String } text:
-                prompt = text.GetString()!;
+                prompt = new CompletionPrompt(text.GetString()!, null);
                 return true;
             case { ValueKind: JsonValueKind.Array } array when array.GetArrayLength() == 1 && array[0].ValueKind == JsonValueKind.String:
-                prompt = array[0].GetString()!;
+                prompt = new CompletionPrompt(array[0].GetString()!, null);
                 return true;
+            case { ValueKind: JsonValueKind.Array } array when array.GetArrayLength() == 1 && array[0].ValueKind == JsonValueKind.Array:
+                return TryReadTokenIds(array[0], out prompt, out error);
+            case { ValueKind: JsonValueKind.Array } array when array.GetArrayLength() > 0 && array[0].ValueKind == JsonValueKind.Number:
+                return TryReadTokenIds(array, out prompt, out error);
             default:
                 error = OpenAIErrors.BadRequest(
-                    "Invalid 'prompt': expected a string or an array holding one string. Batches of prompts and token-id prompts are not supported.",
+                    "Invalid 'prompt': expected a string, an array of token ids, or an array holding one of either. Batches of prompts are not supported.",
                     "prompt",
                     "invalid_type");
                 return false;
         }
+    }
+
+    /// <summary>A token-id prompt (OpenAI's <c>prompt: [1, 5, 9]</c>): non-negative integers, used as given (no BOS added).</summary>
+    private static bool TryReadTokenIds(JsonElement array, out CompletionPrompt? prompt, [NotNullWhen(false)] out JsonHttpResult<OpenAIErrorResponse>? error)
+    {
+        prompt = null;
+        error = null;
+        var ids = new int[array.GetArrayLength()];
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out ids[i]) || ids[i] < 0)
+            {
+                error = OpenAIErrors.BadRequest(
+                    $"Invalid 'prompt': element {i} of the token-id prompt is {(item.ValueKind == JsonValueKind.Number ? item.GetRawText() : item.ValueKind.ToString().ToLowerInvariant())}; token ids are non-negative integers.",
+                    "prompt",
+                    "invalid_value");
+                return false;
+            }
+
+            i++;
+        }
+
+        if (ids.Length == 0)
+        {
+            error = OpenAIErrors.BadRequest("Invalid 'prompt': the token-id prompt is empty.", "prompt", "invalid_value");
+            return false;
+        }
+
+        prompt = new CompletionPrompt(null, ids);
+        return true;
     }
 }

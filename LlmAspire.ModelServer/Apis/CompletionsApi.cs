@@ -11,7 +11,7 @@ namespace LlmAspire.ModelServer.Apis;
 
 /// <summary>
 /// <c>POST /v1/completions</c>, non-streamed and streamed (SSE), in the OpenAI shapes, with the legacy integer
-/// <c>logprobs</c>: a prompt string encoded with BOS. The road it takes is <see cref="GenerationPipeline"/>'s.
+/// <c>logprobs</c>: a prompt string encoded with BOS, or token ids used as given. The road it takes is <see cref="GenerationPipeline"/>'s.
 /// </summary>
 internal sealed class CompletionsApi : IGenerationEndpoint<CompletionRequest, CompletionSettings>
 {
@@ -48,7 +48,13 @@ internal sealed class CompletionsApi : IGenerationEndpoint<CompletionRequest, Co
         }
 
         // The prompt is encoded no further than the context: a longer one is refused without tokenizing all of it.
-        var promptTokens = model.Tokenizer.Encode(settings.Prompt, addBos: true, model.ContextLength);
+        var promptTokens = settings.Prompt.TokenIds ?? model.Tokenizer.Encode(settings.Prompt.Text!, addBos: true, model.ContextLength);
+        if (settings.Prompt.TokenIds?.FirstOrDefault(id => id >= model.VocabularySize, -1) is >= 0 and var unknown)
+        {
+            return OpenAIErrors.BadRequest(
+                $"Invalid 'prompt': token id {unknown} is outside the vocabulary of {model.Id} (ids 0 to {model.VocabularySize - 1}).", "prompt", "invalid_value");
+        }
+
         if (SamplingValidator.ValidatePromptLength(promptTokens.Length, model) is { } tooLong)
         {
             return tooLong;

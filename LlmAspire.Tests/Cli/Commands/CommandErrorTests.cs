@@ -1,3 +1,5 @@
+using LlmAspire.Inference.Engine;
+using LlmAspire.Inference;
 using LlmAspire.Inference.Models;
 using LlmAspire.Tests.Inference;
 
@@ -189,6 +191,47 @@ public sealed class CommandErrorTests : IDisposable
         Assert.Contains("vocab=105", convert.Output, StringComparison.Ordinal);
         Assert.Equal((0, ""), (generate.ExitCode, generate.Error));
         Assert.StartsWith("the king € sang", generate.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Generate_PromptIds_SameTokensAsTheTextPrompt_PrintedAsTheLastLine()
+    {
+        string folder = ConvertSmallCheckpoint();
+        using LanguageModel model = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu);
+        string ids = string.Join(',', model.Tokenizer.Encode("the king sang", addBos: true));
+
+        CliResult byText = await CliRunner.RunAsync("generate", "--model", folder, "--prompt", "the king sang", "--max-tokens", "10", "--print-ids");
+        CliResult byIds = await CliRunner.RunAsync("generate", "--model", folder, "--prompt-ids", ids, "--max-tokens", "10", "--print-ids");
+
+        Assert.Equal((0, ""), (byText.ExitCode, byText.Error));
+        Assert.Equal((0, ""), (byIds.ExitCode, byIds.Error));
+        string[] lastText = byText.Output.TrimEnd().Split('\n')[^1].Split(',');
+        string[] lastIds = byIds.Output.TrimEnd().Split('\n')[^1].Split(',');
+        Assert.Equal(10, lastText.Length);
+        Assert.All(lastText, id => Assert.True(int.TryParse(id, out _), id));
+        Assert.Equal(lastText, lastIds);
+    }
+
+    [Theory]
+    [InlineData("3,x,5", "'x' is not a token id")]
+    [InlineData("3,99999", "token id 99999 is outside the vocabulary")]
+    public async Task Generate_BadPromptIds_OneLineNamingTheId(string ids, string named)
+    {
+        string folder = ConvertSmallCheckpoint();
+
+        CliResult result = await CliRunner.RunAsync("generate", "--model", folder, "--prompt-ids", ids);
+
+        AssertOneErrorLine(result, 2, "--prompt-ids", named);
+    }
+
+    [Fact]
+    public async Task Generate_BothOrNeitherPrompt_OneLineSayingToGiveOne()
+    {
+        CliResult neither = await CliRunner.RunAsync("generate", "--model", _temp.Path);
+        CliResult both = await CliRunner.RunAsync("generate", "--model", _temp.Path, "--prompt", "hi", "--prompt-ids", "1,2");
+
+        AssertOneErrorLine(neither, 2, "--prompt-ids");
+        AssertOneErrorLine(both, 2, "--prompt-ids");
     }
 
     private static void AssertOneErrorLine(CliResult result, int exitCode, params string[] named)

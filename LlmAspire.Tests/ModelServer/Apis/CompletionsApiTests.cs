@@ -37,6 +37,40 @@ public sealed class CompletionsApiTests(AspireAppFixture fixture)
         Assert.Equal("length", choice.GetProperty("finish_reason").GetString());
     }
 
+    [Stories260KFact]
+    public async Task Completions_TokenIdPrompt_AnswersAsTheTextPromptDoes()
+    {
+        using var client = fixture.CreateModelServerClient(0);
+        using var model = LlmAspire.Inference.LanguageModel.Load(fixture.ModelPath, LlmAspire.Inference.Engine.ExecutionProviderPreference.Cpu);
+        var ids = model.Tokenizer.Encode(StoryPrompt, addBos: true);
+
+        using var byText = await CompleteAsync(client, Json(new Dictionary<string, object?> { ["prompt"] = StoryPrompt, ["max_tokens"] = 24, ["temperature"] = 0 }));
+        using var byIds = await CompleteAsync(client, Json(new Dictionary<string, object?> { ["prompt"] = ids, ["max_tokens"] = 24, ["temperature"] = 0 }));
+        using var byNestedIds = await CompleteAsync(client, Json(new Dictionary<string, object?> { ["prompt"] = new[] { ids }, ["max_tokens"] = 24, ["temperature"] = 0 }));
+
+        var expected = byText.RootElement.GetProperty("choices")[0].GetProperty("text").GetString();
+        Assert.Equal(expected, byIds.RootElement.GetProperty("choices")[0].GetProperty("text").GetString());
+        Assert.Equal(expected, byNestedIds.RootElement.GetProperty("choices")[0].GetProperty("text").GetString());
+        Assert.Equal(ids.Length, byIds.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+    }
+
+    [Stories260KTheory]
+    [InlineData("[1, 99999]", "token id 99999 is outside the vocabulary")]
+    [InlineData("[1, -3]", "element 1 of the token-id prompt is -3")]
+    [InlineData("[1, 2.5]", "element 1 of the token-id prompt is 2.5")]
+    [InlineData("[[]]", "the token-id prompt is empty")]
+    public async Task Completions_BadTokenIdPrompt_Is400NamingPrompt(string prompt, string message)
+    {
+        using var client = fixture.CreateModelServerClient(0);
+
+        using var response = await PostCompletionAsync(client, $$"""{"prompt": {{prompt}}, "max_tokens": 2}""");
+        using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("prompt", error.RootElement.GetProperty("error").GetProperty("param").GetString());
+        Assert.Contains(message, error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     [Stories260KTheory]
     [InlineData(1)]
     [InlineData(7)]
