@@ -137,8 +137,12 @@ public sealed class GatewayFailoverEndToEndTests(AspireAppFixture fixture, ITest
         Assert.All(streams, stream => Assert.True(
             stream.Outcome is StreamOutcome.Done or StreamOutcome.ErrorEvent,
             $"A stream from {stream.Server} started at {stream.Start.TotalSeconds:F1} s ended {stream.Outcome}: {stream.Detail}"));
+        // Every stream running on the victim when it died was cut off with an error event. Whether one was running there
+        // at that instant depends on the balancer (a CI run had none), so that set may be empty; other runs show it is not.
         var cutOff = streams.Where(stream => stream.Outcome == StreamOutcome.ErrorEvent).ToList();
-        Assert.NotEmpty(cutOff);
+        Assert.All(
+            streams.Where(stream => stream.Server == victim && stream.Start <= killedAt && stream.End > killedAt),
+            stream => Assert.Equal(StreamOutcome.ErrorEvent, stream.Outcome));
         Assert.All(cutOff, stream =>
         {
             Assert.Equal(victim, stream.Server);

@@ -22,7 +22,7 @@ public sealed class CompletionsErrorTests(AspireAppFixture fixture)
         { """{"model":"stories260K"}""", HttpStatusCode.BadRequest, "prompt", "missing_required_parameter" },
         { """{"prompt":null}""", HttpStatusCode.BadRequest, "prompt", "missing_required_parameter" },
         { """{"prompt":["a","b"]}""", HttpStatusCode.BadRequest, "prompt", "invalid_type" },
-        { """{"prompt":[1,2,3]}""", HttpStatusCode.BadRequest, "prompt", "invalid_type" },
+        { """{"prompt":["a batch","of two"]}""", HttpStatusCode.BadRequest, "prompt", "invalid_type" },
         { """{"prompt":42}""", HttpStatusCode.BadRequest, "prompt", "invalid_type" },
         { """{"model":"gpt-4","prompt":"x"}""", HttpStatusCode.NotFound, "model", "model_not_found" },
         { """{"prompt":"x","max_tokens":0}""", HttpStatusCode.BadRequest, "max_tokens", "integer_below_min_value" },
