@@ -21,8 +21,8 @@ app.UseOpenAIErrors();
 
 app.MapDefaultEndpoints();
 app.UseGatewayTelemetry();
-app.UseCompletionRequests();
 app.UseApiKeys();
+app.UseCompletionRequests();
 app.UseRateLimits();
 app.UseResponseCache();
 app.MapModelsApi();

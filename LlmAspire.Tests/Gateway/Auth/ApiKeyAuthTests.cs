@@ -86,6 +86,22 @@ public sealed class ApiKeyAuthTests
     }
 
     [Fact]
+    public async Task MalformedBody_WithoutKey_Gets401_NotTheBodysError()
+    {
+        await using var backend = await FakeModelServer.StartAsync();
+        await using var gateway = await StartAsync(backend);
+        using var client = gateway.CreateClient();
+        using var content = new ByteArrayContent([.. "{\"prompt\": \""u8, 0xED, 0xA0, 0x80, .. "\"}"u8]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await client.PostAsync(new Uri("/v1/completions", UriKind.Relative), content);
+
+        // Keys are checked before the body is read: a caller without one learns nothing about the body's checks.
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(0, backend.Completions);
+    }
+
+    [Fact]
     public async Task Request_WithWrongKey_Gets401InvalidApiKey()
     {
         await using var backend = await FakeModelServer.StartAsync();

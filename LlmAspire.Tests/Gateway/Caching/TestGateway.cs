@@ -125,8 +125,8 @@ internal sealed class TestGateway : IAsyncDisposable
 
         var app = builder.Build();
         app.MapDefaultEndpoints();
-        app.UseCompletionRequests();
         app.UseApiKeys();
+        app.UseCompletionRequests();
         app.UseRateLimits();
         app.UseResponseCache();
         app.MapModelServerProxy();
