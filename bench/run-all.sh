@@ -17,20 +17,8 @@ SHARED=${SHARED:-/work/shared/models/stories260K}
 BASE_PORT=${BASE_PORT:-18180}
 mkdir -p "$OUT" "$OUT/logs"
 
-echo "== build (Release)"
-for project in LlmAspire.Cli LlmAspire.ModelServer LlmAspire.Gateway; do
-  dotnet build -c Release "$project" -warnaserror -v q -nologo > "$OUT/logs/build-$project.log" 2>&1 || { tail -20 "$OUT/logs/build-$project.log"; exit 1; }
-done
-dll() { find "$ROOT/$1/bin/Release" -name "$2" -path '*net10.0*' | head -1; }
-CLI=$(dll LlmAspire.Cli llmaspire.dll)
-MS=$(dll LlmAspire.ModelServer LlmAspire.ModelServer.dll)
-GW=$(dll LlmAspire.Gateway LlmAspire.Gateway.dll)
-llmaspire() { dotnet "$CLI" "$@"; }
-
-if [ ! -f "$MODEL/genai_config.json" ]; then
-  echo "== convert stories260K"
-  llmaspire model convert --llama2c "$SHARED/stories260K.bin" --tokenizer "$SHARED/tok512.bin" --out "$MODEL"
-fi
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 { echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"; echo "commit: $(git rev-parse --short HEAD)"; echo "cores: $(nproc)";
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"; echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"; } > "$OUT/machine.txt"
@@ -45,19 +33,6 @@ if [ "${RUN_QUANT:-0}" = 1 ]; then
 fi
 
 # --- the serving topology, as plain processes ---
-PIDS=()
-stop_all() {
-  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
-}
-trap stop_all EXIT
-start() { local name=$1; shift; "$@" > "$OUT/logs/$name.log" 2>&1 & PIDS+=($!); }
-wait_healthy() {
-  for _ in $(seq 1 240); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1/health")" = 200 ] && return 0; sleep 1
-  done
-  echo "not healthy: $1"; exit 1
-}
 REDIS_PORT=$((BASE_PORT + 9)); MS0=$((BASE_PORT + 10)); MS1=$((BASE_PORT + 11))
 GW1=$((BASE_PORT + 0)); GWRR=$((BASE_PORT + 1)); GWPA=$((BASE_PORT + 2))
 start redis redis-server --port "$REDIS_PORT" --save '' --appendonly no
@@ -67,7 +42,7 @@ start modelserver-1 env ModelServer__ModelPath="$MODEL" dotnet "$MS" --urls "htt
 gateway() { # name port policy servers...
   local name=$1 port=$2 policy=$3; shift 3; local envs=() i=0
   for s in "$@"; do envs+=("Gateway__ModelServers__$i=http://127.0.0.1:$s"); i=$((i + 1)); done
-  start "$name" env ConnectionStrings__cache="127.0.0.1:$REDIS_PORT" Gateway__LoadBalancingPolicy="$policy" "${envs[@]}" dotnet "$GW" --urls "http://127.0.0.1:$port"
+  start "$name" env ConnectionStrings__cache="127.0.0.1:$REDIS_PORT" Gateway__LoadBalancingPolicy="$policy" "${envs[@]}" dotnet "$GATEWAY" --urls "http://127.0.0.1:$port"
 }
 gateway gateway-1 "$GW1" RoundRobin "$MS0"
 gateway gateway-rr "$GWRR" RoundRobin "$MS0" "$MS1"

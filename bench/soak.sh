@@ -18,35 +18,9 @@ SHARED=${SHARED:-/work/shared/models/stories260K}
 BASE_PORT=${BASE_PORT:-18280}
 mkdir -p "$OUT" "$OUT/logs"
 
-echo "== build (Release)"
-for project in LlmAspire.Cli LlmAspire.ModelServer LlmAspire.Gateway; do
-  dotnet build -c Release "$project" -warnaserror -v q -nologo > "$OUT/logs/build-$project.log" 2>&1 || { tail -20 "$OUT/logs/build-$project.log"; exit 1; }
-done
-dll() { find "$ROOT/$1/bin/Release" -name "$2" -path '*net10.0*' | head -1; }
-CLI=$(dll LlmAspire.Cli llmaspire.dll)
-MS=$(dll LlmAspire.ModelServer LlmAspire.ModelServer.dll)
-GATEWAY=$(dll LlmAspire.Gateway LlmAspire.Gateway.dll)
-llmaspire() { dotnet "$CLI" "$@"; }
-
-if [ ! -f "$MODEL/genai_config.json" ]; then
-  echo "== convert stories260K"
-  llmaspire model convert --llama2c "$SHARED/stories260K.bin" --tokenizer "$SHARED/tok512.bin" --out "$MODEL"
-fi
-
-# --- the topology, as plain processes ---
-PIDS=()
-stop_all() {
-  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
-}
-trap stop_all EXIT
-start() { local name=$1; shift; "$@" > "$OUT/logs/soak-$name.log" 2>&1 & PIDS+=($!); }
-wait_healthy() {
-  for _ in $(seq 1 240); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1/health")" = 200 ] && return 0; sleep 1
-  done
-  echo "not healthy: $1"; exit 1
-}
+LOG_PREFIX=soak-
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 REDIS_PORT=$((BASE_PORT + 9)); MS0=$((BASE_PORT + 10)); MS1=$((BASE_PORT + 11)); GW=$((BASE_PORT + 0))
 start redis redis-server --port "$REDIS_PORT" --save '' --appendonly no
 export ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
