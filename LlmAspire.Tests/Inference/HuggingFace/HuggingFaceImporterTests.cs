@@ -111,25 +111,7 @@ public sealed class HuggingFaceImporterTests
         }
 
         tensors.RemoveAll(t => t.Name == skip);
-        if (sharded)
-        {
-            int half = tensors.Count / 2;
-            var weightMap = new Dictionary<string, string>();
-            foreach ((string file, var part) in new[] { ("model-00001-of-00002.safetensors", tensors[..half]), ("model-00002-of-00002.safetensors", tensors[half..]) })
-            {
-                SafeTensorsWriter.Write(Path.Combine(directory, file), part, dtype);
-                foreach (var tensor in part)
-                {
-                    weightMap[tensor.Name] = file;
-                }
-            }
-
-            File.WriteAllText(Path.Combine(directory, "model.safetensors.index.json"), JsonSerializer.Serialize(new { metadata = new { total_size = 0 }, weight_map = weightMap }));
-        }
-        else
-        {
-            SafeTensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, dtype);
-        }
+        SafeTensorsWriter.WriteCheckpoint(directory, tensors, dtype, sharded);
 
         var hfConfig = new Dictionary<string, object>
         {

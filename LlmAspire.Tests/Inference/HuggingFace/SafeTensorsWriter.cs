@@ -49,6 +49,29 @@ internal static class SafeTensorsWriter
     }
 
     /// <summary>The value a tensor holds after a round trip through <paramref name="dtype"/>.</summary>
+    /// <summary>The weights as Hugging Face lays them out: <c>model.safetensors</c>, or two shards and their index.</summary>
+    public static void WriteCheckpoint(string directory, List<(string Name, long[] Shape, float[] Values)> tensors, string dtype, bool sharded)
+    {
+        if (!sharded)
+        {
+            Write(Path.Combine(directory, "model.safetensors"), tensors, dtype);
+            return;
+        }
+
+        int half = tensors.Count / 2;
+        var weightMap = new Dictionary<string, string>();
+        foreach ((string file, var part) in new[] { ("model-00001-of-00002.safetensors", tensors[..half]), ("model-00002-of-00002.safetensors", tensors[half..]) })
+        {
+            Write(Path.Combine(directory, file), part, dtype);
+            foreach (var tensor in part)
+            {
+                weightMap[tensor.Name] = file;
+            }
+        }
+
+        File.WriteAllText(Path.Combine(directory, "model.safetensors.index.json"), JsonSerializer.Serialize(new { metadata = new { total_size = 0 }, weight_map = weightMap }));
+    }
+
     public static float RoundTrip(float value, string dtype) => dtype switch
     {
         "F32" => value,
