@@ -200,13 +200,32 @@ internal static class HuggingFaceCheckpoint
     public static LlamaWeights RoundTrip(LlamaWeights w, string dtype)
     {
         float[] R(float[] values) => [.. values.Select(v => SafeTensorsWriter.RoundTrip(v, dtype))];
-        float[][] L(float[][] layers) => [.. layers.Select(R)];
+        return Map(w, R, R);
+    }
+
+    /// <summary>
+    /// <paramref name="w"/> in Gemma's conventions: the model multiplies norms by (1 + weight), so checkpoints hold them
+    /// around 0 where other models hold them around 1, and it multiplies the embeddings by √hidden_size, so they are that
+    /// much smaller (the lm_head too when tied). Random weights without this repeat the prompt's last token.
+    /// </summary>
+    public static LlamaWeights GemmaConventions(LlamaWeights w, float embeddingMultiplier) =>
+        Map(w, m => m, n => [.. n.Select(v => v - 1f)], e => [.. e.Select(v => v / embeddingMultiplier)]);
+
+    /// <summary>
+    /// A copy of <paramref name="w"/> with <paramref name="matrix"/> applied to matrices and biases, <paramref name="norm"/> to
+    /// norm weights, <paramref name="embeddingMap"/> (else <paramref name="matrix"/>) to the token embedding.
+    /// </summary>
+    private static LlamaWeights Map(LlamaWeights w, Func<float[], float[]> matrix, Func<float[], float[]> norm, Func<float[], float[]>? embeddingMap = null)
+    {
+        float[][] L(float[][] layers) => [.. layers.Select(matrix)];
         float[][]? O(float[][]? layers) => layers is null ? null : L(layers);
-        float[] embedding = R(w.TokenEmbedding);
+        float[][] N(float[][] layers) => [.. layers.Select(norm)];
+        float[][]? ON(float[][]? layers) => layers is null ? null : N(layers);
+        float[] embedding = (embeddingMap ?? matrix)(w.TokenEmbedding);
         return new LlamaWeights
         {
             TokenEmbedding = embedding,
-            AttentionNorm = L(w.AttentionNorm),
+            AttentionNorm = N(w.AttentionNorm),
             Wq = L(w.Wq),
             Wk = L(w.Wk),
             Wv = L(w.Wv),
@@ -215,16 +234,16 @@ internal static class HuggingFaceCheckpoint
             Bk = O(w.Bk),
             Bv = O(w.Bv),
             Bo = O(w.Bo),
-            QNorm = O(w.QNorm),
-            KNorm = O(w.KNorm),
-            FfnNorm = L(w.FfnNorm),
-            PostAttentionNorm = O(w.PostAttentionNorm),
-            PostFfnNorm = O(w.PostFfnNorm),
+            QNorm = ON(w.QNorm),
+            KNorm = ON(w.KNorm),
+            FfnNorm = N(w.FfnNorm),
+            PostAttentionNorm = ON(w.PostAttentionNorm),
+            PostFfnNorm = ON(w.PostFfnNorm),
             W1 = L(w.W1),
             W2 = L(w.W2),
             W3 = L(w.W3),
-            FinalNorm = R(w.FinalNorm),
-            Classifier = ReferenceEquals(w.Classifier, w.TokenEmbedding) ? embedding : R(w.Classifier),
+            FinalNorm = norm(w.FinalNorm),
+            Classifier = ReferenceEquals(w.Classifier, w.TokenEmbedding) ? embedding : matrix(w.Classifier),
         };
     }
 
