@@ -1,19 +1,20 @@
-# Shared by bench/run-all.sh and bench/soak.sh (sourced after they set ROOT, OUT, MODEL and SHARED): builds the
-# Release binaries, converts stories260K once, and starts/stops processes on 127.0.0.1 that are stopped on exit.
+# Shared by bench/run-all.sh, bench/soak.sh and bench/archs.sh (sourced after they set ROOT, OUT, MODEL and SHARED):
+# builds the Release binaries ($BUILD_PROJECTS, all three by default), converts stories260K once (when MODEL is set),
+# and starts/stops processes on 127.0.0.1 that are stopped on exit.
 # Defines CLI, MS and GATEWAY (the built assemblies), llmaspire, start NAME CMD..., wait_healthy URL and stop_all.
 # start writes each process's output to $OUT/logs/$LOG_PREFIX$NAME.log.
 
 echo "== build (Release)"
-for project in LlmAspire.Cli LlmAspire.ModelServer LlmAspire.Gateway; do
+for project in ${BUILD_PROJECTS:-LlmAspire.Cli LlmAspire.ModelServer LlmAspire.Gateway}; do
   dotnet build -c Release "$project" -warnaserror -v q -nologo > "$OUT/logs/build-$project.log" 2>&1 || { tail -20 "$OUT/logs/build-$project.log"; exit 1; }
 done
-dll() { find "$ROOT/$1/bin/Release" -name "$2" -path '*net10.0*' | head -1; }
+dll() { find "$ROOT/$1/bin/Release" -name "$2" -path '*net10.0*' 2>/dev/null | head -1 || true; }
 CLI=$(dll LlmAspire.Cli llmaspire.dll)
 MS=$(dll LlmAspire.ModelServer LlmAspire.ModelServer.dll)
 GATEWAY=$(dll LlmAspire.Gateway LlmAspire.Gateway.dll)
 llmaspire() { dotnet "$CLI" "$@"; }
 
-if [ ! -f "$MODEL/genai_config.json" ]; then
+if [ -n "${MODEL:-}" ] && [ ! -f "$MODEL/genai_config.json" ]; then
   echo "== convert stories260K"
   llmaspire model convert --llama2c "$SHARED/stories260K.bin" --tokenizer "$SHARED/tok512.bin" --out "$MODEL"
 fi

@@ -16,13 +16,20 @@ internal static class CreateDemoCommand
             Required = true,
         };
         preset.AcceptOnlyFromAmong([.. DemoPresets.All.Select(p => p.Name)]);
+        var arch = new Option<string>("--arch")
+        {
+            Description = "Architecture, with its distinguishing features on (biases, q/k norms, partial rotary, softcaps, sliding windows): "
+                + string.Join(", ", DemoPresets.Architectures),
+            DefaultValueFactory = _ => DemoPresets.DefaultArchitecture,
+        };
+        arch.AcceptOnlyFromAmong([.. DemoPresets.Architectures]);
         var output = new Option<DirectoryInfo>("--out") { Description = "Model folder to write", Required = true };
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists" };
-        var command = new Command("create-demo", "Write a deterministic random-weight Llama model folder (same preset, same bytes).") { preset, output, force };
+        var command = new Command("create-demo", "Write a deterministic random-weight model folder (same preset and architecture, same bytes).") { preset, arch, output, force };
         command.SetGuardedAction(parse =>
         {
             TextWriter stdout = parse.InvocationConfiguration.Output;
-            DemoPreset chosen = DemoPresets.Get(parse.GetRequiredValue(preset));
+            DemoPreset chosen = DemoPresets.Get(parse.GetRequiredValue(preset), parse.GetRequiredValue(arch));
             DirectoryInfo outDir = parse.GetRequiredValue(output);
             if (outDir.Exists && outDir.EnumerateFileSystemInfos().Any())
             {
@@ -39,8 +46,8 @@ internal static class CreateDemoCommand
             DemoPresets.Write(chosen, path);
             LlamaConfig c = chosen.Config;
             stdout.WriteLine(
-                $"wrote {path} in {stopwatch.ElapsedMilliseconds} ms: preset {chosen.Name}, {chosen.ParameterCount:N0} parameters, " +
-                $"dim={c.Dim} hidden={c.HiddenDim} layers={c.Layers} heads={c.Heads} kv_heads={c.KvHeads} vocab={c.VocabSize} context={c.ContextLength}");
+                $"wrote {path} in {stopwatch.ElapsedMilliseconds} ms: preset {chosen.Name}, arch {chosen.Architecture} ({c.ModelType}), {chosen.ParameterCount:N0} parameters, " +
+                $"dim={c.Dim} hidden={c.HiddenDim} layers={c.Layers} heads={c.Heads} kv_heads={c.KvHeads} head_size={c.HeadSize} vocab={c.VocabSize} context={c.ContextLength}");
             foreach (FileInfo file in new DirectoryInfo(path).EnumerateFiles().OrderBy(f => f.Name, StringComparer.Ordinal))
             {
                 stdout.WriteLine($"  {file.Name,-20} {file.Length,14:N0} bytes");

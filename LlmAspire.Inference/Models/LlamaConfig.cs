@@ -17,7 +17,7 @@ public sealed record LlamaConfig(
     float NormEpsilon = 1e-5f,
     bool TiedEmbeddings = true)
 {
-    /// <summary>Hugging Face's <c>model_type</c> the weights came from (llama, mistral, qwen2, qwen3, phi3, gemma2); GenAI's model type.</summary>
+    /// <summary>Hugging Face's <c>model_type</c> the weights came from (llama, mistral, qwen2, qwen3, phi3, gemma2, gemma3_text); GenAI's model type.</summary>
     public string ModelType { get; init; } = "llama";
 
     /// <summary>Size of one attention head when set explicitly (Qwen3's <c>head_dim</c>); 0 means <see cref="Dim"/> / <see cref="Heads"/>.</summary>
@@ -68,6 +68,19 @@ public sealed record LlamaConfig(
     /// <summary>Only the even layers use <see cref="SlidingWindow"/>, the odd ones attend to everything (Gemma 2).</summary>
     public bool AlternatingSlidingWindow { get; init; }
 
+    /// <summary>
+    /// Every this-many-th layer (counting from 1: layers pattern - 1, 2 · pattern - 1, ...) is global, the others are local:
+    /// they slide over <see cref="SlidingWindow"/> and rotate with <see cref="LocalRopeTheta"/> (Gemma 3's
+    /// <c>sliding_window_pattern</c>, 6; transformers: <c>(i + 1) % pattern</c> is sliding); 0 for no such pattern.
+    /// </summary>
+    public int SlidingWindowPattern { get; init; }
+
+    /// <summary>
+    /// RoPE base of the local layers, unscaled (Gemma 3's <c>rope_local_base_freq</c>): they get a cos/sin cache of their own
+    /// while <see cref="RopeTheta"/> and <see cref="RopeScaling"/> apply to the global ones; 0 when every layer uses those.
+    /// </summary>
+    public float LocalRopeTheta { get; init; }
+
     /// <summary>Size of one attention head.</summary>
     public int HeadSize => HeadDim > 0 ? HeadDim : Dim / Heads;
 
@@ -87,9 +100,19 @@ public sealed record LlamaConfig(
     /// </summary>
     public int AttentionHeadSize => (HeadSize + 15) / 16 * 16;
 
+    /// <summary>
+    /// Whether layer <paramref name="layer"/> is local (Hugging Face's <c>sliding_attention</c>): from <see cref="FirstSlidingLayer"/>
+    /// on, only the even ones when <see cref="AlternatingSlidingWindow"/>, not the pattern's global ones. Holds even when the
+    /// window was dropped for spanning the whole context, since the local RoPE base still applies.
+    /// </summary>
+    public bool IsLocalLayer(int layer) =>
+        layer >= FirstSlidingLayer && (!AlternatingSlidingWindow || layer % 2 == 0) && (SlidingWindowPattern <= 0 || (layer + 1) % SlidingWindowPattern != 0);
+
     /// <summary>The sliding window of layer <paramref name="layer"/>, or 0 when it attends to every earlier position.</summary>
-    public int WindowOf(int layer) =>
-        SlidingWindow > 0 && layer >= FirstSlidingLayer && (!AlternatingSlidingWindow || layer % 2 == 0) ? SlidingWindow : 0;
+    public int WindowOf(int layer) => SlidingWindow > 0 && IsLocalLayer(layer) ? SlidingWindow : 0;
+
+    /// <summary>Whether layer <paramref name="layer"/> rotates with <see cref="LocalRopeTheta"/> rather than <see cref="RopeTheta"/>.</summary>
+    public bool UsesLocalRope(int layer) => LocalRopeTheta > 0 && IsLocalLayer(layer);
 
     /// <summary>Parameters of the model as trained (a tied classifier counted once); 0 parts when the feed-forward width is unknown.</summary>
     public long ParameterCount

@@ -11,7 +11,8 @@ namespace LlmAspire.Inference.Models;
 /// every operator runs on both the CPU and the CUDA provider. Input and output names are GenAI's.
 /// One builder for the whole family, driven by <see cref="LlamaConfig"/>: scaled RoPE is a different cos/sin cache,
 /// a sliding window is the layer's <c>local_window_size</c>, q/k/v/o biases are Adds after the MatMuls, Qwen3's
-/// q_norm/k_norm are per-head <c>SimplifiedLayerNormalization</c>s before attention (which rotates after them).
+/// q_norm/k_norm are per-head <c>SimplifiedLayerNormalization</c>s before attention (which rotates after them), Gemma 3's
+/// local layers take a second cos/sin cache.
 /// </summary>
 public static class LlamaOnnxBuilder
 {
@@ -133,6 +134,14 @@ public static class LlamaOnnxBuilder
         string cos = g.Initializer("cos_cache", cosTable, config.ContextLength, padded / 2);
         string sin = g.Initializer("sin_cache", sinTable, config.ContextLength, padded / 2);
 
+        // Gemma 3: the local layers rotate with their own unscaled base, each GroupQueryAttention taking its layer's cache.
+        (string Cos, string Sin)? localRope = null;
+        if (Enumerable.Range(0, config.Layers).Any(config.UsesLocalRope))
+        {
+            (float[] localCos, float[] localSin) = RotaryTables(config with { RopeTheta = config.LocalRopeTheta, RopeScaling = null });
+            localRope = (g.Initializer("cos_cache_local", localCos, config.ContextLength, padded / 2), g.Initializer("sin_cache_local", localSin, config.ContextLength, padded / 2));
+        }
+
         string embedding = g.Initializer("model.embed_tokens.weight", weights.TokenEmbedding, config.VocabSize, dim);
         string residual = g.Node("Gather", [embedding, InputIds], "embeddings", ("axis", 0));
         if (config.EmbeddingMultiplier != 0)
@@ -161,10 +170,11 @@ public static class LlamaOnnxBuilder
             // Both count the query's own position: Hugging Face's sliding_window (a key is seen when kv > q - window) and
             // ONNX Runtime's local_window_size (1.31's kernels; older ones saw one key more).
             int window = config.WindowOf(l);
+            (string layerCos, string layerSin) = config.UsesLocalRope(l) ? localRope!.Value : (cos, sin);
             string attention = g.DomainNode(
                 MicrosoftDomain,
                 "GroupQueryAttention",
-                [q, k, v, PastKey(l), PastValue(l), seqlensK, totalLength, cos, sin],
+                [q, k, v, PastKey(l), PastValue(l), seqlensK, totalLength, layerCos, layerSin],
                 [g.Unique($"{p}.attn.output"), PresentKey(l), PresentValue(l)],
                 ("num_heads", (long)config.Heads),
                 ("kv_num_heads", (long)kvHeads),

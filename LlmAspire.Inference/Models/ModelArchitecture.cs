@@ -24,7 +24,7 @@ public sealed class ModelArchitecture
     [JsonPropertyName("tie_word_embeddings")]
     public bool TieWordEmbeddings { get; set; }
 
-    /// <summary>Hugging Face's model_type (llama, mistral, qwen2, qwen3, phi3); absent for llama2.c models.</summary>
+    /// <summary>Hugging Face's model_type (llama, mistral, qwen2, qwen3, phi3, gemma2, gemma3_text); absent for llama2.c models.</summary>
     [JsonPropertyName("model_type")]
     public string? ModelType { get; set; }
 
@@ -87,6 +87,14 @@ public sealed class ModelArchitecture
     /// <summary>Only the even layers use the sliding window.</summary>
     [JsonPropertyName("alternating_sliding_window")]
     public bool? AlternatingSlidingWindow { get; set; }
+
+    /// <summary>Every this-many-th layer is global, the others local (Gemma 3).</summary>
+    [JsonPropertyName("sliding_window_pattern")]
+    public int? SlidingWindowPattern { get; set; }
+
+    /// <summary>RoPE base of the local layers (Gemma 3).</summary>
+    [JsonPropertyName("rope_local_base_freq")]
+    public float? LocalRopeTheta { get; set; }
 
     /// <summary>Tokenizer file in the folder.</summary>
     [JsonPropertyName("tokenizer")]

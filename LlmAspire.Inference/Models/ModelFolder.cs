@@ -97,6 +97,8 @@ public static class ModelFolder
             AttentionSoftcap = config.AttentionSoftcap != 0 ? config.AttentionSoftcap : null,
             FinalLogitSoftcap = config.FinalLogitSoftcap != 0 ? config.FinalLogitSoftcap : null,
             AlternatingSlidingWindow = config.AlternatingSlidingWindow ? true : null,
+            SlidingWindowPattern = config.SlidingWindowPattern > 0 ? config.SlidingWindowPattern : null,
+            LocalRopeTheta = config.LocalRopeTheta > 0 ? config.LocalRopeTheta : null,
             Source = source,
         };
         File.WriteAllText(Path.Combine(directory, ArchitectureFile), JsonSerializer.Serialize(architecture, ModelJsonContext.Default.ModelArchitecture));
@@ -203,6 +205,8 @@ public static class ModelFolder
             AttentionSoftcap = architecture.AttentionSoftcap ?? 0,
             FinalLogitSoftcap = architecture.FinalLogitSoftcap ?? 0,
             AlternatingSlidingWindow = architecture.AlternatingSlidingWindow ?? false,
+            SlidingWindowPattern = architecture.SlidingWindowPattern ?? 0,
+            LocalRopeTheta = architecture.LocalRopeTheta ?? 0,
         };
         return (config, genai);
     }

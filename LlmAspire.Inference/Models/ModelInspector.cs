@@ -120,7 +120,13 @@ public sealed record ModelInspection(
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"softcap attention {c.AttentionSoftcap}, logits {c.FinalLogitSoftcap}"));
         }
 
-        if (c.SlidingWindow > 0)
+        if (c.SlidingWindowPattern > 0)
+        {
+            string local = c.SlidingWindow > 0 ? string.Create(CultureInfo.InvariantCulture, $"sliding window {c.SlidingWindow}") : "full attention";
+            string rope = c.LocalRopeTheta > 0 ? string.Create(CultureInfo.InvariantCulture, $", RoPE base {c.LocalRopeTheta}") : string.Empty;
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"local layers {local}{rope}; one global layer in every {c.SlidingWindowPattern} (layer {c.SlidingWindowPattern - 1} first)"));
+        }
+        else if (c.SlidingWindow > 0)
         {
             parts.Add(c.AlternatingSlidingWindow
                 ? string.Create(CultureInfo.InvariantCulture, $"sliding window {c.SlidingWindow} on even layers")

@@ -12,11 +12,13 @@ namespace LlmAspire.Inference.Models.HuggingFace;
 /// (per-head q/k RMSNorm, explicit <c>head_dim</c>) and <c>phi3</c> (Phi-3, Phi-3.5, Phi-4-mini: fused <c>qkv_proj</c> and
 /// <c>gate_up_proj</c>, split here; <c>partial_rotary_factor</c>; <c>longrope</c> with its short factors) and <c>gemma2</c>
 /// (RMSNorm × (1 + w), folded here; embeddings × √hidden_size; sandwich norms; GeGLU; attention and final logit
-/// soft-capping; <c>query_pre_attn_scalar</c>; a sliding window on the even layers). The tokenizer files (<c>tokenizer.json</c>,
+/// soft-capping; <c>query_pre_attn_scalar</c>; a sliding window on the even layers) and <c>gemma3_text</c> (Gemma 3's decoder,
+/// also from a <c>gemma3</c> folder's <c>text_config</c> and <c>language_model</c> weights: Gemma 2's norms and GeGLU, per-head
+/// q/k norms, five local layers of sliding window and their own RoPE base to each global one). The tokenizer files (<c>tokenizer.json</c>,
 /// <c>tokenizer_config.json</c>, ...) are carried over unchanged. Every check runs, and every tensor is read,
 /// before the first output file is written.
 /// </summary>
-public static class HuggingFaceImporter
+public static partial class HuggingFaceImporter
 {
     /// <summary>The Hugging Face config file.</summary>
     public const string ConfigFile = "config.json";
@@ -26,7 +28,7 @@ public static class HuggingFaceImporter
         ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "tokenizer.model"];
 
     /// <summary>The <c>model_type</c>s that import.</summary>
-    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2"];
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "gemma3_text", "gemma3"];
 
     /// <summary>True when <paramref name="directory"/> looks like a Hugging Face model folder.</summary>
     public static bool IsHuggingFaceFolder(string directory) =>
@@ -69,6 +71,18 @@ public static class HuggingFaceImporter
             throw new NotSupportedException($"model_type '{modelType}' is not supported; {string.Join(", ", SupportedModelTypes)} are.");
         }
 
+        if (modelType is "gemma3" or "gemma3_text")
+        {
+            using JsonDocument text = Gemma3TextConfig(root, modelType);
+            return ReadDecoderConfig(text.RootElement, Gemma3Text);
+        }
+
+        return ReadDecoderConfig(root, modelType);
+    }
+
+    private static (LlamaConfig Config, TokenIds Tokens) ReadDecoderConfig(JsonElement root, string modelType)
+    {
+
         int dim = Int(root, "hidden_size") ?? throw Missing("hidden_size");
         int heads = Int(root, "num_attention_heads") ?? throw Missing("num_attention_heads");
         int kvHeads = Int(root, "num_key_value_heads") ?? heads;
@@ -77,10 +91,11 @@ public static class HuggingFaceImporter
         int vocab = Int(root, "vocab_size") ?? throw Missing("vocab_size");
         int context = Int(root, "max_position_embeddings") ?? 2048;
         float eps = Float(root, "rms_norm_eps") ?? 1e-6f;
-        bool gemma = modelType == "gemma2";
+        bool gemma3 = modelType == Gemma3Text;
+        bool gemma = modelType == "gemma2" || gemma3;
         bool tied = Bool(root, "tie_word_embeddings") ?? gemma;
 
-        // transformers' Qwen3Config defaults head_dim to 128, Gemma2Config to 256; the others to hidden_size / num_attention_heads.
+        // transformers' Qwen3Config defaults head_dim to 128, Gemma2Config and Gemma3TextConfig to 256; the others to hidden_size / num_attention_heads.
         int headDim = Int(root, "head_dim") ?? (modelType == "qwen3" ? 128 : gemma ? 256 : 0);
         int headSize = headDim > 0 ? headDim : dim / heads;
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0 || headSize % 2 != 0 || (headDim == 0 && dim % heads != 0))
@@ -104,7 +119,16 @@ public static class HuggingFaceImporter
             }
         }
 
-        (float theta, RopeScaling? scaling) = ReadRope(root, modelType, rotaryDim, context);
+        float theta, localTheta = 0;
+        RopeScaling? scaling;
+        if (gemma3)
+        {
+            (theta, scaling, localTheta) = ReadGemma3Rope(root, rotaryDim, context);
+        }
+        else
+        {
+            (theta, scaling) = ReadRope(root, modelType, rotaryDim, context);
+        }
         if (scaling is { Type: "dynamic" or "longrope" })
         {
             // Dynamic NTK rescales the base, and longrope switches to its long factors, once a sequence outgrows this
@@ -119,21 +143,26 @@ public static class HuggingFaceImporter
             throw new NotSupportedException("mlp_bias (biases in gate_proj, up_proj and down_proj) is not supported.");
         }
 
-        // Gemma2MLP applies ACT2FN[hidden_activation]; the others ACT2FN[hidden_act].
+        // Gemma2MLP and Gemma3MLP apply ACT2FN[hidden_activation]; the others ACT2FN[hidden_act].
         string activationKey = gemma ? "hidden_activation" : "hidden_act";
         string activation = String(root, activationKey) ?? (gemma ? String(root, "hidden_act") ?? "gelu_pytorch_tanh" : "silu");
         if (activation != (gemma ? "gelu_pytorch_tanh" : "silu"))
         {
             throw new NotSupportedException(gemma
-                ? $"{activationKey} '{activation}' is not supported for gemma2; GeGLU with gelu_pytorch_tanh is."
+                ? $"{activationKey} '{activation}' is not supported for {modelType}; GeGLU with gelu_pytorch_tanh is."
                 : $"hidden_act '{activation}' is not supported; SwiGLU (silu) is.");
         }
 
-        // transformers: Llama and Qwen3 put attention_bias on q, k, v and o; Qwen2 always has q/k/v biases and no o bias; Mistral none.
-        bool attentionBias = modelType is "llama" or "qwen3" && (Bool(root, "attention_bias") ?? false);
+        // transformers: Llama, Qwen3 and Gemma 3 put attention_bias on q, k, v and o; Qwen2 always has q/k/v biases and no o bias; Mistral none.
+        bool attentionBias = modelType is "llama" or "qwen3" or Gemma3Text && (Bool(root, "attention_bias") ?? false);
         (int window, int firstSliding) = ReadSlidingWindow(root, modelType, layers, context);
 
-        if (gemma)
+        int pattern = 0;
+        if (gemma3)
+        {
+            (window, pattern) = ReadGemma3Layers(root, layers, context);
+        }
+        else if (gemma)
         {
             (window, firstSliding) = ReadGemmaSlidingWindow(root, layers, context);
         }
@@ -153,12 +182,12 @@ public static class HuggingFaceImporter
             FirstSlidingLayer = firstSliding,
             QkvBias = attentionBias || modelType == "qwen2",
             OutputBias = attentionBias,
-            QkNorm = modelType == "qwen3",
+            QkNorm = modelType is "qwen3" or Gemma3Text,
         };
         if (gemma)
         {
-            // Gemma2Config's defaults; a null cap means none. Gemma2Model multiplies the embeddings by
-            // torch.tensor(hidden_size ** 0.5, dtype=hidden_states.dtype): rounded to the checkpoint's dtype.
+            // Gemma2Config's defaults (Gemma3TextConfig's: no caps); a null cap means none. Gemma2Model multiplies the embeddings
+            // by torch.tensor(hidden_size ** 0.5, dtype=hidden_states.dtype), Gemma 3 by embed_scale.to(weight.dtype): rounded to the checkpoint's dtype.
             float? Cap(string key, float fallback) =>
                 root.TryGetProperty(key, out JsonElement value) ? value.ValueKind == JsonValueKind.Number ? value.GetSingle() : 0f : fallback;
             config = config with
@@ -167,9 +196,11 @@ public static class HuggingFaceImporter
                 SandwichNorms = true,
                 EmbeddingMultiplier = RoundToDtype((float)Math.Sqrt(dim), String(root, "torch_dtype") ?? String(root, "dtype") ?? "float32"),
                 QueryPreAttnScalar = Float(root, "query_pre_attn_scalar") ?? 256f,
-                AttentionSoftcap = Cap("attn_logit_softcapping", 50f) ?? 0,
-                FinalLogitSoftcap = Cap("final_logit_softcapping", 30f) ?? 0,
-                AlternatingSlidingWindow = window > 0,
+                AttentionSoftcap = Cap("attn_logit_softcapping", gemma3 ? 0f : 50f) ?? 0,
+                FinalLogitSoftcap = Cap("final_logit_softcapping", gemma3 ? 0f : 30f) ?? 0,
+                AlternatingSlidingWindow = !gemma3 && window > 0,
+                SlidingWindowPattern = pattern,
+                LocalRopeTheta = localTheta,
             };
         }
 
@@ -197,23 +228,24 @@ public static class HuggingFaceImporter
         }
 
         float theta = Float(root, "rope_theta") ?? (parameters is { } p0 ? Float(p0, "rope_theta") : null) ?? 10000f;
-        if (parameters is not { } p)
-        {
-            return (theta, null);
-        }
+        return (theta, parameters is { } p ? Scaling(root, p, key, modelType, rotaryDim, maxPositions) : null);
+    }
 
+    /// <summary>The scaling that the rope parameters <paramref name="p"/> (config.json's <paramref name="key"/>) describe; null for plain RoPE.</summary>
+    private static RopeScaling? Scaling(JsonElement root, JsonElement p, string key, string modelType, int rotaryDim, int maxPositions)
+    {
         string type = String(p, "rope_type") ?? String(p, "type") ?? "default";
         type = type == "su" && modelType == "phi3" ? "longrope" : type;
         double Number(string name) =>
             Double(p, name) ?? throw new InvalidDataException($"{key} (rope_type '{type}') lacks '{name}'.");
         return type switch
         {
-            "default" => (theta, null),
-            "linear" => (theta, new RopeScaling(type, Number("factor"))),
-            "dynamic" => (theta, new RopeScaling(type, Number("factor"), OriginalMaxPositionEmbeddings: (int)(Double(p, "original_max_position_embeddings") ?? 0))),
-            "llama3" => (theta, new RopeScaling(
-                type, Number("factor"), Number("low_freq_factor"), Number("high_freq_factor"), (int)Number("original_max_position_embeddings"))),
-            "longrope" when modelType == "phi3" => (theta, LongRope(root, p, key, rotaryDim, maxPositions)),
+            "default" => null,
+            "linear" => new RopeScaling(type, Number("factor")),
+            "dynamic" => new RopeScaling(type, Number("factor"), OriginalMaxPositionEmbeddings: (int)(Double(p, "original_max_position_embeddings") ?? 0)),
+            "llama3" => new RopeScaling(
+                type, Number("factor"), Number("low_freq_factor"), Number("high_freq_factor"), (int)Number("original_max_position_embeddings")),
+            "longrope" when modelType == "phi3" => LongRope(root, p, key, rotaryDim, maxPositions),
             _ => throw new NotSupportedException(
                 $"{key} rope_type '{type}' is not supported; {string.Join(", ", RopeScaling.SupportedTypes)} are (plus plain RoPE)."),
         };
@@ -350,11 +382,16 @@ public static class HuggingFaceImporter
     public static LlamaWeights ReadWeights(string directory, LlamaConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        Func<string, float[]?> read = OpenTensors(directory);
+        (IReadOnlyCollection<string> names, Func<string, float[]?> readTensor) = OpenTensors(directory);
         int dim = config.Dim, qDim = config.QueryDim, kvDim = config.KvDim, headSize = config.HeadSize;
+
+        // Gemma 3's multimodal folders hold the decoder as language_model.model.* and language_model.lm_head (as published),
+        // or model.language_model.* and lm_head (as transformers 4.52 and later save them); the vision tower stays unread.
+        (string modelPrefix, string headName) = config.ModelType == Gemma3Text ? Gemma3TensorPrefixes(names) : ("model.", "lm_head.weight");
         float[] Required(string name, long length)
         {
-            float[] tensor = read(name) ?? throw new InvalidDataException($"The checkpoint lacks tensor '{name}'.");
+            name = modelPrefix + name["model.".Length..];
+            float[] tensor = readTensor(name) ?? throw new InvalidDataException($"The checkpoint lacks tensor '{name}'.");
             return tensor.Length == length
                 ? tensor
                 : throw new InvalidDataException($"Tensor '{name}' has {tensor.Length} values; config.json implies {length}.");
@@ -370,18 +407,21 @@ public static class HuggingFaceImporter
             present ? Layers(suffix, length, transform) : null;
 
         float[] embedding = Required("model.embed_tokens.weight", (long)config.VocabSize * dim);
-        float[]? head = config.TiedEmbeddings ? null : read("lm_head.weight");
+        float[]? head = config.TiedEmbeddings ? null : readTensor(headName);
         if (head is null && !config.TiedEmbeddings)
         {
-            throw new InvalidDataException("The checkpoint has no lm_head.weight and tie_word_embeddings is false.");
+            throw new InvalidDataException($"The checkpoint has no {headName} and tie_word_embeddings is false.");
         }
 
         // Phi-3 fuses q, k and v into qkv_proj (rows q, then k, then v) and gate and up into gate_up_proj (gate, then up).
         bool fused = config.ModelType == "phi3";
 
-        // Gemma's RMSNorm multiplies by (1 + weight), in float32: folded into the weight here.
+        // Gemma's RMSNorm multiplies by (1 + weight), in float32: folded into the weight here (Gemma 3's q/k norms too).
         bool sandwich = config.SandwichNorms;
         static float[] OnePlus(float[] weight) => [.. weight.Select(w => 1f + w)];
+        Func<float[], float[]> headNorm = sandwich
+            ? w => InterleaveRotaryRows(OnePlus(w), 1, headSize, 1, config.RotarySize)
+            : w => InterleaveRotaryRows(w, 1, headSize, 1, config.RotarySize);
         int rotary = config.RotarySize;
         float[][]? qkv = fused ? Layers("self_attn.qkv_proj.weight", (long)(qDim + 2 * kvDim) * dim) : null;
         float[][]? gateUp = fused ? Layers("mlp.gate_up_proj.weight", 2L * config.HiddenDim * dim) : null;
@@ -405,8 +445,8 @@ public static class HuggingFaceImporter
             Bk = Optional(config.QkvBias, "self_attn.k_proj.bias", kvDim, b => InterleaveRotaryRows(b, config.KvHeads, headSize, 1, rotary)),
             Bv = Optional(config.QkvBias, "self_attn.v_proj.bias", kvDim),
             Bo = Optional(config.OutputBias, "self_attn.o_proj.bias", dim),
-            QNorm = Optional(config.QkNorm, "self_attn.q_norm.weight", headSize, w => InterleaveRotaryRows(w, 1, headSize, 1, rotary)),
-            KNorm = Optional(config.QkNorm, "self_attn.k_norm.weight", headSize, w => InterleaveRotaryRows(w, 1, headSize, 1, rotary)),
+            QNorm = Optional(config.QkNorm, "self_attn.q_norm.weight", headSize, headNorm),
+            KNorm = Optional(config.QkNorm, "self_attn.k_norm.weight", headSize, headNorm),
             FfnNorm = sandwich ? Layers("pre_feedforward_layernorm.weight", dim, OnePlus) : Layers("post_attention_layernorm.weight", dim),
             PostAttentionNorm = sandwich ? Layers("post_attention_layernorm.weight", dim, OnePlus) : null,
             PostFfnNorm = sandwich ? Layers("post_feedforward_layernorm.weight", dim, OnePlus) : null,
@@ -418,7 +458,7 @@ public static class HuggingFaceImporter
         };
         if (head is not null && head.Length != embedding.Length)
         {
-            throw new InvalidDataException($"Tensor 'lm_head.weight' has {head.Length} values; config.json implies {embedding.Length}.");
+            throw new InvalidDataException($"Tensor '{headName}' has {head.Length} values; config.json implies {embedding.Length}.");
         }
 
         weights.Validate(config);
@@ -445,7 +485,8 @@ public static class HuggingFaceImporter
         return result;
     }
 
-    private static Func<string, float[]?> OpenTensors(string directory)
+    /// <summary>The names of the folder's tensors and a reader that returns null for a name it lacks.</summary>
+    private static (IReadOnlyCollection<string> Names, Func<string, float[]?> Read) OpenTensors(string directory)
     {
         string single = Path.Combine(directory, "model.safetensors");
         string index = Path.Combine(directory, "model.safetensors.index.json");
@@ -465,7 +506,7 @@ public static class HuggingFaceImporter
                 map[entry.Name] = file;
             }
 
-            return name =>
+            return (map.Keys, name =>
             {
                 if (!map.TryGetValue(name, out string? file))
                 {
@@ -479,13 +520,13 @@ public static class HuggingFaceImporter
                 }
 
                 return shard.ReadFloat32(name);
-            };
+            });
         }
 
         if (File.Exists(single))
         {
             SafeTensorsFile file = SafeTensorsFile.Open(single);
-            return name => file.Tensors.ContainsKey(name) ? file.ReadFloat32(name) : null;
+            return ([.. file.Tensors.Keys], name => file.Tensors.ContainsKey(name) ? file.ReadFloat32(name) : null);
         }
 
         throw new FileNotFoundException($"'{directory}' has neither model.safetensors nor model.safetensors.index.json.");

@@ -29,6 +29,7 @@ public sealed class CommandErrorTests : IDisposable
         { ["model", "convert", "--llama2c", "model.bin", "--out", "o"], ["--tokenizer"] },
         { ["model", "inspect", "/no/such/model"], ["/no/such/model"] },
         { ["model", "create-demo", "--preset", "huge", "--out", "d"], ["--preset", "huge"] },
+        { ["model", "create-demo", "--preset", "tiny", "--arch", "gpt2", "--out", "d"], ["--arch", "gpt2"] },
         { ["bench", "engine", "--model", ".", "--streams", "1,x"], ["--streams", "'x'"] },
         { ["bench", "engine", "--model", "/no/such/model"], ["/no/such/model"] },
         { ["bench", "quantization", "--model", ".", "--variants", "int3-b32"], ["--variants", "int3"] },

@@ -21,12 +21,16 @@ internal static class HuggingFaceCheckpoint
         ["qwen3"] = "Qwen3ForCausalLM",
         ["phi3"] = "Phi3ForCausalLM",
         ["gemma2"] = "Gemma2ForCausalLM",
+        ["gemma3_text"] = "Gemma3ForCausalLM",
     };
 
     /// <summary>
     /// Writes the folder for <paramref name="config"/> (its model type, head_dim, rope_scaling, sliding window and
     /// attention_bias become config.json keys) and <paramref name="weights"/> in the checkpoint's own layout.
-    /// <paramref name="configOverrides"/> replaces or adds config.json keys (a null value removes the key).
+    /// <paramref name="configOverrides"/> replaces or adds config.json keys (a null value removes the key). With a
+    /// <paramref name="gemma3Prefix"/> (<c>language_model.model.</c> as Google published Gemma 3, or <c>model.language_model.</c>
+    /// as transformers 4.52 and later save it) a gemma3_text model is written as Gemma3ForConditionalGeneration: a
+    /// <c>gemma3</c> config.json whose text_config the overrides apply to, the decoder under that prefix, and a vision tower.
     /// </summary>
     public static void Write(
         string directory,
@@ -36,11 +40,17 @@ internal static class HuggingFaceCheckpoint
         bool sharded = false,
         IReadOnlyDictionary<string, object?>? configOverrides = null,
         string? skip = null,
-        int[]? eos = null)
+        int[]? eos = null,
+        string? gemma3Prefix = null)
     {
         Directory.CreateDirectory(directory);
         List<(string Name, long[] Shape, float[] Values)> tensors = Tensors(config, weights);
         tensors.RemoveAll(t => t.Name == skip);
+        if (gemma3Prefix is not null)
+        {
+            tensors = Gemma3ForConditionalGeneration(tensors, gemma3Prefix, config.Dim);
+        }
+
         SafeTensorsWriter.WriteCheckpoint(directory, tensors, dtype, sharded);
 
         JsonObject json = ConfigJson(config, dtype, eos ?? [2, 3]);
@@ -53,9 +63,63 @@ internal static class HuggingFaceCheckpoint
             }
         }
 
+        if (gemma3Prefix is not null)
+        {
+            json = Gemma3Config(json);
+        }
+
         File.WriteAllText(Path.Combine(directory, "config.json"), json.ToJsonString());
         string[] pieces = [.. Enumerable.Range(0, config.VocabSize - 256).Select(i => "x" + i.ToString(CultureInfo.InvariantCulture))];
         File.WriteAllText(Path.Combine(directory, "tokenizer.json"), TokenizerJsonBuilder.ByteLevelBpe([], extraVocab: pieces));
+    }
+
+    /// <summary>
+    /// Gemma3ForConditionalGeneration's tensors: the decoder's under <paramref name="prefix"/>, lm_head beside it, and two of
+    /// the vision tower's and the projector's, which the import must leave alone.
+    /// </summary>
+    private static List<(string Name, long[] Shape, float[] Values)> Gemma3ForConditionalGeneration(
+        List<(string Name, long[] Shape, float[] Values)> decoder, string prefix, int dim)
+    {
+        bool published = prefix == "language_model.model.";
+        string Rename(string name) => name.StartsWith("model.", StringComparison.Ordinal)
+            ? prefix + name["model.".Length..]
+            : published ? "language_model." + name : name;
+        string vision = published ? string.Empty : "model.";
+        return
+        [
+            .. decoder.Select(t => (Rename(t.Name), t.Shape, t.Values)),
+            (vision + "vision_tower.vision_model.post_layernorm.weight", [8], [.. Enumerable.Repeat(1f, 8)]),
+            (vision + "multi_modal_projector.mm_input_projection_weight", [8, dim], new float[8 * dim]),
+        ];
+    }
+
+    /// <summary>
+    /// A gemma3 config.json around <paramref name="text"/>: the token ids and dtype at the outer level, as Google's Gemma 3
+    /// configs have them, the rest as text_config, beside a vision_config.
+    /// </summary>
+    private static JsonObject Gemma3Config(JsonObject text)
+    {
+        var outer = new JsonObject
+        {
+            ["architectures"] = new JsonArray("Gemma3ForConditionalGeneration"),
+            ["model_type"] = "gemma3",
+            ["boi_token_index"] = 255_999,
+            ["image_token_index"] = 262_144,
+            ["mm_tokens_per_image"] = 256,
+        };
+        foreach (string key in new[] { "bos_token_id", "eos_token_id", "pad_token_id", "torch_dtype" })
+        {
+            if (text[key] is JsonNode value)
+            {
+                text.Remove(key);
+                outer[key] = value;
+            }
+        }
+
+        text.Remove("architectures");
+        outer["text_config"] = text;
+        outer["vision_config"] = new JsonObject { ["model_type"] = "siglip_vision_model", ["hidden_size"] = 8, ["image_size"] = 16, ["patch_size"] = 4 };
+        return outer;
     }
 
     /// <summary>The tensors under transformers' module names.</summary>
@@ -136,13 +200,32 @@ internal static class HuggingFaceCheckpoint
     public static LlamaWeights RoundTrip(LlamaWeights w, string dtype)
     {
         float[] R(float[] values) => [.. values.Select(v => SafeTensorsWriter.RoundTrip(v, dtype))];
-        float[][] L(float[][] layers) => [.. layers.Select(R)];
+        return Map(w, R, R);
+    }
+
+    /// <summary>
+    /// <paramref name="w"/> in Gemma's conventions: the model multiplies norms by (1 + weight), so checkpoints hold them
+    /// around 0 where other models hold them around 1, and it multiplies the embeddings by √hidden_size, so they are that
+    /// much smaller (the lm_head too when tied). Random weights without this repeat the prompt's last token.
+    /// </summary>
+    public static LlamaWeights GemmaConventions(LlamaWeights w, float embeddingMultiplier) =>
+        Map(w, m => m, n => [.. n.Select(v => v - 1f)], e => [.. e.Select(v => v / embeddingMultiplier)]);
+
+    /// <summary>
+    /// A copy of <paramref name="w"/> with <paramref name="matrix"/> applied to matrices and biases, <paramref name="norm"/> to
+    /// norm weights, <paramref name="embeddingMap"/> (else <paramref name="matrix"/>) to the token embedding.
+    /// </summary>
+    private static LlamaWeights Map(LlamaWeights w, Func<float[], float[]> matrix, Func<float[], float[]> norm, Func<float[], float[]>? embeddingMap = null)
+    {
+        float[][] L(float[][] layers) => [.. layers.Select(matrix)];
         float[][]? O(float[][]? layers) => layers is null ? null : L(layers);
-        float[] embedding = R(w.TokenEmbedding);
+        float[][] N(float[][] layers) => [.. layers.Select(norm)];
+        float[][]? ON(float[][]? layers) => layers is null ? null : N(layers);
+        float[] embedding = (embeddingMap ?? matrix)(w.TokenEmbedding);
         return new LlamaWeights
         {
             TokenEmbedding = embedding,
-            AttentionNorm = L(w.AttentionNorm),
+            AttentionNorm = N(w.AttentionNorm),
             Wq = L(w.Wq),
             Wk = L(w.Wk),
             Wv = L(w.Wv),
@@ -151,16 +234,16 @@ internal static class HuggingFaceCheckpoint
             Bk = O(w.Bk),
             Bv = O(w.Bv),
             Bo = O(w.Bo),
-            QNorm = O(w.QNorm),
-            KNorm = O(w.KNorm),
-            FfnNorm = L(w.FfnNorm),
-            PostAttentionNorm = O(w.PostAttentionNorm),
-            PostFfnNorm = O(w.PostFfnNorm),
+            QNorm = ON(w.QNorm),
+            KNorm = ON(w.KNorm),
+            FfnNorm = N(w.FfnNorm),
+            PostAttentionNorm = ON(w.PostAttentionNorm),
+            PostFfnNorm = ON(w.PostFfnNorm),
             W1 = L(w.W1),
             W2 = L(w.W2),
             W3 = L(w.W3),
-            FinalNorm = R(w.FinalNorm),
-            Classifier = ReferenceEquals(w.Classifier, w.TokenEmbedding) ? embedding : R(w.Classifier),
+            FinalNorm = norm(w.FinalNorm),
+            Classifier = ReferenceEquals(w.Classifier, w.TokenEmbedding) ? embedding : matrix(w.Classifier),
         };
     }
 
@@ -186,7 +269,7 @@ internal static class HuggingFaceCheckpoint
             ["eos_token_id"] = eos.Length == 1 ? (JsonNode)JsonValue.Create(eos[0]) : new JsonArray([.. eos.Select(e => (JsonNode?)JsonValue.Create(e))]),
             ["torch_dtype"] = dtype == "F32" ? "float32" : dtype == "F16" ? "float16" : "bfloat16",
         };
-        if (config.HeadDim > 0 || config.ModelType is "qwen3" or "gemma2")
+        if (config.HeadDim > 0 || config.ModelType is "qwen3" or "gemma2" or "gemma3_text")
         {
             json["head_dim"] = config.HeadSize;
         }
@@ -223,6 +306,20 @@ internal static class HuggingFaceCheckpoint
                 json["final_logit_softcapping"] = config.FinalLogitSoftcap > 0 ? config.FinalLogitSoftcap : null;
                 json["sliding_window"] = config.SlidingWindow > 0 ? config.SlidingWindow : 4096;
                 json["attention_bias"] = false;
+                json["pad_token_id"] = 0;
+                break;
+            case "gemma3_text":
+                // Gemma3TextConfig's keys (no hidden_act); rope_theta is the global layers' base, rope_scaling theirs too.
+                json.Remove("hidden_act");
+                json["hidden_activation"] = "gelu_pytorch_tanh";
+                json["query_pre_attn_scalar"] = config.QueryPreAttnScalar;
+                json["attn_logit_softcapping"] = config.AttentionSoftcap > 0 ? config.AttentionSoftcap : null;
+                json["final_logit_softcapping"] = config.FinalLogitSoftcap > 0 ? config.FinalLogitSoftcap : null;
+                json["sliding_window"] = config.SlidingWindow > 0 ? config.SlidingWindow : 4096;
+                json["sliding_window_pattern"] = config.SlidingWindowPattern;
+                json["rope_local_base_freq"] = config.LocalRopeTheta;
+                json["attention_bias"] = config.OutputBias;
+                json["cache_implementation"] = "hybrid";
                 json["pad_token_id"] = 0;
                 break;
             case "phi3":

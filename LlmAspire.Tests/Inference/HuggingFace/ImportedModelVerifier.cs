@@ -43,7 +43,8 @@ internal static class ImportedModelVerifier
         bool sharded = false,
         IReadOnlyDictionary<string, object?>? configOverrides = null,
         LlamaConfig? expected = null,
-        int prefill = 6)
+        int prefill = 6,
+        string? gemma3Prefix = null)
     {
         int[] greedyA = ReferenceTransformer.Greedy(reference, PromptA, GreedySteps);
         int[] greedyB = ReferenceTransformer.Greedy(reference, PromptB, GreedySteps);
@@ -52,7 +53,7 @@ internal static class ImportedModelVerifier
         int eos = Enumerable.Range(0, config.VocabSize).Reverse().First(t => !greedyA.Contains(t) && !greedyB.Contains(t));
         using var temp = TestPaths.CreateTempDirectory();
         string source = Path.Combine(temp.Path, "hf");
-        HuggingFaceCheckpoint.Write(source, config, hfWeights, dtype, sharded, configOverrides, eos: [eos]);
+        HuggingFaceCheckpoint.Write(source, config, hfWeights, dtype, sharded, configOverrides, eos: [eos], gemma3Prefix: gemma3Prefix);
         string folder = Path.Combine(temp.Path, "model");
 
         LlamaConfig imported = ModelConverter.ImportHuggingFace(source, folder);

@@ -11,7 +11,9 @@ namespace LlmAspire.Tests.Inference.HuggingFace;
 /// with masking_utils' sliding window (a key is seen when <c>kv_idx &gt; q_idx - sliding_window</c>), o_proj, SwiGLU.
 /// Gemma 2 (<c>modeling_gemma2.py</c>): embeddings × the normalizer, <c>Gemma2RMSNorm</c> (× (1 + w)), the sandwich norms,
 /// scaling query_pre_attn_scalar^-0.5, <c>attn_logit_softcapping</c> (tanh(s / cap) · cap), GeGLU with
-/// <c>gelu_pytorch_tanh</c>, <c>final_logit_softcapping</c>.
+/// <c>gelu_pytorch_tanh</c>, <c>final_logit_softcapping</c>. Gemma 3 (<c>modeling_gemma3.py</c>): Gemma 2's layer with
+/// <c>Gemma3RMSNorm</c> (× (1 + w)) as q_norm/k_norm per head before the rotary embedding, and the local layers'
+/// own rotary embedding (<c>rope_local_base_freq</c>, default RoPE) beside the global one (<c>rope_theta</c>, <c>rope_scaling</c>).
 /// Weights are in the checkpoint's own layout (halves rotated, nothing interleaved). No ONNX Runtime, and none of the
 /// importer's or builder's code: the ground truth the imported graph is checked against.
 /// </summary>
@@ -23,6 +25,7 @@ internal sealed class ReferenceTransformer
     private readonly int _maxPositionEmbeddings;
     private readonly LongRope? _longRope;
     private readonly double _attentionFactor;
+    private readonly LocalRope? _localRope;
     private readonly List<double[]>[] _keys;
     private readonly List<double[]>[] _values;
     private int _position;
@@ -33,8 +36,11 @@ internal sealed class ReferenceTransformer
     /// <param name="maxPositionEmbeddings">config.json's max_position_embeddings (dynamic NTK's threshold); 0 = the context length.</param>
     /// <param name="longRope">rope_scaling longrope as config.json states it (the config's own RopeScaling is ignored then).</param>
     /// <param name="attentionFactor">longrope's explicit attention_factor; 0 derives it from the lengths.</param>
-    public ReferenceTransformer(LlamaConfig config, LlamaWeights weights, int[]? windows = null, int maxPositionEmbeddings = 0, LongRope? longRope = null, double attentionFactor = 0)
+    /// <param name="localRope">Gemma 3: the base of the layers whose layer_type is sliding_attention, and which those are.</param>
+    public ReferenceTransformer(
+        LlamaConfig config, LlamaWeights weights, int[]? windows = null, int maxPositionEmbeddings = 0, LongRope? longRope = null, double attentionFactor = 0, LocalRope? localRope = null)
     {
+        _localRope = localRope;
         _longRope = longRope;
         _attentionFactor = attentionFactor;
         _c = config;
@@ -76,15 +82,21 @@ internal sealed class ReferenceTransformer
     {
         int dim = _c.Dim, hd = _c.HeadSize, heads = _c.Heads, kvHeads = _c.KvHeads, pos = _position++;
         int nRep = heads / kvHeads;
-        bool gemma = _c.ModelType == "gemma2";
+        bool gemma = _c.ModelType is "gemma2" or "gemma3_text";
         double normalizer = gemma ? _c.EmbeddingMultiplier : 1;
         double[] x = [.. _w.TokenEmbedding.AsSpan(token * dim, dim).ToArray().Select(v => v * normalizer)];
-        double[] invFreq = InverseFrequencies(pos + 1, out double attentionScaling);
+        double[] globalFreq = InverseFrequencies(pos + 1, out double globalScaling);
         double scaling = gemma ? Math.Pow(_c.QueryPreAttnScalar, -0.5) : 1.0 / Math.Sqrt(hd);
         double softcap = gemma ? _c.AttentionSoftcap : 0;
 
         for (int l = 0; l < _c.Layers; l++)
         {
+            // Gemma3RotaryEmbedding for local layers: _compute_default_rope_parameters with base rope_local_base_freq.
+            bool local = _localRope is { } lr && lr.Layers[l];
+            double[] invFreq = local
+                ? [.. Enumerable.Range(0, hd / 2).Select(i => 1.0 / Math.Pow(_localRope!.Theta, 2.0 * i / hd))]
+                : globalFreq;
+            double attentionScaling = local ? 1 : globalScaling;
             double[] h = RmsNorm(x, _w.AttentionNorm[l]);
             double[] q = Linear(h, _w.Wq[l], _w.Bq?[l], heads * hd);
             double[] k = Linear(h, _w.Wk[l], _w.Bk?[l], kvHeads * hd);
@@ -232,8 +244,8 @@ internal sealed class ReferenceTransformer
     {
         double variance = x.Sum(v => v * v) / x.Length;
         double scale = 1.0 / Math.Sqrt(variance + _c.NormEpsilon);
-        // Gemma2RMSNorm: output * (1.0 + weight).
-        double offset = _c.ModelType == "gemma2" ? 1 : 0;
+        // Gemma2RMSNorm and Gemma3RMSNorm: output * (1.0 + weight).
+        double offset = _c.ModelType is "gemma2" or "gemma3_text" ? 1 : 0;
         return [.. x.Select((v, i) => (offset + weight[i]) * (v * scale))];
     }
 
@@ -270,3 +282,6 @@ internal sealed class ReferenceTransformer
 
 /// <summary>config.json's longrope <c>rope_scaling</c> and the lengths transformers derives its factor from.</summary>
 internal sealed record LongRope(double[] ShortFactor, double[] LongFactor, int OriginalMaxPositionEmbeddings, int MaxPositionEmbeddings);
+
+/// <summary>Gemma 3's local rotary embedding: its base, and per layer whether the layer is a sliding_attention one.</summary>
+internal sealed record LocalRope(double Theta, bool[] Layers);
