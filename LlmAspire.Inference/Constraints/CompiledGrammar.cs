@@ -42,6 +42,9 @@ public sealed class CompiledGrammar
         return state.Complete;
     }
 
+    /// <summary>True when <paramref name="text"/> can be continued into a sentence of the grammar (or is one).</summary>
+    public bool IsPrefix(string text) => !Automaton.Step(Automaton.Start, System.Text.Encoding.UTF8.GetBytes(text)).IsDead;
+
     internal NodeMask MaskOf(int node) => _masks.GetOrAdd(Automaton.Alias[node], Build);
 
     /// <summary>

@@ -61,9 +61,12 @@ public sealed class GrammarMatcher
             }
         }
 
-        if (_state.Complete && v.EosId >= 0)
+        if (_state.Complete)
         {
-            mask[v.EosId >> 6] |= 1UL << (v.EosId & 63);
+            foreach (int end in v.EndIds)
+            {
+                mask[end >> 6] |= 1UL << (end & 63);
+            }
         }
     }
 
@@ -92,7 +95,7 @@ public sealed class GrammarMatcher
     public bool Allows(int tokenId)
     {
         TokenVocabulary v = _grammar.Vocabulary;
-        if (tokenId == v.EosId)
+        if (v.IsEnd(tokenId))
         {
             return _state.Complete;
         }
@@ -107,7 +110,7 @@ public sealed class GrammarMatcher
     public bool Accept(int tokenId)
     {
         TokenVocabulary v = _grammar.Vocabulary;
-        if (tokenId == v.EosId)
+        if (v.IsEnd(tokenId))
         {
             if (!_state.Complete)
             {
