@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using LlmAspire.Inference.Constraints;
 using LlmAspire.Inference.Engine;
 using LlmAspire.Inference.Models;
 using LlmAspire.Inference.Tokenization;
@@ -24,6 +25,7 @@ public sealed class LanguageModel : IDisposable
         Config = config;
         Tokenizer = tokenizer;
         Chat = ChatRenderer.For(tokenizer);
+        Grammars = new GrammarCache(TokenVocabulary.For(tokenizer, [.. endTokens, .. Chat.StopTokenIds]));
         _decoder = decoder;
         int context = options.MaxContext > 0 ? Math.Min(options.MaxContext, config.ContextLength) : config.ContextLength;
         _batch = new OnnxBatchModel(decoder, options.MaxSequences, context);
@@ -53,6 +55,12 @@ public sealed class LanguageModel : IDisposable
 
     /// <summary>How the model chats: its template, end-of-turn tokens and stop strings, or why it cannot.</summary>
     public ChatRenderer Chat { get; }
+
+    /// <summary>
+    /// Compiled output grammars (JSON Schema, regex, choice, GBNF) for this model's vocabulary, cached by constraint;
+    /// put one on <see cref="GenerationRequest.Grammar"/> to constrain a generation.
+    /// </summary>
+    public GrammarCache Grammars { get; }
 
     /// <summary>"cuda" or "cpu": the provider the session runs on.</summary>
     public string ExecutionProvider => _decoder.ExecutionProvider;

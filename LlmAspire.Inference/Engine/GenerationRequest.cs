@@ -1,3 +1,5 @@
+using LlmAspire.Inference.Constraints;
+
 namespace LlmAspire.Inference.Engine;
 
 /// <summary>One generation: the tokenized prompt (BOS included) and how to sample the continuation.</summary>
@@ -44,4 +46,10 @@ public sealed record GenerationRequest(
 
     /// <summary>Independent completions of the same prompt, sharing one prefill.</summary>
     public int N { get; init; } = 1;
+
+    /// <summary>
+    /// The grammar every choice's output must match (JSON Schema, regex, choice, GBNF, tool calls): tokens it does
+    /// not allow are masked before sampling, and the end tokens only when the output is complete; null for free text.
+    /// </summary>
+    public CompiledGrammar? Grammar { get; init; }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
+using LlmAspire.Inference.Constraints;
 using LlmAspire.Inference.Tokenization;
 
 namespace LlmAspire.Inference.Engine;
@@ -17,6 +18,7 @@ internal sealed class InferenceEngine : IDisposable
     private readonly IBatchModel _model;
     private readonly ITokenizer _tokenizer;
     private readonly HashSet<int> _endTokens;
+    private float[] _maskedLogits = [];
     private readonly EngineOptions _options;
     private readonly IEngineListener _listener;
     private readonly SlotTable _slots;
@@ -381,7 +383,21 @@ internal sealed class InferenceEngine : IDisposable
         }
 
         choice.LastTokenAt = now;
-        int token = choice.Sampler.Sample(logits);
+        int token;
+        if (choice.Matcher is { } matcher)
+        {
+            // Constrained: sample among the tokens the grammar allows (logprobs stay those of the model).
+            float[] masked = _maskedLogits.Length == logits.Length ? _maskedLogits : _maskedLogits = new float[logits.Length];
+            logits.CopyTo(masked);
+            matcher.MaskLogits(masked);
+            token = choice.Sampler.Sample(masked);
+            matcher.Accept(token);
+        }
+        else
+        {
+            token = choice.Sampler.Sample(logits);
+        }
+
         IReadOnlyList<TokenLogprob>? logprobs = group.Request.Logprobs ? [Logprob(logits, token, group.Request.TopLogprobs)] : null;
         if (_endTokens.Contains(token) || group.Request.StopTokenIds?.Contains(token) == true)
         {
@@ -394,6 +410,13 @@ internal sealed class InferenceEngine : IDisposable
         string text = choice.Stops.Push(choice.Detokenizer.Push(token));
         if (choice.Stops.Stopped)
         {
+            Finish(choice, text, FinishReason.Stop, logprobs);
+        }
+        else if (choice.Matcher?.IsTerminated == true)
+        {
+            // The grammar is complete and nothing can follow: end now rather than spend a step on the end token.
+            text += choice.Stops.Push(choice.Detokenizer.Flush());
+            text += choice.Stops.Flush();
             Finish(choice, text, FinishReason.Stop, logprobs);
         }
         else if (choice.Generated.Count >= choice.Budget)
@@ -602,6 +625,8 @@ internal sealed class InferenceEngine : IDisposable
         public StreamingDetokenizer Detokenizer { get; } = new(tokenizer);
 
         public StopSequenceMatcher Stops { get; } = new(group.Request.Stop);
+
+        public GrammarMatcher? Matcher { get; } = group.Request.Grammar?.CreateMatcher();
 
         public List<int> Generated { get; } = [];
 

@@ -14,8 +14,9 @@ namespace LlmAspire.ModelServer.Apis;
 /// <summary>
 /// Checks a chat completion request (see <see cref="SamplingValidator"/> for the shared fields): <c>messages</c> from
 /// system (or developer), user and assistant, each a string or an array of text parts; <c>max_completion_tokens</c>
-/// (or the older <c>max_tokens</c>); <c>logprobs</c> with <c>top_logprobs</c> (0-20). Images, audio, tools and
-/// structured output are refused with a message saying so, never silently ignored.
+/// (or the older <c>max_tokens</c>); <c>logprobs</c> with <c>top_logprobs</c> (0-20); <c>response_format</c>
+/// (<see cref="StructuredOutputReader"/>). Images, audio and tools are refused with a message saying so, never
+/// silently ignored.
 /// </summary>
 internal static class ChatRequestValidator
 {
@@ -60,19 +61,22 @@ internal static class ChatRequestValidator
             return false;
         }
 
-        if (request.ResponseFormat is { ValueKind: JsonValueKind.Object } format
-            && format.TryGetProperty("type", out var type)
-            && !(type.ValueKind == JsonValueKind.String && type.ValueEquals("text")))
+        if (StructuredOutputReader.ReadResponseFormat(request.ResponseFormat, out var format) is { } formatError)
         {
-            error = OpenAIErrors.BadRequest(
-                "Invalid 'response_format': this server supports only {\"type\": \"text\"}, not structured output.", "response_format.type", "unsupported_value");
+            error = formatError;
+            return false;
+        }
+
+        if (format is not null && sampling!.Constraint is { } guided)
+        {
+            error = OpenAIErrors.BadRequest($"Only one structured-output constraint may be given; this request has 'response_format' and '{guided.Param}'.", guided.Param, "invalid_value");
             return false;
         }
 
         var (budget, budgetParam) = request.MaxCompletionTokens is { } completion
             ? (completion, "max_completion_tokens")
             : (request.MaxTokens, "max_tokens");
-        settings = new ChatSettings(sampling!, messages!, budget, budgetParam, request.Logprobs == true, request.TopLogprobs ?? 0);
+        settings = new ChatSettings(format is null ? sampling! : sampling! with { Constraint = format }, messages!, budget, budgetParam, request.Logprobs == true, request.TopLogprobs ?? 0);
         return true;
     }
 

@@ -1,3 +1,4 @@
+using LlmAspire.Inference.Constraints;
 using LlmAspire.OpenAIApi.Completions;
 using LlmAspire.OpenAIApi.Errors;
 using LlmAspire.OpenAIApi.Requests;
@@ -56,6 +57,18 @@ internal static class GenerationPipeline
         if (endpoint.Prepare(settings!, model, out var generation) is { } unprepared)
         {
             return Rejected(services, unprepared);
+        }
+
+        if (sampling.Constraint is { } constraint)
+        {
+            try
+            {
+                generation = generation! with { Request = generation.Request with { Grammar = model.Grammars.Get(constraint.Constraint) } };
+            }
+            catch (GrammarException ex)
+            {
+                return Rejected(services, OpenAIErrors.BadRequest($"Invalid '{constraint.Param}': {ex.Message}", constraint.Param, "invalid_value"));
+            }
         }
 
         if (!GenerationRun.TryStart(context, services, model, endpoint.Operation, endpoint.IdPrefix, generation!, sampling, out var run, out var refused))

@@ -19,6 +19,9 @@ internal sealed record SamplingSettings(
     bool Stream,
     bool IncludeUsage)
 {
+    /// <summary>What the output must match (response_format, guided_*), or null for free text.</summary>
+    public RequestedConstraint? Constraint { get; init; }
+
     /// <summary>The engine request for <paramref name="promptTokens"/>.</summary>
     public GenerationRequest ToGenerationRequest(int[] promptTokens, int maxTokens, IReadOnlyList<string>? extraStop = null) =>
         new(promptTokens, maxTokens, Temperature, TopP, Seed, extraStop is { Count: > 0 } ? [.. Stop, .. extraStop] : Stop)

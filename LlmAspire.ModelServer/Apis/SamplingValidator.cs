@@ -115,6 +115,11 @@ internal static class SamplingValidator
             return stopError;
         }
 
+        if (StructuredOutputReader.ReadGuided(request, out var constraint) is { } guidedError)
+        {
+            return guidedError;
+        }
+
         var stream = request.Stream ?? false;
         settings = new SamplingSettings(
             request.Model,
@@ -130,7 +135,10 @@ internal static class SamplingValidator
             stop!,
             request.N ?? 1,
             stream,
-            stream && request.StreamOptions?.IncludeUsage == true);
+            stream && request.StreamOptions?.IncludeUsage == true)
+        {
+            Constraint = constraint,
+        };
         return null;
     }
 

@@ -59,4 +59,20 @@ public abstract record SamplingRequest
 
     [JsonPropertyName("stream_options")]
     public StreamOptions? StreamOptions { get; init; }
+
+    // vLLM's structured-output extensions (both endpoints): one of them constrains the output.
+    [JsonPropertyName("guided_json")]
+    public JsonElement? GuidedJson { get; init; }
+
+    [JsonPropertyName("guided_regex")]
+    public JsonElement? GuidedRegex { get; init; }
+
+    [JsonPropertyName("guided_choice")]
+    public JsonElement? GuidedChoice { get; init; }
+
+    [JsonPropertyName("guided_grammar")]
+    public JsonElement? GuidedGrammar { get; init; }
+
+    [JsonPropertyName("structured_outputs")]
+    public JsonElement? StructuredOutputs { get; init; }
 }
