@@ -98,7 +98,8 @@ public sealed class GgufFile : IDisposable
     private static GgufFile Read(string path, SafeFileHandle handle)
     {
         long length = RandomAccess.GetLength(handle);
-        using var stream = new BufferedStream(new FileStream(handle, FileAccess.Read, bufferSize: 0, isAsync: false), 1 << 16);
+        // The header is read through its own stream: disposing a stream made from the handle would close the handle.
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
         var reader = new Reader(stream, length, path);
         if (length < 24)
         {
