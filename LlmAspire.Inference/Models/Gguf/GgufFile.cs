@@ -163,9 +163,9 @@ public sealed class GgufFile : IDisposable
 
             var type = (GgmlType)reader.UInt32();
             ulong offset = reader.UInt64();
-            if (offset > (ulong)length || (long)offset % alignment != 0)
+            if (offset > long.MaxValue / 2 || (long)offset % alignment != 0)
             {
-                throw new InvalidDataException($"'{path}': tensor '{name}' has offset {offset}, outside the file or not a multiple of the alignment {alignment}.");
+                throw new InvalidDataException($"'{path}': tensor '{name}' has offset {offset}, not a multiple of the alignment {alignment}.");
             }
 
             tensors.Add(new GgufTensorInfo(name, shape, type, (long)offset));

@@ -75,6 +75,17 @@ public static class GgufImporter
             .FirstOrDefault().Type;
     }
 
+    /// <summary>
+    /// The MatMulNBits width nearest the file's precision (what <c>model convert --quantize auto</c> picks): 4 for Q4_0,
+    /// Q4_1, Q5_0, Q5_1, Q4_K and Q5_K, 8 for Q6_K and Q8_0, null (float32) for F32, F16 and BF16.
+    /// </summary>
+    public static int? NearestBits(GgmlType? type) => type switch
+    {
+        GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K => 4,
+        GgmlType.Q6_K or GgmlType.Q8_0 => 8,
+        _ => null,
+    };
+
     /// <summary>Reads the architecture's metadata into a <see cref="LlamaConfig"/>; an unsupported architecture or variant is a one-line error naming it.</summary>
     public static LlamaConfig ReadConfig(GgufFile file)
     {
