@@ -355,7 +355,8 @@ public static class TokenizerJsonWriter
         return buffer.ToArray();
     }
 
-    private static void WriteAddedToken(Utf8JsonWriter w, int id, string content, bool includeId, bool special)
+    /// <summary>One entry of <c>added_tokens</c> (with its id) or of <c>added_tokens_decoder</c> (without).</summary>
+    internal static void WriteAddedToken(Utf8JsonWriter w, int id, string content, bool includeId, bool special)
     {
         w.WriteStartObject();
         if (includeId)
@@ -383,7 +384,8 @@ public static class TokenizerJsonWriter
         w.WriteEndObject();
     }
 
-    private static void WriteTemplateItem(Utf8JsonWriter w, string kind, string id, int typeId)
+    /// <summary>One item of a TemplateProcessing template: <c>{"SpecialToken"|"Sequence": {"id", "type_id"}}</c>.</summary>
+    internal static void WriteTemplateItem(Utf8JsonWriter w, string kind, string id, int typeId)
     {
         w.WriteStartObject();
         w.WriteStartObject(kind);

@@ -238,7 +238,7 @@ public sealed class GgufTokenizer
             w.WriteStartArray("added_tokens");
             foreach (int id in added)
             {
-                WriteAddedToken(w, id, Name(id), types[id] == TokenTypeControl, includeId: true);
+                TokenizerJsonWriter.WriteAddedToken(w, id, Name(id), includeId: true, special: types[id] == TokenTypeControl);
             }
 
             w.WriteEndArray();
@@ -272,13 +272,13 @@ public sealed class GgufTokenizer
             w.WriteStartArray("single");
             if (addBos && bos >= 0)
             {
-                WriteTemplateItem(w, "SpecialToken", Name(bos));
+                TokenizerJsonWriter.WriteTemplateItem(w, "SpecialToken", Name(bos), 0);
             }
 
-            WriteTemplateItem(w, "Sequence", "A");
+            TokenizerJsonWriter.WriteTemplateItem(w, "Sequence", "A", 0);
             if (addEos)
             {
-                WriteTemplateItem(w, "SpecialToken", Name(eos));
+                TokenizerJsonWriter.WriteTemplateItem(w, "SpecialToken", Name(eos), 0);
             }
 
             w.WriteEndArray();
@@ -340,7 +340,7 @@ public sealed class GgufTokenizer
             foreach (int id in added)
             {
                 w.WritePropertyName(id.ToString(CultureInfo.InvariantCulture));
-                WriteAddedToken(w, id, Name(id), types[id] == TokenTypeControl, includeId: false);
+                TokenizerJsonWriter.WriteAddedToken(w, id, Name(id), includeId: false, special: types[id] == TokenTypeControl);
             }
 
             w.WriteEndObject();
@@ -380,32 +380,5 @@ public sealed class GgufTokenizer
         w.WriteBoolean("add_prefix_space", addPrefixSpace);
         w.WriteBoolean("trim_offsets", true);
         w.WriteBoolean("use_regex", useRegex);
-    }
-
-    private static void WriteTemplateItem(Utf8JsonWriter w, string kind, string id)
-    {
-        w.WriteStartObject();
-        w.WriteStartObject(kind);
-        w.WriteString("id", id);
-        w.WriteNumber("type_id", 0);
-        w.WriteEndObject();
-        w.WriteEndObject();
-    }
-
-    private static void WriteAddedToken(Utf8JsonWriter w, int id, string content, bool special, bool includeId)
-    {
-        w.WriteStartObject();
-        if (includeId)
-        {
-            w.WriteNumber("id", id);
-        }
-
-        w.WriteString("content", content);
-        w.WriteBoolean("single_word", false);
-        w.WriteBoolean("lstrip", false);
-        w.WriteBoolean("rstrip", false);
-        w.WriteBoolean("normalized", false);
-        w.WriteBoolean("special", special);
-        w.WriteEndObject();
     }
 }
