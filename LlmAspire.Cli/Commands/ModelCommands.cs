@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using LlmAspire.Cli.Errors;
 using LlmAspire.Inference.Models;
+using LlmAspire.Inference.Models.Gguf;
+using LlmAspire.Inference.Models.Quantization;
 
 namespace LlmAspire.Cli.Commands;
 
@@ -13,17 +15,28 @@ internal static class ModelCommands
         var checkpoint = new Option<FileInfo?>("--llama2c") { Description = "llama2.c checkpoint (.bin); needs --tokenizer" };
         var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "llama2.c tokenizer.bin" };
         var huggingFace = new Option<DirectoryInfo?>("--hf") { Description = "Hugging Face Llama-family folder (config.json + safetensors + tokenizer files)" };
+        var gguf = new Option<FileInfo?>("--gguf") { Description = "GGUF file (llama.cpp's format: llama, qwen2, qwen3, phi3, gemma2)" };
+        var quantize = new Option<string>("--quantize")
+        {
+            Description = "With --gguf: requantize the linear layers to MatMulNBits; auto picks the width nearest the file's (Q4_0/Q4_K/Q5_K: int4, Q6_K/Q8_0: int8, F32/F16/BF16: none)",
+            DefaultValueFactory = _ => "auto",
+        };
+        quantize.AcceptOnlyFromAmong("auto", "none", "int4", "int8");
         var output = new Option<DirectoryInfo>("--out") { Description = "Model folder to write", Required = true };
         var convert = new Command("convert", "Convert a checkpoint into a model folder (model.onnx + genai_config.json + tokenizer).")
         {
-            checkpoint, tokenizer, huggingFace, output,
+            checkpoint, tokenizer, huggingFace, gguf, quantize, output,
         };
         convert.Validators.Add(result =>
         {
-            bool llama2c = result.GetResult(checkpoint) is not null, hf = result.GetResult(huggingFace) is not null;
-            if (llama2c == hf)
+            bool llama2c = result.GetResult(checkpoint) is not null, hf = result.GetResult(huggingFace) is not null, isGguf = result.GetResult(gguf) is not null;
+            if ((llama2c ? 1 : 0) + (hf ? 1 : 0) + (isGguf ? 1 : 0) != 1)
             {
-                result.AddError("give either --llama2c with --tokenizer, or --hf");
+                result.AddError("give one of --llama2c with --tokenizer, --hf or --gguf");
+            }
+            else if (!isGguf && result.GetResult(quantize) is { Implicit: false })
+            {
+                result.AddError("--quantize goes with --gguf; quantize other folders with 'llmaspire model quantize'");
             }
             else if (llama2c && result.GetResult(tokenizer) is null)
             {
@@ -36,7 +49,13 @@ internal static class ModelCommands
             LlamaConfig config;
             string outDir;
             var stopwatch = Stopwatch.StartNew();
-            if (parse.GetValue(huggingFace) is { } source)
+            if (parse.GetValue(gguf) is { } ggufFile)
+            {
+                string file = CommandPaths.ExistingFile(ggufFile, "GGUF file", "pass --gguf a .gguf file");
+                outDir = CommandPaths.WritableFolder(parse.GetRequiredValue(output), "--out");
+                config = ConvertGguf(file, outDir, parse.GetValue(quantize) ?? "auto", stdout);
+            }
+            else if (parse.GetValue(huggingFace) is { } source)
             {
                 string folder = CommandPaths.ExistingFolder(source, "Hugging Face folder", "pass --hf a folder with config.json, *.safetensors and the tokenizer files");
                 outDir = CommandPaths.WritableFolder(parse.GetRequiredValue(output), "--out");
@@ -61,5 +80,49 @@ internal static class ModelCommands
         });
 
         return new Command("model", "Model folders: convert, inspect, quantize, create-demo.") { convert, InspectCommand.Create(), QuantizeCommand.Create(), CreateDemoCommand.Create() };
+    }
+
+    /// <summary>
+    /// Imports <paramref name="file"/>; with a width to quantize to, into a float32 folder beside <paramref name="outDir"/>
+    /// that is quantized into <paramref name="outDir"/> and then removed.
+    /// </summary>
+    private static LlamaConfig ConvertGguf(string file, string outDir, string quantize, TextWriter stdout)
+    {
+        GgmlType? stored;
+        using (GgufFile header = GgufFile.Open(file))
+        {
+            stored = GgufImporter.DominantLinearType(header);
+        }
+
+        int? bits = quantize switch
+        {
+            "none" => null,
+            "int4" => 4,
+            "int8" => 8,
+            _ => GgufImporter.NearestBits(stored),
+        };
+        string from = stored is { } type ? GgmlTypes.NameOf(type) : "no linear layers";
+        if (bits is null)
+        {
+            LlamaConfig plain = ModelConverter.ImportGguf(file, outDir);
+            stdout.WriteLine($"linear layers stored as {from}, written as float32");
+            return plain;
+        }
+
+        string staging = Path.TrimEndingDirectorySeparator(outDir) + ".fp32-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            LlamaConfig config = ModelConverter.ImportGguf(file, staging);
+            QuantizationManifest manifest = ModelQuantizer.QuantizeFolder(staging, outDir, new QuantizationOptions { Bits = bits }, overwrite: true);
+            stdout.WriteLine($"linear layers stored as {from}, requantized to int{bits} (MatMulNBits, {manifest.QuantizedMatMuls} MatMuls)");
+            return config;
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+        }
     }
 }

@@ -1,3 +1,4 @@
+using LlmAspire.Inference.Models.Gguf;
 using LlmAspire.Inference.Models.HuggingFace;
 using LlmAspire.Inference.Tokenization;
 
@@ -21,4 +22,11 @@ public static class ModelConverter
     /// </summary>
     public static LlamaConfig ImportHuggingFace(string sourceDirectory, string outputDirectory) =>
         HuggingFaceImporter.Import(sourceDirectory, outputDirectory);
+
+    /// <summary>
+    /// Imports a GGUF file (llama.cpp's format: llama, qwen2, qwen3, phi3, gemma2; F32/F16/BF16 and the common
+    /// quantizations dequantized to float32) into a model folder at <paramref name="outputDirectory"/>.
+    /// </summary>
+    public static LlamaConfig ImportGguf(string path, string outputDirectory) =>
+        GgufImporter.Import(path, outputDirectory);
 }

@@ -34,25 +34,52 @@ public static class TokenizerJsonWriter
     /// needed). <paramref name="modelMaxLength"/> is the context length; <paramref name="chatTemplate"/>, when given,
     /// goes into tokenizer_config.json as <c>chat_template</c>.
     /// </summary>
-    public static void Write(SentencePieceBpeTokenizer tokenizer, string directory, int modelMaxLength, string? chatTemplate = null)
+    public static void Write(SentencePieceBpeTokenizer tokenizer, string directory, int modelMaxLength, string? chatTemplate = null) =>
+        Write(tokenizer, directory, modelMaxLength, SentencePieceJsonOptions.Default with { ChatTemplate = chatTemplate });
+
+    /// <summary>Writes <c>tokenizer.json</c> and <c>tokenizer_config.json</c> as <paramref name="options"/> say.</summary>
+    public static void Write(SentencePieceBpeTokenizer tokenizer, string directory, int modelMaxLength, SentencePieceJsonOptions options)
+    {
+        (byte[] json, byte[] config) = Build(tokenizer, modelMaxLength, options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        Directory.CreateDirectory(directory);
+        File.WriteAllBytes(Path.Combine(directory, TokenizerJson.FileName), json);
+        File.WriteAllBytes(Path.Combine(directory, TokenizerConfig.FileName), config);
+    }
+
+    /// <summary>The bytes of <c>tokenizer.json</c> and <c>tokenizer_config.json</c>, built in memory (nothing is written).</summary>
+    public static (byte[] TokenizerJson, byte[] TokenizerConfig) Build(SentencePieceBpeTokenizer tokenizer, int modelMaxLength, SentencePieceJsonOptions options)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
-        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(modelMaxLength);
-        Directory.CreateDirectory(directory);
-        File.WriteAllBytes(Path.Combine(directory, TokenizerJson.FileName), TokenizerJsonBytes(tokenizer));
-        File.WriteAllBytes(Path.Combine(directory, TokenizerConfig.FileName), TokenizerConfigBytes(tokenizer, modelMaxLength, chatTemplate));
+        string[] pieces = HuggingFacePieces(tokenizer, options.KeepControlNames);
+        var special = new SortedDictionary<int, bool> { [tokenizer.UnkId] = true, [tokenizer.BosId] = true, [tokenizer.EosId] = true };
+        foreach ((int id, bool isSpecial) in options.AddedTokens)
+        {
+            if (id < 0 || id >= pieces.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), id, "An added token's id lies outside the vocabulary.");
+            }
+
+            special.TryAdd(id, isSpecial);
+        }
+
+        return (TokenizerJsonBytes(tokenizer, pieces, special, options), TokenizerConfigBytes(tokenizer, pieces, special, modelMaxLength, options));
     }
 
     /// <summary>The vocabulary as tokenizer.json spells it: "▁" for spaces, Hugging Face's names for unk/BOS/EOS.</summary>
-    public static string[] HuggingFacePieces(SentencePieceBpeTokenizer tokenizer)
+    public static string[] HuggingFacePieces(SentencePieceBpeTokenizer tokenizer) => HuggingFacePieces(tokenizer, keepControlNames: false);
+
+    private static string[] HuggingFacePieces(SentencePieceBpeTokenizer tokenizer, bool keepControlNames)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         var pieces = new string[tokenizer.VocabularySize];
         var seen = new Dictionary<string, int>(pieces.Length, StringComparer.Ordinal);
         for (int id = 0; id < pieces.Length; id++)
         {
-            string piece = id == tokenizer.UnkId ? UnkToken
+            string piece = keepControlNames ? tokenizer.Pieces[id].Replace(" ", Metaspace, StringComparison.Ordinal)
+                : id == tokenizer.UnkId ? UnkToken
                 : id == tokenizer.BosId ? BosToken
                 : id == tokenizer.EosId ? EosToken
                 : tokenizer.Pieces[id].Replace(" ", Metaspace, StringComparison.Ordinal);
@@ -136,11 +163,11 @@ public static class TokenizerJsonWriter
         return n;
     }
 
-    private static byte[] TokenizerJsonBytes(SentencePieceBpeTokenizer tokenizer)
+    private static byte[] TokenizerJsonBytes(SentencePieceBpeTokenizer tokenizer, string[] pieces, SortedDictionary<int, bool> added, SentencePieceJsonOptions options)
     {
-        string[] pieces = HuggingFacePieces(tokenizer);
-        var controls = new HashSet<int> { tokenizer.UnkId, tokenizer.BosId, tokenizer.EosId };
+        var controls = new HashSet<int>(added.Keys.Concat(options.UnusedTokens));
         IReadOnlyList<(string Left, string Right)> merges = DeriveMerges(pieces, tokenizer.Scores, controls);
+        string bos = pieces[tokenizer.BosId], eos = pieces[tokenizer.EosId];
         bool stringMerges = merges.All(m => !m.Left.Contains(' ', StringComparison.Ordinal) && !m.Right.Contains(' ', StringComparison.Ordinal));
 
         using var buffer = new MemoryStream();
@@ -151,9 +178,9 @@ public static class TokenizerJsonWriter
             w.WriteNull("truncation");
             w.WriteNull("padding");
             w.WriteStartArray("added_tokens");
-            foreach (int id in controls.Order())
+            foreach ((int id, bool special) in added)
             {
-                WriteAddedToken(w, id, pieces[id], includeId: true);
+                WriteAddedToken(w, id, pieces[id], includeId: true, special);
             }
 
             w.WriteEndArray();
@@ -161,10 +188,14 @@ public static class TokenizerJsonWriter
             w.WriteStartObject("normalizer");
             w.WriteString("type", "Sequence");
             w.WriteStartArray("normalizers");
-            w.WriteStartObject();
-            w.WriteString("type", "Prepend");
-            w.WriteString("prepend", Metaspace);
-            w.WriteEndObject();
+            if (options.AddPrefixSpace)
+            {
+                w.WriteStartObject();
+                w.WriteString("type", "Prepend");
+                w.WriteString("prepend", Metaspace);
+                w.WriteEndObject();
+            }
+
             WriteReplace(w, " ", Metaspace);
             w.WriteEndArray();
             w.WriteEndObject();
@@ -173,28 +204,46 @@ public static class TokenizerJsonWriter
 
             w.WriteStartObject("post_processor");
             w.WriteString("type", "TemplateProcessing");
+            var around = new List<(string Name, int Id)>();
             w.WriteStartArray("single");
-            WriteTemplateItem(w, "SpecialToken", BosToken, 0);
-            WriteTemplateItem(w, "Sequence", "A", 0);
+            WriteSequence(w, "A", 0);
             w.WriteEndArray();
             w.WriteStartArray("pair");
-            WriteTemplateItem(w, "SpecialToken", BosToken, 0);
-            WriteTemplateItem(w, "Sequence", "A", 0);
-            WriteTemplateItem(w, "SpecialToken", BosToken, 1);
-            WriteTemplateItem(w, "Sequence", "B", 1);
+            WriteSequence(w, "A", 0);
+            WriteSequence(w, "B", 1);
             w.WriteEndArray();
             w.WriteStartObject("special_tokens");
-            w.WriteStartObject(BosToken);
-            w.WriteString("id", BosToken);
-            w.WriteStartArray("ids");
-            w.WriteNumberValue(tokenizer.BosId);
-            w.WriteEndArray();
-            w.WriteStartArray("tokens");
-            w.WriteStringValue(BosToken);
-            w.WriteEndArray();
+            foreach ((string name, int id) in around.DistinctBy(t => t.Name))
+            {
+                w.WriteStartObject(name);
+                w.WriteString("id", name);
+                w.WriteStartArray("ids");
+                w.WriteNumberValue(id);
+                w.WriteEndArray();
+                w.WriteStartArray("tokens");
+                w.WriteStringValue(name);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
             w.WriteEndObject();
-            w.WriteEndObject();
+
+            void WriteSequence(Utf8JsonWriter w, string sequence, int typeId)
+            {
+                if (options.AddBos)
+                {
+                    WriteTemplateItem(w, "SpecialToken", bos, typeId);
+                    around.Add((bos, tokenizer.BosId));
+                }
+
+                WriteTemplateItem(w, "Sequence", sequence, typeId);
+                if (options.AddEos)
+                {
+                    WriteTemplateItem(w, "SpecialToken", eos, typeId);
+                    around.Add((eos, tokenizer.EosId));
+                }
+            }
 
             w.WriteStartObject("decoder");
             w.WriteString("type", "Sequence");
@@ -206,12 +255,16 @@ public static class TokenizerJsonWriter
             w.WriteStartObject();
             w.WriteString("type", "Fuse");
             w.WriteEndObject();
-            w.WriteStartObject();
-            w.WriteString("type", "Strip");
-            w.WriteString("content", " ");
-            w.WriteNumber("start", 1);
-            w.WriteNumber("stop", 0);
-            w.WriteEndObject();
+            if (options.AddPrefixSpace)
+            {
+                w.WriteStartObject();
+                w.WriteString("type", "Strip");
+                w.WriteString("content", " ");
+                w.WriteNumber("start", 1);
+                w.WriteNumber("stop", 0);
+                w.WriteEndObject();
+            }
+
             w.WriteEndArray();
             w.WriteEndObject();
 
@@ -255,38 +308,46 @@ public static class TokenizerJsonWriter
         return buffer.ToArray();
     }
 
-    private static byte[] TokenizerConfigBytes(SentencePieceBpeTokenizer tokenizer, int modelMaxLength, string? chatTemplate)
+    private static byte[] TokenizerConfigBytes(SentencePieceBpeTokenizer tokenizer, string[] pieces, SortedDictionary<int, bool> added, int modelMaxLength, SentencePieceJsonOptions options)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {
             w.WriteStartObject();
-            w.WriteBoolean("add_bos_token", true);
-            w.WriteBoolean("add_eos_token", false);
+            w.WriteBoolean("add_bos_token", options.AddBos);
+            w.WriteBoolean("add_eos_token", options.AddEos);
             w.WriteStartObject("added_tokens_decoder");
-            foreach ((int id, string name) in new[] { (tokenizer.UnkId, UnkToken), (tokenizer.BosId, BosToken), (tokenizer.EosId, EosToken) }.OrderBy(t => t.Item1))
+            foreach ((int id, bool special) in added)
             {
                 w.WritePropertyName(id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                WriteAddedToken(w, id, name, includeId: false);
+                WriteAddedToken(w, id, pieces[id], includeId: false, special);
             }
 
             w.WriteEndObject();
-            w.WriteString("bos_token", BosToken);
-            if (chatTemplate is not null)
+            w.WriteString("bos_token", pieces[tokenizer.BosId]);
+            if (options.ChatTemplate is not null)
             {
-                w.WriteString("chat_template", chatTemplate);
+                w.WriteString("chat_template", options.ChatTemplate);
             }
 
             w.WriteBoolean("clean_up_tokenization_spaces", false);
-            w.WriteString("eos_token", EosToken);
+            w.WriteString("eos_token", pieces[tokenizer.EosId]);
             w.WriteBoolean("legacy", true);
             w.WriteNumber("model_max_length", modelMaxLength);
-            w.WriteNull("pad_token");
+            if (options.PadId is int pad)
+            {
+                w.WriteString("pad_token", pieces[pad]);
+            }
+            else
+            {
+                w.WriteNull("pad_token");
+            }
+
             w.WriteStartObject("sp_model_kwargs");
             w.WriteEndObject();
             w.WriteBoolean("spaces_between_special_tokens", false);
             w.WriteString("tokenizer_class", "LlamaTokenizer");
-            w.WriteString("unk_token", UnkToken);
+            w.WriteString("unk_token", pieces[tokenizer.UnkId]);
             w.WriteBoolean("use_default_system_prompt", false);
             w.WriteEndObject();
         }
@@ -294,7 +355,8 @@ public static class TokenizerJsonWriter
         return buffer.ToArray();
     }
 
-    private static void WriteAddedToken(Utf8JsonWriter w, int id, string content, bool includeId)
+    /// <summary>One entry of <c>added_tokens</c> (with its id) or of <c>added_tokens_decoder</c> (without).</summary>
+    internal static void WriteAddedToken(Utf8JsonWriter w, int id, string content, bool includeId, bool special)
     {
         w.WriteStartObject();
         if (includeId)
@@ -307,7 +369,7 @@ public static class TokenizerJsonWriter
         w.WriteBoolean("lstrip", false);
         w.WriteBoolean("rstrip", false);
         w.WriteBoolean("normalized", false);
-        w.WriteBoolean("special", true);
+        w.WriteBoolean("special", special);
         w.WriteEndObject();
     }
 
@@ -322,7 +384,8 @@ public static class TokenizerJsonWriter
         w.WriteEndObject();
     }
 
-    private static void WriteTemplateItem(Utf8JsonWriter w, string kind, string id, int typeId)
+    /// <summary>One item of a TemplateProcessing template: <c>{"SpecialToken"|"Sequence": {"id", "type_id"}}</c>.</summary>
+    internal static void WriteTemplateItem(Utf8JsonWriter w, string kind, string id, int typeId)
     {
         w.WriteStartObject();
         w.WriteStartObject(kind);

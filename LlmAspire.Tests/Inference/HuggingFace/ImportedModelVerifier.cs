@@ -34,7 +34,7 @@ internal static class ImportedModelVerifier
     /// check; returns the largest logit difference seen. <paramref name="expected"/> is what the import must read back
     /// (<paramref name="config"/> by default).
     /// </summary>
-    public static async Task<double> ImportAndVerifyAsync(
+    public static Task<double> ImportAndVerifyAsync(
         ITestOutputHelper output,
         LlamaConfig config,
         LlamaWeights hfWeights,
@@ -44,7 +44,34 @@ internal static class ImportedModelVerifier
         IReadOnlyDictionary<string, object?>? configOverrides = null,
         LlamaConfig? expected = null,
         int prefill = 6,
-        string? gemma3Prefix = null)
+        string? gemma3Prefix = null) =>
+        VerifyImportAsync(
+            output,
+            config,
+            reference,
+            (directory, eos) =>
+            {
+                string source = Path.Combine(directory, "hf");
+                HuggingFaceCheckpoint.Write(source, config, hfWeights, dtype, sharded, configOverrides, eos: [eos], gemma3Prefix: gemma3Prefix);
+                string folder = Path.Combine(directory, "model");
+                return (ModelConverter.ImportHuggingFace(source, folder), folder);
+            },
+            $"{config.ModelType} {dtype}",
+            expected,
+            prefill);
+
+    /// <summary>
+    /// Runs every check on the folder <paramref name="import"/> writes (given a temporary directory and an end-of-sequence id
+    /// the reference never picks); returns the largest logit difference seen.
+    /// </summary>
+    public static async Task<double> VerifyImportAsync(
+        ITestOutputHelper output,
+        LlamaConfig config,
+        Func<ReferenceTransformer> reference,
+        Func<string, int, (LlamaConfig Imported, string Folder)> import,
+        string label,
+        LlamaConfig? expected = null,
+        int prefill = 6)
     {
         int[] greedyA = ReferenceTransformer.Greedy(reference, PromptA, GreedySteps);
         int[] greedyB = ReferenceTransformer.Greedy(reference, PromptB, GreedySteps);
@@ -52,11 +79,7 @@ internal static class ImportedModelVerifier
         // An end-of-sequence id the reference never picks, so every generation runs all its steps.
         int eos = Enumerable.Range(0, config.VocabSize).Reverse().First(t => !greedyA.Contains(t) && !greedyB.Contains(t));
         using var temp = TestPaths.CreateTempDirectory();
-        string source = Path.Combine(temp.Path, "hf");
-        HuggingFaceCheckpoint.Write(source, config, hfWeights, dtype, sharded, configOverrides, eos: [eos], gemma3Prefix: gemma3Prefix);
-        string folder = Path.Combine(temp.Path, "model");
-
-        LlamaConfig imported = ModelConverter.ImportHuggingFace(source, folder);
+        (LlamaConfig imported, string folder) = import(temp.Path, eos);
 
         Assert.Equal(expected ?? config, imported);
         Assert.Equal(imported, ModelFolder.ReadConfig(folder).Config);
@@ -71,7 +94,7 @@ internal static class ImportedModelVerifier
         Assert.NotEmpty(int8Tokens);
 
         output.WriteLine(
-            $"{config.ModelType} {dtype}: max |logit - reference| {maxDifference:E2}; {GreedySteps} greedy tokens equal for two prompts; "
+            $"{label}: max |logit - reference| {maxDifference:E2}; {GreedySteps} greedy tokens equal for two prompts; "
             + $"int8 generated {int8Tokens.Length} tokens, the first {QuantizationMetrics.CommonPrefix(greedyA, int8Tokens)} as float32's");
         return maxDifference;
     }
