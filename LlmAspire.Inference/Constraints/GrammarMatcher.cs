@@ -39,26 +39,7 @@ public sealed class GrammarMatcher
         mask.Clear();
         foreach (GrammarFrame frame in _state.Stacks)
         {
-            CompiledGrammar.NodeMask node = _grammar.MaskOf(frame.Node);
-            ulong[] accepted = node.Accepted;
-            for (int w = 0; w < accepted.Length; w++)
-            {
-                mask[w] |= accepted[w];
-            }
-
-            if (node.ContextDependent.Length == 0)
-            {
-                continue;
-            }
-
-            GrammarState alone = GrammarAutomaton.Positioned(frame);
-            foreach (int id in node.ContextDependent)
-            {
-                if ((mask[id >> 6] & (1UL << (id & 63))) == 0 && !_automaton.Step(alone, v.TokenBytes[id]).IsDead)
-                {
-                    mask[id >> 6] |= 1UL << (id & 63);
-                }
-            }
+            Or(mask, _grammar.FrameMask(frame));
         }
 
         if (_state.Complete)
@@ -77,17 +58,51 @@ public sealed class GrammarMatcher
         Span<ulong> mask = v.MaskWords <= 2048 ? stackalloc ulong[v.MaskWords] : new ulong[v.MaskWords];
         FillMask(mask);
         int n = Math.Min(logits.Length, v.Size);
-        for (int id = 0; id < n; id++)
+        for (int w = 0; w * 64 < n; w++)
         {
-            if ((mask[id >> 6] & (1UL << (id & 63))) == 0)
+            ulong bits = mask[w];
+            if (bits == ulong.MaxValue)
             {
-                logits[id] = float.NegativeInfinity;
+                continue;
+            }
+
+            int start = w * 64, end = Math.Min(start + 64, n);
+            if (bits == 0)
+            {
+                logits[start..end].Fill(float.NegativeInfinity);
+                continue;
+            }
+
+            for (int id = start; id < end; id++)
+            {
+                if ((bits & (1UL << (id - start))) == 0)
+                {
+                    logits[id] = float.NegativeInfinity;
+                }
             }
         }
 
-        for (int id = n; id < logits.Length; id++)
+        logits[n..].Fill(float.NegativeInfinity);
+    }
+
+    private static void Or(Span<ulong> into, ReadOnlySpan<ulong> from)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
         {
-            logits[id] = float.NegativeInfinity;
+            Span<System.Numerics.Vector<ulong>> a = System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, System.Numerics.Vector<ulong>>(into[..from.Length]);
+            ReadOnlySpan<System.Numerics.Vector<ulong>> b = System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, System.Numerics.Vector<ulong>>(from);
+            for (int k = 0; k < b.Length; k++)
+            {
+                a[k] |= b[k];
+            }
+
+            i = b.Length * System.Numerics.Vector<ulong>.Count;
+        }
+
+        for (; i < from.Length; i++)
+        {
+            into[i] |= from[i];
         }
     }
 
