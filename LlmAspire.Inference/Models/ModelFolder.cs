@@ -145,7 +145,15 @@ public static class ModelFolder
 
         if (!File.Exists(Path.Combine(directory, ConfigFile)))
         {
-            throw new FileNotFoundException($"Model folder '{directory}' has no {ConfigFile}; convert a checkpoint with 'llmaspire model convert'.", ConfigFile);
+            // An Optimum / onnx-community export: config.json and the decoder, no genai_config.json.
+            if (OnnxExportFolder.IsExportFolder(directory))
+            {
+                return OnnxExportFolder.ReadConfig(directory);
+            }
+
+            throw new FileNotFoundException(
+                $"Model folder '{directory}' has no {ConfigFile} (nor {OnnxExportFolder.ConfigFile} with model.onnx, as an ONNX export has); convert a checkpoint with 'llmaspire model convert'.",
+                ConfigFile);
         }
 
         GenAiConfig genai;
