@@ -39,6 +39,9 @@ internal sealed class PerSequenceBatchModel : IBatchModel, IDisposable
     /// <inheritdoc />
     public bool ComputesEveryRow => false;
 
+    /// <summary>The most sequences one run has held so far (1 when every run was a single sequence).</summary>
+    public int LargestRun { get; private set; }
+
     /// <summary>Bytes of KV memory held.</summary>
     public long KvBytes => _store.Bytes;
 
@@ -98,6 +101,7 @@ internal sealed class PerSequenceBatchModel : IBatchModel, IDisposable
         }
 
         int rows = members.Length;
+        LargestRun = Math.Max(LargestRun, rows);
         int past = 0;
         foreach (int m in members)
         {
