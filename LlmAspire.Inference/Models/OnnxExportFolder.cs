@@ -1,4 +1,5 @@
 using System.Text.Json;
+using static LlmAspire.Inference.Models.ConfigJson;
 
 namespace LlmAspire.Inference.Models;
 
@@ -37,7 +38,7 @@ public static class OnnxExportFolder
             ?? throw new FileNotFoundException($"Model folder '{directory}' has no ONNX decoder ({string.Join(", ", DecoderFiles)}).", DecoderFiles[0]);
         using JsonDocument config = Parse(Path.Combine(directory, ConfigFile));
         JsonElement root = config.RootElement;
-        string modelType = root.TryGetProperty("model_type", out JsonElement type) && type.ValueKind == JsonValueKind.String ? type.GetString()! : "unknown";
+        string modelType = String(root, "model_type") ?? "unknown";
         int layers = Int(root, "num_hidden_layers") ?? throw Missing("num_hidden_layers");
         int heads = Int(root, "num_attention_heads") ?? throw Missing("num_attention_heads");
         int kvHeads = Int(root, "num_key_value_heads") ?? heads;
@@ -51,16 +52,16 @@ public static class OnnxExportFolder
                 $"{ConfigFile} in '{directory}' has an inconsistent shape: num_hidden_layers {layers}, num_attention_heads {heads}, num_key_value_heads {kvHeads}, hidden_size {hidden}, head_dim {headDim}, vocab_size {vocab}, max_position_embeddings {context}.");
         }
 
-        int[]? eos = Ids(root, "eos_token_id");
-        int? bos = Ids(root, "bos_token_id") is [int b, ..] ? b : null;
-        int? pad = Ids(root, "pad_token_id") is [int p, ..] ? p : null;
+        int[]? eos = Ints(root, "eos_token_id");
+        int? bos = Ints(root, "bos_token_id") is [int b, ..] ? b : null;
+        int? pad = Ints(root, "pad_token_id") is [int p, ..] ? p : null;
         string generationPath = Path.Combine(directory, "generation_config.json");
         if (File.Exists(generationPath))
         {
             // transformers generates with generation_config.json's ids when it has them.
             using JsonDocument generation = Parse(generationPath);
-            eos = Ids(generation.RootElement, "eos_token_id") ?? eos;
-            bos = Ids(generation.RootElement, "bos_token_id") is [int gb, ..] ? gb : bos;
+            eos = Ints(generation.RootElement, "eos_token_id") ?? eos;
+            bos = Ints(generation.RootElement, "bos_token_id") is [int gb, ..] ? gb : bos;
         }
 
         var shape = new LlamaConfig(
@@ -73,7 +74,7 @@ public static class OnnxExportFolder
             context,
             (float)(Double(root, "rope_theta") ?? 10000),
             (float)(Double(root, "rms_norm_eps") ?? 1e-5),
-            root.TryGetProperty("tie_word_embeddings", out JsonElement tied) && tied.ValueKind == JsonValueKind.True)
+            Bool(root, "tie_word_embeddings") ?? false)
         {
             ModelType = modelType,
             HeadDim = headDim,
@@ -117,26 +118,4 @@ public static class OnnxExportFolder
 
     private static InvalidDataException Missing(string key) =>
         new($"{ConfigFile} lacks '{key}', which an ONNX export without genai_config.json needs for its KV cache shape.");
-
-    private static int? Int(JsonElement root, string key) =>
-        root.TryGetProperty(key, out JsonElement value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int result) ? result : null;
-
-    private static double? Double(JsonElement root, string key) =>
-        root.TryGetProperty(key, out JsonElement value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
-
-    /// <summary>A token id given as a number or an array of numbers; null when absent or null.</summary>
-    private static int[]? Ids(JsonElement root, string key)
-    {
-        if (!root.TryGetProperty(key, out JsonElement value))
-        {
-            return null;
-        }
-
-        return value.ValueKind switch
-        {
-            JsonValueKind.Number => [value.GetInt32()],
-            JsonValueKind.Array => [.. value.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.Number).Select(v => v.GetInt32())],
-            _ => null,
-        };
-    }
 }

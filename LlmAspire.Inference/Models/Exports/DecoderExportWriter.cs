@@ -50,27 +50,8 @@ public static class DecoderExportWriter
     /// </summary>
     private static void WriteGenAiConfig(string directory, LlamaConfig config, SentencePieceBpeTokenizer tokenizer)
     {
-        var genai = new GenAiConfig
-        {
-            Model = new GenAiModel
-            {
-                BosTokenId = tokenizer.BosId,
-                EosTokenId = [tokenizer.EosId],
-                PadTokenId = tokenizer.UnkId,
-                ContextLength = config.ContextLength,
-                VocabSize = config.VocabSize,
-                Type = config.ModelType,
-                Decoder = new GenAiDecoder
-                {
-                    HeadSize = config.HeadSize,
-                    HiddenSize = config.Dim,
-                    NumAttentionHeads = config.Heads,
-                    NumHiddenLayers = config.Layers,
-                    NumKeyValueHeads = config.Heads,
-                },
-            },
-            Search = new GenAiSearch { MaxLength = config.ContextLength, PastPresentShareBuffer = false },
-        };
+        GenAiConfig genai = ModelFolder.CreateGenAiConfig(config, new TokenIds(tokenizer.BosId, [tokenizer.EosId], tokenizer.UnkId), config.HeadSize, config.Heads);
+        genai.Search.PastPresentShareBuffer = false;
         File.WriteAllText(Path.Combine(directory, ModelFolder.ConfigFile), JsonSerializer.Serialize(genai, ModelJsonContext.Default.GenAiConfig));
     }
 

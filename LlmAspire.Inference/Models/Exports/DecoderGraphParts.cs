@@ -35,8 +35,37 @@ internal static class DecoderGraphParts
         }
     }
 
+    /// <summary>
+    /// Starts a per-sequence decoder graph named <paramref name="name"/>: checks the model is plain Llama, declares the IO
+    /// (<paramref name="cacheHeads"/> heads in the cache), builds the attention bias and looks up the embeddings.
+    /// </summary>
+    public static (OnnxGraphBuilder Graph, string Bias, string Embeddings) Begin(string name, string export, LlamaConfig config, LlamaWeights weights, int cacheHeads)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        RequirePlainLlama(config, export);
+        weights.Validate(config);
+        var g = new OnnxGraphBuilder(name);
+        DeclareIo(g, config, cacheHeads);
+        string bias = AttentionBias(g);
+        string embeddings = g.Node(
+            "Gather", [g.Initializer("model.embed_tokens.weight", weights.TokenEmbedding, config.VocabSize, config.Dim), LlamaOnnxBuilder.InputIds], "embeddings", ("axis", 0L));
+        return (g, bias, embeddings);
+    }
+
+    /// <summary>Ends the graph: lm_head over the final normalized hidden state into <c>logits</c>, and the model around it.</summary>
+    public static ModelProto Finish(OnnxGraphBuilder g, string normalized, LlamaConfig config, LlamaWeights weights, bool contribOperators)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(weights);
+        g.NodeMulti(
+            "MatMul",
+            [normalized, g.Initializer("lm_head.weight_t", LlamaOnnxBuilder.Transpose(weights.Classifier, config.VocabSize, config.Dim), config.Dim, config.VocabSize)],
+            [LlamaOnnxBuilder.Logits]);
+        return Model(g, contribOperators);
+    }
+
     /// <summary>input_ids, attention_mask, position_ids and the past key/values; logits and the present key/values.</summary>
-    public static void DeclareIo(OnnxGraphBuilder g, LlamaConfig config, int cacheHeads)
+    private static void DeclareIo(OnnxGraphBuilder g, LlamaConfig config, int cacheHeads)
     {
         int head = config.HeadSize;
         g.Input(LlamaOnnxBuilder.InputIds, DataType.Int64, "batch_size", "sequence_length");
@@ -60,7 +89,7 @@ internal static class DecoderGraphParts
     /// [batch, 1, sequence, total] float: 0 where query i (at total - sequence + i) may see key t (t at or before it and
     /// attention_mask 1 there), float32's lowest value elsewhere. Holes in the mask (padding anywhere) are honoured.
     /// </summary>
-    public static string AttentionBias(OnnxGraphBuilder g)
+    private static string AttentionBias(OnnxGraphBuilder g)
     {
         string one = g.ScalarInt("one", 1);
         string total = g.Node("Gather", [g.Node("Shape", [LlamaOnnxBuilder.AttentionMask], "mask_shape"), one], "total_length", ("axis", 0L));
@@ -103,7 +132,7 @@ internal static class DecoderGraphParts
     }
 
     /// <summary>The model around a finished graph: IR 8, opset 17, com.microsoft 1 when used.</summary>
-    public static ModelProto Model(OnnxGraphBuilder g, bool contribOperators)
+    private static ModelProto Model(OnnxGraphBuilder g, bool contribOperators)
     {
         var model = new ModelProto
         {

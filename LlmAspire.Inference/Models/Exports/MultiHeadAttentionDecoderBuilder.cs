@@ -16,20 +16,13 @@ public static class MultiHeadAttentionDecoderBuilder
     public static ModelProto Build(LlamaConfig config, LlamaWeights weights)
     {
         ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(weights);
-        DecoderGraphParts.RequirePlainLlama(config, "MultiHeadAttention");
-        weights.Validate(config);
-
-        var g = new OnnxGraphBuilder("llama_mha");
         int dim = config.Dim, heads = config.Heads, kvHeads = config.KvHeads, head = config.HeadSize;
         int repeats = heads / kvHeads;
-        DecoderGraphParts.DeclareIo(g, config, heads);
-        string bias = DecoderGraphParts.AttentionBias(g);
+        (OnnxGraphBuilder g, string bias, string residual) = DecoderGraphParts.Begin("llama_mha", "MultiHeadAttention", config, weights, heads);
         (float[] cosTable, float[] sinTable) = DecoderGraphParts.HalfTables(config);
         string cos = g.Initializer("cos_cache", cosTable, config.ContextLength, head / 2);
         string sin = g.Initializer("sin_cache", sinTable, config.ContextLength, head / 2);
 
-        string residual = g.Node("Gather", [g.Initializer("model.embed_tokens.weight", weights.TokenEmbedding, config.VocabSize, dim), LlamaOnnxBuilder.InputIds], "embeddings", ("axis", 0L));
         for (int l = 0; l < config.Layers; l++)
         {
             string p = $"model.layers.{l}";
@@ -57,8 +50,7 @@ public static class MultiHeadAttentionDecoderBuilder
         }
 
         string final = Norm(g, residual, "model.norm.weight", weights.FinalNorm, config.NormEpsilon);
-        g.NodeMulti("MatMul", [final, g.Initializer("lm_head.weight_t", LlamaOnnxBuilder.Transpose(weights.Classifier, config.VocabSize, dim), dim, config.VocabSize)], [LlamaOnnxBuilder.Logits]);
-        return DecoderGraphParts.Model(g, contribOperators: true);
+        return DecoderGraphParts.Finish(g, final, config, weights, contribOperators: true);
     }
 
     private static string Rotate(OnnxGraphBuilder g, string x, string cos, string sin) =>

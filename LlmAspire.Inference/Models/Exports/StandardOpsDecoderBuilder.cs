@@ -17,15 +17,9 @@ public static class StandardOpsDecoderBuilder
     public static ModelProto Build(LlamaConfig config, LlamaWeights weights)
     {
         ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(weights);
-        DecoderGraphParts.RequirePlainLlama(config, "standard-operator");
-        weights.Validate(config);
-
-        var g = new OnnxGraphBuilder("llama_standard");
         int dim = config.Dim, heads = config.Heads, kvHeads = config.KvHeads, head = config.HeadSize;
         int repeats = heads / kvHeads;
-        DecoderGraphParts.DeclareIo(g, config, kvHeads);
-        string bias = DecoderGraphParts.AttentionBias(g);
+        (OnnxGraphBuilder g, string bias, string residual) = DecoderGraphParts.Begin("llama_standard", "standard-operator", config, weights, kvHeads);
 
         // cos/sin per position for the whole head (the half table twice), gathered at position_ids: [batch, 1, sequence, head].
         (float[] halfCos, float[] halfSin) = DecoderGraphParts.HalfTables(config);
@@ -33,7 +27,6 @@ public static class StandardOpsDecoderBuilder
         string sin = PositionTable(g, "sin", halfSin, config);
         string scale = g.Scalar("attention_scale", 1.0f / MathF.Sqrt(head));
 
-        string residual = g.Node("Gather", [g.Initializer("model.embed_tokens.weight", weights.TokenEmbedding, config.VocabSize, dim), LlamaOnnxBuilder.InputIds], "embeddings", ("axis", 0L));
         for (int l = 0; l < config.Layers; l++)
         {
             string p = $"model.layers.{l}";
@@ -63,8 +56,7 @@ public static class StandardOpsDecoderBuilder
         }
 
         string final = RmsNorm(g, residual, "model.norm.weight", weights.FinalNorm, config.NormEpsilon);
-        g.NodeMulti("MatMul", [final, g.Initializer("lm_head.weight_t", LlamaOnnxBuilder.Transpose(weights.Classifier, config.VocabSize, dim), dim, config.VocabSize)], [LlamaOnnxBuilder.Logits]);
-        return DecoderGraphParts.Model(g, contribOperators: false);
+        return DecoderGraphParts.Finish(g, final, config, weights, contribOperators: false);
     }
 
     /// <summary>[batch, sequence, heads * head] to [batch, heads, sequence, head].</summary>
