@@ -96,6 +96,44 @@ public sealed class OptimumFolderTests : IDisposable
     }
 
     [Stories260KFact]
+    public async Task SampledChoicesStopSequenceAndLogprobs_SameAsOnTheGqaFolder()
+    {
+        async Task<List<(int Index, string Text, FinishReason? Reason, int[] Tokens)>> RunAsync(string folder)
+        {
+            using LanguageModel model = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 4 });
+            var request = new GenerationRequest(model.Tokenizer.Encode("Lily and Ben", addBos: true), 60, Temperature: 0.8f, Seed: 7, Stop: ["They"])
+            {
+                N = 3,
+                Logprobs = true,
+                TopLogprobs = 2,
+            };
+            var texts = new Dictionary<int, System.Text.StringBuilder>();
+            var logprobTokens = new Dictionary<int, List<int>>();
+            var finished = new List<(int, string, FinishReason?, int[])>();
+            await foreach (GenerationUpdate update in model.GenerateAsync(request))
+            {
+                texts.TryAdd(update.Index, new System.Text.StringBuilder());
+                logprobTokens.TryAdd(update.Index, []);
+                texts[update.Index].Append(update.Text);
+                logprobTokens[update.Index].AddRange(update.Logprobs?.SelectMany(l => l.TopLogprobs.Select(t => t.TokenId).Prepend(l.TokenId)) ?? []);
+                if (update.FinishReason is { } reason)
+                {
+                    finished.Add((update.Index, texts[update.Index].ToString(), reason, [.. logprobTokens[update.Index]]));
+                }
+            }
+
+            return [.. finished.OrderBy(f => f.Item1)];
+        }
+
+        var gqa = await RunAsync(_folders.GroupQueryAttention).WaitAsync(Stories260KFolders.Timeout);
+        var optimum = await RunAsync(_folders.Optimum).WaitAsync(Stories260KFolders.Timeout);
+
+        Assert.Equal(3, optimum.Count);
+        Assert.Equal(gqa, optimum, (a, b) => a.Index == b.Index && a.Text == b.Text && a.Reason == b.Reason && a.Tokens.SequenceEqual(b.Tokens));
+        Assert.Contains(optimum, c => c.Reason == FinishReason.Stop && !c.Text.Contains("They", StringComparison.Ordinal));
+    }
+
+    [Stories260KFact]
     public async Task RepeatedPrompt_ReusesItsPrefixByCopy_AndAnswersTheSame()
     {
         using LanguageModel model = LanguageModel.Load(_folders.Optimum, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 2 });
