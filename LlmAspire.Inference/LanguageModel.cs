@@ -15,11 +15,12 @@ namespace LlmAspire.Inference;
 public sealed class LanguageModel : IDisposable
 {
     private readonly DecoderSession _decoder;
-    private readonly OnnxBatchModel _batch;
+    private readonly IBatchModel _batch;
     private readonly InferenceEngine _engine;
 
-    private LanguageModel(string id, LlamaConfig config, ITokenizer tokenizer, DecoderSession decoder, int[] endTokens, EngineOptions options, IEngineListener? listener)
+    private LanguageModel(string id, LlamaConfig config, ITokenizer tokenizer, DecoderSession decoder, AttentionPlan attention, int[] endTokens, EngineOptions options, IEngineListener? listener)
     {
+        Attention = attention;
         Id = id;
         EndTokenIds = endTokens;
         Config = config;
@@ -28,8 +29,26 @@ public sealed class LanguageModel : IDisposable
         Grammars = new GrammarCache(TokenVocabulary.For(tokenizer, [.. endTokens, .. Chat.StopTokenIds]));
         _decoder = decoder;
         int context = options.MaxContext > 0 ? Math.Min(options.MaxContext, config.ContextLength) : config.ContextLength;
-        _batch = new OnnxBatchModel(decoder, options.MaxSequences, context);
-        _engine = new InferenceEngine(_batch, tokenizer, endTokens, options, listener);
+        if (attention.Path == AttentionPath.SharedBuffer)
+        {
+            var shared = new OnnxBatchModel(decoder, options.MaxSequences, context);
+            (_batch, KvCacheBytes) = (shared, shared.KvBytes);
+        }
+        else
+        {
+            var perSequence = new PerSequenceBatchModel(decoder, options.MaxSequences, context, attention.Padded);
+            (_batch, KvCacheBytes) = (perSequence, perSequence.KvBytes);
+        }
+
+        try
+        {
+            _engine = new InferenceEngine(_batch, tokenizer, endTokens, options, listener);
+        }
+        catch
+        {
+            ((IDisposable)_batch).Dispose();
+            throw;
+        }
     }
 
     /// <summary>The model id served by the OpenAI API: the folder name.</summary>
@@ -69,7 +88,10 @@ public sealed class LanguageModel : IDisposable
     public string? FallbackReason => _decoder.FallbackReason;
 
     /// <summary>Bytes of KV memory allocated up front for the engine.</summary>
-    public long KvCacheBytes => _batch.KvBytes;
+    public long KvCacheBytes { get; }
+
+    /// <summary>How the engine keeps the KV cache for this decoder (shared buffer or per sequence), and why.</summary>
+    public AttentionPlan Attention { get; }
 
     /// <summary>Requests holding KV rows now.</summary>
     public int Running => _engine.Running;
@@ -84,8 +106,9 @@ public sealed class LanguageModel : IDisposable
     internal InferenceEngine Engine => _engine;
 
     /// <summary>
-    /// Loads a model folder written by <see cref="ModelFolder"/> (or ONNX Runtime GenAI's model builder) and starts
-    /// its engine with KV memory for <see cref="EngineOptions.MaxSequences"/> sequences.
+    /// Loads a model folder written by <see cref="ModelFolder"/> (or ONNX Runtime GenAI's model builder, or an Optimum /
+    /// onnx-community export: see <see cref="OnnxExportFolder"/>) and starts its engine with KV memory for
+    /// <see cref="EngineOptions.MaxSequences"/> sequences, on the attention path the graph calls for (<see cref="Attention"/>).
     /// </summary>
     public static LanguageModel Load(string folder, ExecutionProviderPreference preference = ExecutionProviderPreference.Auto, EngineOptions? engineOptions = null, IEngineListener? listener = null)
     {
@@ -94,12 +117,13 @@ public sealed class LanguageModel : IDisposable
         (LlamaConfig config, GenAiConfig genai) = ModelFolder.ReadConfig(full);
         ITokenizer tokenizer = ModelFolder.ReadTokenizer(full, genai);
         engineOptions ??= new EngineOptions();
-        var decoder = DecoderSession.Open(
-            Path.Combine(full, genai.Model.Decoder.Filename), config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder), engineOptions.IntraOpThreads);
+        string graph = Path.Combine(full, genai.Model.Decoder.Filename);
+        AttentionPlan attention = AttentionPlan.Detect(DecoderGraphSummary.Read(graph), genai.Model.Decoder.Inputs);
+        var decoder = DecoderSession.Open(graph, config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder), engineOptions.IntraOpThreads);
         string id = Path.GetFileName(Path.TrimEndingDirectorySeparator(full));
         try
         {
-            return new LanguageModel(id, config, tokenizer, decoder, genai.Model.EosTokenId is { Length: > 0 } eos ? eos : [tokenizer.EosId], engineOptions, listener);
+            return new LanguageModel(id, config, tokenizer, decoder, attention, genai.Model.EosTokenId is { Length: > 0 } eos ? eos : [tokenizer.EosId], engineOptions, listener);
         }
         catch
         {
@@ -142,7 +166,7 @@ public sealed class LanguageModel : IDisposable
     public void Dispose()
     {
         _engine.Dispose();
-        _batch.Dispose();
+        ((IDisposable)_batch).Dispose();
         _decoder.Dispose();
     }
 }

@@ -61,11 +61,19 @@ internal sealed class DecoderSession : IDisposable
             }
         }
 
+        string[] unfed = [.. session.InputMetadata.Keys.Where(name => !inputs.Contains(name, StringComparer.Ordinal))];
+        if (unfed.Length > 0)
+        {
+            throw new InvalidDataException(
+                $"The decoder graph takes inputs this engine does not feed: {string.Join(", ", unfed)} (it feeds {names.InputIds}, {names.AttentionMask}, {names.PositionIds} and the past key/values); export the decoder without them (e.g. not as a merged decoder with use_cache_branch).");
+        }
+
         _inputNames = [.. inputs];
         _outputNames = [.. outputs];
         NodeMetadata past = session.InputMetadata[names.PastKeyOf(0)];
         KvElementType = past.ElementDataType;
         KvHeadSize = past.Dimensions[3] > 0 ? past.Dimensions[3] : config.AttentionHeadSize;
+        KvHeads = past.Dimensions[1] > 0 ? past.Dimensions[1] : config.KvHeads;
         _logitsType = session.OutputMetadata[names.Logits].ElementDataType;
         if (_logitsType is not (TensorElementType.Float or TensorElementType.Float16 or TensorElementType.BFloat16))
         {
@@ -87,6 +95,12 @@ internal sealed class DecoderSession : IDisposable
 
     /// <summary>Head size of the KV cache tensors (may be padded past the model's head size).</summary>
     public int KvHeadSize { get; }
+
+    /// <summary>Heads of the KV cache tensors, as the graph declares them (a graph that repeats key/value heads before attention caches them all).</summary>
+    public int KvHeads { get; }
+
+    /// <summary>Whether the graph takes position ids.</summary>
+    public bool TakesPositionIds => _hasPositionIds;
 
     /// <summary>Opens <paramref name="modelPath"/> on the preferred execution provider.</summary>
     /// <param name="modelPath">The ONNX file.</param>
@@ -141,7 +155,7 @@ internal sealed class DecoderSession : IDisposable
     }
 
     /// <summary>A fresh, empty KV cache for one sequence.</summary>
-    public DecoderState CreateState() => new(_config.Layers, _config.KvHeads, KvHeadSize, KvElementType);
+    public DecoderState CreateState() => new(_config.Layers, KvHeads, KvHeadSize, KvElementType);
 
     /// <summary>
     /// Runs the decoder over <paramref name="tokens"/> appended to <paramref name="state"/> (prefill when the
@@ -220,7 +234,61 @@ internal sealed class DecoderSession : IDisposable
             throw new ArgumentOutOfRangeException(nameof(context), context, $"The model's context is {_config.ContextLength}.");
         }
 
-        return new KvCache(_config.Layers, slots, _config.KvHeads, context, KvHeadSize, KvElementType);
+        return new KvCache(_config.Layers, slots, KvHeads, context, KvHeadSize, KvElementType);
+    }
+
+    /// <summary>
+    /// Per-sequence KV memory: <paramref name="slots"/> rows of <paramref name="context"/> positions, from which each run's
+    /// past tensors are gathered and into which its present tensors' new positions are written back.
+    /// </summary>
+    public KvCache CreateSequenceStore(int slots, int context)
+    {
+        if (context > _config.ContextLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(context), context, $"The model's context is {_config.ContextLength}.");
+        }
+
+        return new KvCache(_config.Layers, slots, KvHeads, context, KvHeadSize, KvElementType);
+    }
+
+    /// <summary>
+    /// One run over <paramref name="rows"/> sequences given their own past tensors (<paramref name="past"/>, graph order,
+    /// [rows, kvHeads, past, headSize] each): <paramref name="ids"/> and <paramref name="positions"/> are [rows, s],
+    /// <paramref name="mask"/> is [rows, past + s]. Returns the logits of each row's last position, [rows, vocab], and
+    /// the outputs (logits, then the present tensors in graph order), which the caller disposes.
+    /// </summary>
+    internal (float[] Logits, IDisposableReadOnlyCollection<OrtValue> Outputs) RunWithPast(long[] ids, long[] mask, long[] positions, int rows, int s, OrtValue[] past)
+    {
+        var inputs = new OrtValue[_inputNames.Length];
+        IDisposableReadOnlyCollection<OrtValue> outputs;
+        try
+        {
+            inputs[0] = OrtValue.CreateTensorValueFromMemory(ids, [rows, s]);
+            inputs[1] = OrtValue.CreateTensorValueFromMemory(mask, [rows, mask.Length / rows]);
+            if (_hasPositionIds)
+            {
+                inputs[2] = OrtValue.CreateTensorValueFromMemory(positions, [rows, s]);
+            }
+
+            Array.Copy(past, 0, inputs, _pastOffset, past.Length);
+            outputs = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
+        }
+        finally
+        {
+            for (int i = 0; i < _pastOffset; i++)
+            {
+                inputs[i]?.Dispose();
+            }
+        }
+
+        int vocab = _config.VocabSize;
+        float[] logits = new float[rows * vocab];
+        for (int r = 0; r < rows; r++)
+        {
+            ReadLogits(outputs[0], ((r * s) + s - 1) * vocab, vocab).CopyTo(logits, r * vocab);
+        }
+
+        return (logits, outputs);
     }
 
     /// <summary>

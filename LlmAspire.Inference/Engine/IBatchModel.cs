@@ -16,8 +16,16 @@ internal interface IBatchModel
     int Context { get; }
 
     /// <summary>
+    /// Whether a pass must compute every row of its range (true: a shared KV buffer is viewed as consecutive rows, so rows
+    /// that are not decoding take a throw-away token at their first unused position), or may leave rows out (false: each
+    /// row's KV is its own; a row given a negative length is skipped and its logits are zeros).
+    /// </summary>
+    bool ComputesEveryRow => true;
+
+    /// <summary>
     /// Appends <paramref name="tokensPerRow"/> tokens to each of the rows starting at <paramref name="firstRow"/>, after
-    /// <c>lengths[i]</c> positions; returns the logits of each row's last new position, [rows, vocab].
+    /// <c>lengths[i]</c> positions; returns the logits of each row's last new position, [rows, vocab]. The KV of a row
+    /// past <c>lengths[i]</c> is stale and overwritten.
     /// </summary>
     float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow);
 

@@ -334,13 +334,14 @@ internal sealed class InferenceEngine : IDisposable
         int[] tokens = new int[rows];
         for (int r = 0; r < rows; r++)
         {
-            // Rows not decoding take a throw-away token at their first unused position.
-            lengths[r] = Math.Min(_slots.Length(r), _slots.Context - 1);
+            // Rows not decoding take a throw-away token at their first unused position, or are left out when the model can.
+            lengths[r] = _model.ComputesEveryRow ? Math.Min(_slots.Length(r), _slots.Context - 1) : -1;
         }
 
         foreach (Choice choice in decoding)
         {
             tokens[choice.Slot] = choice.LastToken;
+            lengths[choice.Slot] = _slots.Length(choice.Slot);
         }
 
         float[] logits;

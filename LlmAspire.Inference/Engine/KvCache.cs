@@ -112,6 +112,25 @@ internal sealed class KvCache : IDisposable
         }
     }
 
+    /// <summary>Bytes of one element.</summary>
+    public int ElementSize => (int)(_rowBytes / ((long)KvHeads * Context * HeadSize));
+
+    /// <summary>
+    /// Copies positions [<paramref name="start"/>, start + <paramref name="count"/>) of <paramref name="row"/> in buffer
+    /// <paramref name="buffer"/> (graph order: layer 0 key, layer 0 value, ...) to <paramref name="target"/>, one sequence's
+    /// [kvHeads, <paramref name="targetPositions"/>, headSize] block, from position <paramref name="targetStart"/> on.
+    /// </summary>
+    internal void Read(int buffer, int row, int start, int count, Span<byte> target, int targetPositions, int targetStart) =>
+        CopyPositions(_buffers[buffer].GetTensorMutableRawData().Slice((int)(row * _rowBytes), (int)_rowBytes), Context, start, target, targetPositions, targetStart, count);
+
+    /// <summary>
+    /// Copies positions [<paramref name="sourceStart"/>, sourceStart + <paramref name="count"/>) of <paramref name="source"/>,
+    /// one sequence's [kvHeads, <paramref name="sourcePositions"/>, headSize] block, into <paramref name="row"/> of buffer
+    /// <paramref name="buffer"/> from position <paramref name="start"/> on.
+    /// </summary>
+    internal void Write(int buffer, int row, int start, int count, ReadOnlySpan<byte> source, int sourcePositions, int sourceStart) =>
+        CopyPositions(source, sourcePositions, sourceStart, _buffers[buffer].GetTensorMutableRawData().Slice((int)(row * _rowBytes), (int)_rowBytes), Context, start, count);
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -124,6 +143,22 @@ internal sealed class KvCache : IDisposable
         foreach (OrtValue buffer in _buffers)
         {
             buffer.Dispose();
+        }
+    }
+
+    /// <summary>Per head, <paramref name="count"/> positions from one [kvHeads, positions, headSize] block to another.</summary>
+    private void CopyPositions(ReadOnlySpan<byte> source, int sourcePositions, int sourceStart, Span<byte> target, int targetPositions, int targetStart, int count)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        int position = HeadSize * ElementSize;
+        for (int h = 0; h < KvHeads; h++)
+        {
+            source.Slice(((h * sourcePositions) + sourceStart) * position, count * position)
+                .CopyTo(target.Slice(((h * targetPositions) + targetStart) * position, count * position));
         }
     }
 

@@ -148,6 +148,13 @@ public sealed class GenAiSearch
     /// <summary>Top-p.</summary>
     [JsonPropertyName("top_p")]
     public float TopP { get; set; } = 1f;
+
+    /// <summary>
+    /// Whether GenAI feeds one max-length buffer as both past and present (GroupQueryAttention graphs) or grows the past
+    /// by each step's present (other attention); null leaves GenAI's default.
+    /// </summary>
+    [JsonPropertyName("past_present_share_buffer")]
+    public bool? PastPresentShareBuffer { get; set; }
 }
 
 /// <summary>Reads a number or an array of numbers; writes a single number when there is one.</summary>

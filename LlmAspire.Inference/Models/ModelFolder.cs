@@ -53,27 +53,7 @@ public static class ModelFolder
         Directory.CreateDirectory(directory);
         WriteOnnx(model, Path.Combine(directory, ModelFile), externalDataThreshold);
 
-        var genai = new GenAiConfig
-        {
-            Model = new GenAiModel
-            {
-                BosTokenId = tokens.Bos,
-                EosTokenId = [.. tokens.Eos],
-                PadTokenId = tokens.Pad,
-                ContextLength = config.ContextLength,
-                VocabSize = config.VocabSize,
-                Type = config.ModelType,
-                Decoder = new GenAiDecoder
-                {
-                    HeadSize = config.AttentionHeadSize,
-                    HiddenSize = config.Dim,
-                    NumAttentionHeads = config.Heads,
-                    NumHiddenLayers = config.Layers,
-                    NumKeyValueHeads = config.KvHeads,
-                },
-            },
-            Search = new GenAiSearch { MaxLength = config.ContextLength },
-        };
+        GenAiConfig genai = CreateGenAiConfig(config, tokens, config.AttentionHeadSize, config.KvHeads);
         File.WriteAllText(Path.Combine(directory, ConfigFile), JsonSerializer.Serialize(genai, ModelJsonContext.Default.GenAiConfig));
         var architecture = new ModelArchitecture
         {
@@ -103,6 +83,32 @@ public static class ModelFolder
         };
         File.WriteAllText(Path.Combine(directory, ArchitectureFile), JsonSerializer.Serialize(architecture, ModelJsonContext.Default.ModelArchitecture));
     }
+
+    /// <summary>
+    /// The genai_config.json of a decoder of shape <paramref name="config"/> whose KV cache tensors have
+    /// <paramref name="cacheHeads"/> heads of <paramref name="cacheHeadSize"/>, with GenAI's default IO names.
+    /// </summary>
+    internal static GenAiConfig CreateGenAiConfig(LlamaConfig config, TokenIds tokens, int cacheHeadSize, int cacheHeads) => new()
+    {
+        Model = new GenAiModel
+        {
+            BosTokenId = tokens.Bos,
+            EosTokenId = [.. tokens.Eos],
+            PadTokenId = tokens.Pad,
+            ContextLength = config.ContextLength,
+            VocabSize = config.VocabSize,
+            Type = config.ModelType,
+            Decoder = new GenAiDecoder
+            {
+                HeadSize = cacheHeadSize,
+                HiddenSize = config.Dim,
+                NumAttentionHeads = config.Heads,
+                NumHiddenLayers = config.Layers,
+                NumKeyValueHeads = cacheHeads,
+            },
+        },
+        Search = new GenAiSearch { MaxLength = config.ContextLength },
+    };
 
     /// <summary>
     /// Writes <paramref name="model"/> to <paramref name="path"/>; when its weights exceed <paramref name="externalDataThreshold"/>
@@ -147,7 +153,15 @@ public static class ModelFolder
 
         if (!File.Exists(Path.Combine(directory, ConfigFile)))
         {
-            throw new FileNotFoundException($"Model folder '{directory}' has no {ConfigFile}; convert a checkpoint with 'llmaspire model convert'.", ConfigFile);
+            // An Optimum / onnx-community export: config.json and the decoder, no genai_config.json.
+            if (OnnxExportFolder.IsExportFolder(directory))
+            {
+                return OnnxExportFolder.ReadConfig(directory);
+            }
+
+            throw new FileNotFoundException(
+                $"Model folder '{directory}' has no {ConfigFile} (nor {OnnxExportFolder.ConfigFile} with model.onnx, as an ONNX export has); convert a checkpoint with 'llmaspire model convert'.",
+                ConfigFile);
         }
 
         GenAiConfig genai;

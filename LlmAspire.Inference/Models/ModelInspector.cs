@@ -4,7 +4,10 @@ using Onnx;
 
 namespace LlmAspire.Inference.Models;
 
-/// <summary>What a model folder holds: configuration, parameters, files, opsets, operators and quantization.</summary>
+/// <summary>
+/// What a model folder holds: configuration, parameters, files, opsets, operators, quantization, and the attention path
+/// the server will serve it on (with the reason).
+/// </summary>
 public sealed record ModelInspection(
     string Folder,
     LlamaConfig Config,
@@ -14,7 +17,8 @@ public sealed record ModelInspection(
     IReadOnlyList<(string Operator, int Count)> Operators,
     long GraphWeightBytes,
     string Quantization,
-    string? Source)
+    string? Source,
+    AttentionPlan Attention)
 {
     /// <summary>Reads <paramref name="folder"/>; the ONNX graph is parsed, external weights are not read.</summary>
     public static ModelInspection Inspect(string folder)
@@ -44,7 +48,8 @@ public sealed record ModelInspection(
             source = System.Text.Json.JsonSerializer.Deserialize(File.ReadAllText(architecture), ModelJsonContext.Default.ModelArchitecture)?.Source;
         }
 
-        return new ModelInspection(folder, config, genai, files, opsets, operators, weightBytes, DescribeQuantization(model), source);
+        AttentionPlan attention = AttentionPlan.Detect(DecoderGraphSummary.Of(model), genai.Model.Decoder.Inputs);
+        return new ModelInspection(folder, config, genai, files, opsets, operators, weightBytes, DescribeQuantization(model), source, attention);
     }
 
     /// <summary>A human-readable report.</summary>
@@ -55,6 +60,9 @@ public sealed record ModelInspection(
         var culture = CultureInfo.InvariantCulture;
         text.AppendLine(culture, $"model folder   {Folder}");
         text.AppendLine(culture, $"type           {GenAi.Model.Type}{(Source is null ? string.Empty : $" (from {Source})")}");
+        text.AppendLine(culture, $"architecture   {GenAi.Model.Type} decoder{(File.Exists(Path.Combine(Folder, ModelFolder.ConfigFile)) ? $", {ModelFolder.ConfigFile}" : $", {OnnxExportFolder.ConfigFile} (no {ModelFolder.ConfigFile})")}; attention: {Attention.AttentionOperators}");
+        text.AppendLine(culture, $"attention path {Attention.Description}");
+        text.AppendLine(culture, $"why            {Attention.Reason}");
         text.AppendLine(culture, $"shape          hidden {c.Dim}, layers {c.Layers}, heads {c.Heads} (kv {c.KvHeads}, head size {c.HeadSize}, cache head size {GenAi.Model.Decoder.HeadSize}), ffn {(c.HiddenDim > 0 ? c.HiddenDim.ToString(culture) : "unknown")}");
         text.AppendLine(culture, $"vocabulary     {c.VocabSize} (bos {GenAi.Model.BosTokenId}, eos {string.Join('/', GenAi.Model.EosTokenId ?? [])}), context {c.ContextLength}");
         text.AppendLine(culture, $"rope / norm    theta {c.RopeTheta}{DescribeRope(c.RopeScaling)}, rms eps {c.NormEpsilon}, tied embeddings {c.TiedEmbeddings}");

@@ -108,6 +108,7 @@ internal sealed partial class ModelLoader(
         var engineOptions = settings.GetEngineOptions();
         var model = LanguageModel.Load(folder, settings.GetExecutionProviderPreference(), engineOptions, vllmMetrics.CreateListener(modelId));
         LogLoaded(logger, stopwatch.Elapsed.TotalMilliseconds, engineOptions.MaxSequences, model.ContextLength, model.KvCacheBytes / (1024.0 * 1024.0), engineOptions.MaxQueue);
+        LogAttentionPath(logger, model.Attention.Path.ToString(), model.Attention.Description, model.Attention.AttentionOperators, model.Attention.Reason);
         return model;
     }
 
@@ -152,6 +153,9 @@ internal sealed partial class ModelLoader(
 
     [LoggerMessage(LogLevel.Information, "Model loaded in {ElapsedMs:F0} ms; the engine batches up to {MaxSequences} sequences of {Context} positions ({KvCacheMiB:F1} MiB of KV cache), with up to {MaxQueue} requests waiting.")]
     private static partial void LogLoaded(ILogger logger, double elapsedMs, int maxSequences, int context, double kvCacheMiB, int maxQueue);
+
+    [LoggerMessage(LogLevel.Information, "Attention path {AttentionPath}: {Description}. The graph's attention: {AttentionOperators}. Why: {Reason}")]
+    private static partial void LogAttentionPath(ILogger logger, string attentionPath, string description, string attentionOperators, string reason);
 
     [LoggerMessage(LogLevel.Information, "Serving model {ModelId} on the {ExecutionProvider} execution provider (context {ContextLength} tokens, vocabulary {VocabSize}).")]
     private static partial void LogReady(ILogger logger, string modelId, string executionProvider, int contextLength, int vocabSize);

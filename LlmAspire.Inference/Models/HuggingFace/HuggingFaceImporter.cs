@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using static LlmAspire.Inference.Models.ConfigJson;
 
 namespace LlmAspire.Inference.Models.HuggingFace;
 
@@ -531,34 +532,4 @@ public static partial class HuggingFaceImporter
 
         throw new FileNotFoundException($"'{directory}' has neither model.safetensors nor model.safetensors.index.json.");
     }
-
-    private static string? String(JsonElement root, string key) =>
-        root.TryGetProperty(key, out JsonElement value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static int? Int(JsonElement root, string key) =>
-        root.TryGetProperty(key, out JsonElement value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : null;
-
-    private static int[]? Ints(JsonElement root, string key)
-    {
-        if (!root.TryGetProperty(key, out JsonElement value))
-        {
-            return null;
-        }
-
-        return value.ValueKind switch
-        {
-            JsonValueKind.Number => [value.GetInt32()],
-            JsonValueKind.Array when value.GetArrayLength() > 0 => [.. value.EnumerateArray().Select(e => e.GetInt32())],
-            _ => null,
-        };
-    }
-
-    private static double? Double(JsonElement root, string key) =>
-        root.TryGetProperty(key, out JsonElement value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
-
-    private static float? Float(JsonElement root, string key) =>
-        root.TryGetProperty(key, out JsonElement value) && value.ValueKind == JsonValueKind.Number ? value.GetSingle() : null;
-
-    private static bool? Bool(JsonElement root, string key) =>
-        root.TryGetProperty(key, out JsonElement value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
 }
