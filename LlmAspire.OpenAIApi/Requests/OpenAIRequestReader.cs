@@ -50,10 +50,13 @@ public static class OpenAIRequestReader
             limit.MaxRequestBodySize = null;
         }
 
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp(request.ContentLength ?? 4096, 1, maxBodyBytes));
+        // A declared length is read into an array of that size and one byte more, the one that sees the end: the body
+        // stays in memory as long as its request (the gateway replays it on a retry), so it is not held in 8 KiB.
+        var declared = request.ContentLength;
+        var buffer = new ArrayBufferWriter<byte>(declared is { } length ? (int)length + 1 : UndeclaredStepBytes);
         while (true)
         {
-            var memory = buffer.GetMemory(8192);
+            var memory = buffer.GetMemory(SizeHint(declared, buffer.WrittenCount));
             var read = await request.Body.ReadAsync(memory, cancellationToken);
             if (read == 0)
             {
@@ -93,6 +96,18 @@ public static class OpenAIRequestReader
             return new(null, StatusCodes.Status400BadRequest, OpenAIError.InvalidJson(param));
         }
     }
+
+    /// <summary>The step in which a body without a declared length is read.</summary>
+    private const int UndeclaredStepBytes = 8192;
+
+    // What is left of a declared length; then the one spare byte; beyond it (a body longer than declared) and when
+    // nothing was declared, steps of UndeclaredStepBytes.
+    private static int SizeHint(long? declared, int written) => declared switch
+    {
+        { } length when written < length => (int)(length - written),
+        { } length when written == length => 1,
+        _ => UndeclaredStepBytes,
+    };
 
     private static BodyResult TooLarge(long maxBodyBytes) =>
         new(default, StatusCodes.Status413PayloadTooLarge, OpenAIError.RequestTooLarge(maxBodyBytes));
