@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using static LlmAspire.Inference.Models.ConfigJson;
 
 namespace LlmAspire.Inference.Models.HuggingFace;
 
