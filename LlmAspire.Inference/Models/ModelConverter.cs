@@ -29,4 +29,38 @@ public static class ModelConverter
     /// </summary>
     public static LlamaConfig ImportGguf(string path, string outputDirectory) =>
         GgufImporter.Import(path, outputDirectory);
+
+    /// <summary>
+    /// Imports the GGUF file <paramref name="path"/> and requantizes its linear layers to MatMulNBits at the width
+    /// <paramref name="bits"/> picks from the type that holds most of them (null: keep float32).
+    /// </summary>
+    public static LlamaConfig ImportGguf(string path, string outputDirectory, Func<GgmlType?, int?> bits)
+    {
+        ArgumentNullException.ThrowIfNull(bits);
+        int? width;
+        using (GgufFile header = GgufFile.Open(path))
+        {
+            width = bits(GgufImporter.DominantLinearType(header));
+        }
+
+        if (width is null)
+        {
+            return GgufImporter.Import(path, outputDirectory);
+        }
+
+        string staging = outputDirectory.TrimEnd(Path.DirectorySeparatorChar) + ".float32";
+        try
+        {
+            LlamaConfig config = GgufImporter.Import(path, staging);
+            Quantization.ModelQuantizer.QuantizeFolder(staging, outputDirectory, new Quantization.QuantizationOptions { Bits = width.Value }, overwrite: true);
+            return config;
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+        }
+    }
 }

@@ -11,4 +11,10 @@ public enum HubModelFormat
 
     /// <summary>A Hugging Face Llama folder (<c>config.json</c> + <c>*.safetensors</c>): imported once, then cached.</summary>
     HuggingFaceLlama,
+
+    /// <summary>
+    /// A GGUF file (llama.cpp's format): named by the reference (<c>hf:owner/repo/file.gguf</c>) or the only one in the
+    /// folder; imported once (linear layers requantized to the nearest MatMulNBits width), then cached.
+    /// </summary>
+    Gguf,
 }

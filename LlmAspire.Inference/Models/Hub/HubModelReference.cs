@@ -42,7 +42,12 @@ public sealed partial class HubModelReference : IEquatable<HubModelReference>
     public string RepositoryId => $"{Owner}/{Repository}";
 
     /// <summary>The model's name, hence the served model id: the last subfolder segment, else the repository name.</summary>
-    public string Name => Subfolder.Length == 0 ? Repository : Subfolder[(Subfolder.LastIndexOf('/') + 1)..];
+    public string Name => Subfolder.Length == 0
+        ? Repository
+        : IsGgufFile ? Path.GetFileNameWithoutExtension(Subfolder) : Subfolder[(Subfolder.LastIndexOf('/') + 1)..];
+
+    /// <summary>The reference names a single GGUF file (<c>hf:owner/repo/file.gguf</c>) rather than a folder.</summary>
+    public bool IsGgufFile => Subfolder.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>True when <paramref name="value"/> starts with <see cref="Scheme"/> (it may still be malformed).</summary>
     public static bool IsHubReference([NotNullWhen(true)] string? value) =>

@@ -1,3 +1,4 @@
+using LlmAspire.Inference.Models.Gguf;
 namespace LlmAspire.Inference.Models.Hub;
 
 /// <summary>
@@ -123,6 +124,9 @@ public sealed class HubModelResolver
                         case HubModelFormat.Llama2c:
                             var (checkpoint, tokenizer) = HubSnapshotPlan.Llama2cPair(layout.Reference, manifest.Files);
                             ModelConverter.ConvertLlama2c(layout.LocalPath(checkpoint.Path), layout.LocalPath(tokenizer.Path), staging);
+                            break;
+                        case HubModelFormat.Gguf:
+                            ModelConverter.ImportGguf(layout.LocalPath(manifest.Files[0].Path), staging, GgufImporter.NearestBits);
                             break;
                         case HubModelFormat.HuggingFaceLlama:
                             var importer = _options.HuggingFaceImporter

@@ -14,6 +14,15 @@ internal sealed record HubSnapshotPlan(HubModelFormat Format, IReadOnlyList<HubS
     /// <summary>Plans the download of <paramref name="reference"/>'s folder (its files directly inside it) from the repository list.</summary>
     public static HubSnapshotPlan Create(HubModelReference reference, IReadOnlyList<HubSibling> siblings, Uri endpoint)
     {
+        if (reference.IsGgufFile)
+        {
+            var sibling = siblings.FirstOrDefault(s => s.RelativeFileName == reference.Subfolder)
+                ?? throw new HubException(
+                    $"{reference}: {reference.RepositoryId} at revision '{reference.Revision}' on {endpoint} has no file '{reference.Subfolder}'.",
+                    System.Net.HttpStatusCode.NotFound);
+            return new HubSnapshotPlan(HubModelFormat.Gguf, [new HubSnapshotFile(sibling.RelativeFileName, sibling.Lfs?.Size ?? sibling.Size, sibling.Lfs?.Sha256?.ToLowerInvariant())]);
+        }
+
         var prefix = reference.Subfolder.Length == 0 ? "" : reference.Subfolder + "/";
         var files = new List<HubSnapshotFile>();
         foreach (var sibling in siblings)
@@ -55,6 +64,18 @@ internal sealed record HubSnapshotPlan(HubModelFormat Format, IReadOnlyList<HubS
                 [.. files.Where(file => s_huggingFaceExtensions.Any(extension => HasExtension(file, extension)))]);
         }
 
+        var ggufs = files.Where(file => HasExtension(file, ".gguf")).ToList();
+        if (ggufs.Count == 1)
+        {
+            return new HubSnapshotPlan(HubModelFormat.Gguf, ggufs);
+        }
+
+        if (ggufs.Count > 1)
+        {
+            throw new HubException(
+                $"{reference} holds several GGUF files ({Describe(ggufs)}); name one: hf:{reference.RepositoryId}/{ggufs[0].Path}.");
+        }
+
         var bins = files.Where(file => HasExtension(file, ".bin")).ToList();
         if (bins.Count > 0)
         {
@@ -64,7 +85,7 @@ internal sealed record HubSnapshotPlan(HubModelFormat Format, IReadOnlyList<HubS
 
         throw new HubException(
             $"{reference} holds no model this server can load. Expected genai_config.json + *.onnx (a model folder), "
-            + $"config.json + *.safetensors (Hugging Face Llama) or a llama2.c checkpoint *.bin + tokenizer tok*.bin; found {Describe(files)}.");
+            + $"config.json + *.safetensors (Hugging Face), a GGUF file or a llama2.c checkpoint *.bin + tokenizer tok*.bin; found {Describe(files)}.");
     }
 
     /// <summary>The llama2.c checkpoint and tokenizer among <paramref name="files"/>: the tokenizer's name starts with "tok".</summary>

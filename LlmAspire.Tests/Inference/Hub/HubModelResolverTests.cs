@@ -1,7 +1,9 @@
 using System.Net;
 using System.Security.Cryptography;
 using LlmAspire.Inference.Models;
+using LlmAspire.Inference.Models.Gguf;
 using LlmAspire.Inference.Models.Hub;
+using LlmAspire.Tests.Inference.Gguf;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
 
@@ -236,6 +238,43 @@ public sealed class HubModelResolverTests
 
         Assert.Contains("no tokenizer", exception.Message, StringComparison.Ordinal);
         Assert.Empty(hub.Downloads);
+    }
+
+    [Stories260KFact]
+    public async Task Resolve_GgufFileReference_ImportsTheFileNamedAndRequantizesToTheNearestWidth()
+    {
+        using var source = TestPaths.CreateTempDirectory();
+        string f32 = Path.Combine(source.Path, "f32.gguf"), q8 = Path.Combine(source.Path, "q8.gguf");
+        LlamaCppPeerTests.WriteStories260K(f32, GgmlType.F32);
+        LlamaCppPeerTests.WriteStories260K(q8, GgmlType.Q8_0);
+        await using var hub = await FakeHub.StartAsync();
+        hub.AddFile("acme/stories260K-GGUF", "stories260K-F32.gguf", File.ReadAllBytes(f32));
+        hub.AddFile("acme/stories260K-GGUF", "stories260K-Q8_0.gguf", File.ReadAllBytes(q8));
+        using var cache = TestPaths.CreateTempDirectory();
+        using var http = new HttpClient();
+        HubModelResolver resolver = Resolver(http, hub.Endpoint, cache.Path);
+
+        // A repository of several GGUF files: the reference must name one.
+        var several = await Assert.ThrowsAsync<HubException>(() => resolver.ResolveAsync(HubModelReference.Parse("hf:acme/stories260K-GGUF")).WaitAsync(s_timeout));
+        Assert.Contains("several GGUF files", several.Message, StringComparison.Ordinal);
+        Assert.Contains("hf:acme/stories260K-GGUF/stories260K-F32.gguf", several.Message, StringComparison.Ordinal);
+
+        var plain = await resolver.ResolveAsync(HubModelReference.Parse("hf:acme/stories260K-GGUF/stories260K-F32.gguf")).WaitAsync(s_timeout);
+        var quantized = await resolver.ResolveAsync(HubModelReference.Parse("hf:acme/stories260K-GGUF/stories260K-Q8_0.gguf")).WaitAsync(s_timeout);
+
+        Assert.Equal(HubModelFormat.Gguf, plain.Format);
+        Assert.Equal("stories260K-F32", Path.GetFileName(plain.Folder));
+        Assert.Equal(["stories260K-F32.gguf", "stories260K-Q8_0.gguf"], hub.Downloads.Select(request => request.FilePath).Order(StringComparer.Ordinal));
+        Assert.False(File.Exists(Path.Combine(plain.Folder, "quantization.json")));
+        Assert.StartsWith(HubTestModels.KnownStart, await HubTestModels.GreedyAsync(plain.Folder, 20, s_timeout).WaitAsync(s_timeout), StringComparison.Ordinal);
+
+        // Q8_0 comes back as MatMulNBits int8, and still tells a story.
+        using (var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(quantized.Folder, "quantization.json"))))
+        {
+            Assert.Equal(8, manifest.RootElement.GetProperty("bits").GetInt32());
+        }
+
+        Assert.False(string.IsNullOrWhiteSpace(await HubTestModels.GreedyAsync(quantized.Folder, 20, s_timeout).WaitAsync(s_timeout)));
     }
 
     [Stories260KFact]
