@@ -153,12 +153,15 @@ public sealed class ContinuousBatchingTests(AspireAppFixture fixture)
         while (true)
         {
             after = await ModelServerMetrics.ScrapeAsync(metricsClient);
-            if (after.Value("vllm:num_requests_running") == 0)
+
+            // The running gauge and the finish counter are separate instruments: wait for both to settle.
+            var abortedSoFar = after.Value("vllm:request_success_total", ("finished_reason", "abort")) - before.Value("vllm:request_success_total", ("finished_reason", "abort"));
+            if (after.Value("vllm:num_requests_running") == 0 && abortedSoFar >= Choices)
             {
                 break;
             }
 
-            Assert.True(stopwatch.Elapsed < s_settleTimeout, $"the request still runs {s_settleTimeout} after the client went away");
+            Assert.True(stopwatch.Elapsed < s_settleTimeout, $"the request still runs (or its {Choices} aborts are not all counted: {abortedSoFar}) {s_settleTimeout} after the client went away");
             await Task.Delay(20);
         }
 
