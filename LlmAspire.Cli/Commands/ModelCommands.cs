@@ -82,47 +82,27 @@ internal static class ModelCommands
         return new Command("model", "Model folders: convert, inspect, quantize, create-demo.") { convert, InspectCommand.Create(), QuantizeCommand.Create(), CreateDemoCommand.Create() };
     }
 
-    /// <summary>
-    /// Imports <paramref name="file"/>; with a width to quantize to, into a float32 folder beside <paramref name="outDir"/>
-    /// that is quantized into <paramref name="outDir"/> and then removed.
-    /// </summary>
+    /// <summary>Imports <paramref name="file"/>, requantized to the width <paramref name="quantize"/> names (auto: the nearest to the file's).</summary>
     private static LlamaConfig ConvertGguf(string file, string outDir, string quantize, TextWriter stdout)
     {
-        GgmlType? stored;
-        using (GgufFile header = GgufFile.Open(file))
+        GgmlType? stored = null;
+        int? bits = null;
+        LlamaConfig config = ModelConverter.ImportGguf(file, outDir, type =>
         {
-            stored = GgufImporter.DominantLinearType(header);
-        }
-
-        int? bits = quantize switch
-        {
-            "none" => null,
-            "int4" => 4,
-            "int8" => 8,
-            _ => GgufImporter.NearestBits(stored),
-        };
-        string from = stored is { } type ? GgmlTypes.NameOf(type) : "no linear layers";
-        if (bits is null)
-        {
-            LlamaConfig plain = ModelConverter.ImportGguf(file, outDir);
-            stdout.WriteLine($"linear layers stored as {from}, written as float32");
-            return plain;
-        }
-
-        string staging = Path.TrimEndingDirectorySeparator(outDir) + ".fp32-" + Guid.NewGuid().ToString("N");
-        try
-        {
-            LlamaConfig config = ModelConverter.ImportGguf(file, staging);
-            QuantizationManifest manifest = ModelQuantizer.QuantizeFolder(staging, outDir, new QuantizationOptions { Bits = bits }, overwrite: true);
-            stdout.WriteLine($"linear layers stored as {from}, requantized to int{bits} (MatMulNBits, {manifest.QuantizedMatMuls} MatMuls)");
-            return config;
-        }
-        finally
-        {
-            if (Directory.Exists(staging))
+            stored = type;
+            bits = quantize switch
             {
-                Directory.Delete(staging, recursive: true);
-            }
-        }
+                "none" => null,
+                "int4" => 4,
+                "int8" => 8,
+                _ => GgufImporter.NearestBits(type),
+            };
+            return bits;
+        });
+        string from = stored is { } t ? GgmlTypes.NameOf(t) : "no linear layers";
+        stdout.WriteLine(ModelQuantizer.ReadManifest(outDir) is { } manifest
+            ? $"linear layers stored as {from}, requantized to int{bits} (MatMulNBits, {manifest.QuantizedMatMuls} MatMuls)"
+            : $"linear layers stored as {from}, written as float32");
+        return config;
     }
 }

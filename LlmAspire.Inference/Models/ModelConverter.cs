@@ -48,7 +48,7 @@ public static class ModelConverter
             return GgufImporter.Import(path, outputDirectory);
         }
 
-        string staging = outputDirectory.TrimEnd(Path.DirectorySeparatorChar) + ".float32";
+        string staging = Path.TrimEndingDirectorySeparator(outputDirectory) + ".fp32-" + Guid.NewGuid().ToString("N");
         try
         {
             LlamaConfig config = GgufImporter.Import(path, staging);

@@ -95,17 +95,7 @@ public sealed class AspireAppFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
-        {
-            try
-            {
-                await _app.StopAsync().WaitAsync(s_stopTimeout);
-            }
-            finally
-            {
-                await _app.DisposeAsync().AsTask().WaitAsync(s_stopTimeout);
-            }
-        }
+        await AppShutdown.StopAsync(_app, s_stopTimeout);
 
         try
         {

@@ -2,6 +2,7 @@ using System.Text;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using LlmAspire.Tests.AppHost;
 using LlmAspire.Tests.Inference;
 using LlmAspire.Tests.Inference.Hub;
 using Microsoft.Extensions.DependencyInjection;
@@ -94,17 +95,7 @@ public sealed class ModelPathFixture : IAsyncLifetime
     {
         try
         {
-            if (_app is not null)
-            {
-                try
-                {
-                    await _app.StopAsync().WaitAsync(s_stopTimeout);
-                }
-                finally
-                {
-                    await _app.DisposeAsync().AsTask().WaitAsync(s_stopTimeout);
-                }
-            }
+            await AppShutdown.StopAsync(_app, s_stopTimeout);
         }
         finally
         {

@@ -2,6 +2,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using LlmAspire.Inference.Models.Exports;
+using LlmAspire.Tests.AppHost;
 using LlmAspire.Tests.Inference;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -60,17 +61,7 @@ public sealed class OptimumFolderServerFixture : IAsyncLifetime
     {
         try
         {
-            if (_app is not null)
-            {
-                try
-                {
-                    await _app.StopAsync().WaitAsync(s_stopTimeout);
-                }
-                finally
-                {
-                    await _app.DisposeAsync().AsTask().WaitAsync(s_stopTimeout);
-                }
-            }
+            await AppShutdown.StopAsync(_app, s_stopTimeout);
         }
         finally
         {
