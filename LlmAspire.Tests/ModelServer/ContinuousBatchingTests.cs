@@ -123,10 +123,10 @@ public sealed class ContinuousBatchingTests(AspireAppFixture fixture)
     {
         using var client = fixture.CreateModelServerClient(0);
         using var metricsClient = fixture.CreateModelServerClient(0);
-        var before = await ModelServerMetrics.ScrapeAsync(metricsClient);
-        Assert.Equal(0, before.Value("vllm:num_requests_running"));
 
-        // Sixteen sequences of a whole context each: far more work than the moment it takes to hang up.
+        // Sixteen sequences of a whole context each: far more work than the moment it takes to hang up — unless the
+        // test process is starved by parallel tests and hangs up after the server finished them all (seen on 2 busy
+        // cores: ~0.5 s of work); then nothing was tested, and it tries again.
         const int Choices = 16;
         var json = Json(new Dictionary<string, object?>
         {
@@ -136,40 +136,52 @@ public sealed class ContinuousBatchingTests(AspireAppFixture fixture)
             ["logit_bias"] = NoEos,
             ["stream"] = true,
         });
-        using (var cancellation = new CancellationTokenSource())
+        for (int attempt = 1; ; attempt++)
         {
-            using var response = await PostAsync(client, CompletionsUri, json, completion: HttpCompletionOption.ResponseHeadersRead, cancellationToken: cancellation.Token);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellation.Token).WaitAsync(RequestTimeout));
-            var first = await reader.ReadLineAsync(cancellation.Token).AsTask().WaitAsync(RequestTimeout);
-            Assert.StartsWith("data: {", first, StringComparison.Ordinal);
-
-            // Hang up mid-stream.
-            await cancellation.CancelAsync();
-        }
-
-        var stopwatch = Stopwatch.StartNew();
-        ModelServerMetrics after;
-        while (true)
-        {
-            after = await ModelServerMetrics.ScrapeAsync(metricsClient);
-
-            // The running gauge and the finish counter are separate instruments: wait for both to settle.
-            var abortedSoFar = after.Value("vllm:request_success_total", ("finished_reason", "abort")) - before.Value("vllm:request_success_total", ("finished_reason", "abort"));
-            if (after.Value("vllm:num_requests_running") == 0 && abortedSoFar >= Choices)
+            var before = await ModelServerMetrics.ScrapeAsync(metricsClient);
+            Assert.Equal(0, before.Value("vllm:num_requests_running"));
+            using (var cancellation = new CancellationTokenSource())
             {
-                break;
+                using var response = await PostAsync(client, CompletionsUri, json, completion: HttpCompletionOption.ResponseHeadersRead, cancellationToken: cancellation.Token);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellation.Token).WaitAsync(RequestTimeout));
+                var first = await reader.ReadLineAsync(cancellation.Token).AsTask().WaitAsync(RequestTimeout);
+                Assert.StartsWith("data: {", first, StringComparison.Ordinal);
+
+                // Hang up mid-stream.
+                await cancellation.CancelAsync();
             }
 
-            Assert.True(stopwatch.Elapsed < s_settleTimeout, $"the request still runs (or its {Choices} aborts are not all counted: {abortedSoFar}) {s_settleTimeout} after the client went away");
-            await Task.Delay(20);
-        }
+            var stopwatch = Stopwatch.StartNew();
+            ModelServerMetrics after;
+            double Finished(ModelServerMetrics m, string reason) => m.Value("vllm:request_success_total", ("finished_reason", reason));
+            while (true)
+            {
+                after = await ModelServerMetrics.ScrapeAsync(metricsClient);
 
-        var aborted = after.Value("vllm:request_success_total", ("finished_reason", "abort")) - before.Value("vllm:request_success_total", ("finished_reason", "abort"));
-        var generated = after.Value("vllm:generation_tokens_total") - before.Value("vllm:generation_tokens_total");
-        Assert.Equal(Choices, aborted);
-        Assert.True(generated < Choices * 500, $"{generated} tokens generated: the sequences ran to the end");
-        Assert.Equal(0, after.Value("vllm:num_requests_waiting"));
+                // The running gauge and the finish counters are separate instruments: wait for both to settle.
+                var finished = new[] { "abort", "length", "stop" }.Sum(reason => Finished(after, reason) - Finished(before, reason));
+                if (after.Value("vllm:num_requests_running") == 0 && finished >= Choices)
+                {
+                    break;
+                }
+
+                Assert.True(stopwatch.Elapsed < s_settleTimeout, $"the request still runs ({finished} of {Choices} choices counted) {s_settleTimeout} after the client went away");
+                await Task.Delay(20);
+            }
+
+            var aborted = Finished(after, "abort") - Finished(before, "abort");
+            var generated = after.Value("vllm:generation_tokens_total") - before.Value("vllm:generation_tokens_total");
+            if (aborted == 0 && generated >= Choices * 500 && attempt < 3)
+            {
+                continue;
+            }
+
+            Assert.Equal(Choices, aborted);
+            Assert.True(generated < Choices * 500, $"{generated} tokens generated: the sequences ran to the end");
+            Assert.Equal(0, after.Value("vllm:num_requests_waiting"));
+            break;
+        }
 
         // The server serves on.
         using var next = await CompleteAsync(client, Json(new Dictionary<string, object?> { ["prompt"] = StoryPrompt, ["max_tokens"] = 3 }));

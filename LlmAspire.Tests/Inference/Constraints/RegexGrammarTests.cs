@@ -51,6 +51,77 @@ public sealed class RegexGrammarTests
         }
     }
 
+    [Fact]
+    public void RandomRegexes_EveryOutputMatchesAndMembershipAgreesWithDotNet()
+    {
+        var random = new Random(1202);
+        int outputs = 0;
+        for (int r = 0; r < 150; r++)
+        {
+            string pattern = RandomPattern(random, depth: 0);
+            var compiled = new CompiledGrammar(Grammar.FromRegex(pattern), TokenVocabulary.For(ByteTokenizer.Json));
+            var oracle = new Regex($"^(?:{Oracle(pattern)})\\z", RegexOptions.CultureInvariant);
+            for (int w = 0; w < 4; w++)
+            {
+                (string text, bool ended) = GrammarTestKit.RandomWalk(compiled, ByteTokenizer.Json, random, maxTokens: 60, stopChance: 0.5, checkMasks: w == 0 && r % 5 == 0);
+                if (ended && !text.Any(char.IsSurrogate)) // .NET counts a supplementary character as two
+                {
+                    Assert.True(oracle.IsMatch(text), $"/{pattern}/ produced '{text}', which .NET does not match");
+                    outputs++;
+                }
+            }
+
+            for (int i = 0; i < 40; i++)
+            {
+                var builder = new StringBuilder();
+                int length = random.Next(0, 7);
+                for (int k = 0; k < length; k++)
+                {
+                    builder.Append("abcx19 -"[random.Next(8)]);
+                }
+
+                string sample = builder.ToString();
+                Assert.True(oracle.IsMatch(sample) == compiled.Matches(sample), $"/{pattern}/ on '{sample}': .NET {oracle.IsMatch(sample)}, grammar {compiled.Matches(sample)}");
+            }
+        }
+
+        Assert.True(outputs > 300, $"only {outputs} walks ended");
+    }
+
+    /// <summary>A random pattern over a small alphabet: literals, classes, groups, alternation and every quantifier.</summary>
+    private static string RandomPattern(Random random, int depth)
+    {
+        var builder = new StringBuilder();
+        int items = random.Next(1, 4);
+        for (int i = 0; i < items; i++)
+        {
+            string atom = random.Next(depth >= 2 ? 6 : 8) switch
+            {
+                0 => "a",
+                1 => "b",
+                2 => "[a-c]",
+                3 => "[^ab]",
+                4 => @"\d",
+                5 => " ",
+                6 => "(" + RandomPattern(random, depth + 1) + "|" + RandomPattern(random, depth + 1) + ")",
+                _ => "(?:" + RandomPattern(random, depth + 1) + ")",
+            };
+            string quantifier = random.Next(8) switch
+            {
+                0 => "?",
+                1 => "*",
+                2 => "+",
+                3 => $"{{{random.Next(0, 3)}}}",
+                4 => $"{{{random.Next(0, 2)},{random.Next(2, 4)}}}",
+                5 => $"{{{random.Next(1, 3)},}}",
+                _ => "",
+            };
+            builder.Append(atom).Append(quantifier);
+        }
+
+        return builder.ToString();
+    }
+
     /// <summary>
     /// The pattern in .NET's dialect with ECMAScript's classes (ours): \d is ASCII digits (.NET's is every Unicode
     /// digit) and \s includes U+FEFF (.NET's does not).
