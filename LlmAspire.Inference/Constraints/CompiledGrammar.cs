@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Numerics;
 
 namespace LlmAspire.Inference.Constraints;
 
@@ -162,8 +161,5 @@ public sealed class CompiledGrammar
     private static void Set(ulong[] bits, int id) => bits[id >> 6] |= 1UL << (id & 63);
 
     /// <summary>The tokens a node accepts on its own, and those to check against the whole stack.</summary>
-    internal sealed record NodeMask(ulong[] Accepted, int[] ContextDependent)
-    {
-        public int AcceptedCount => Accepted.Sum(w => BitOperations.PopCount(w));
-    }
+    internal sealed record NodeMask(ulong[] Accepted, int[] ContextDependent);
 }

@@ -12,7 +12,6 @@ internal sealed class GrammarFrame : IEquatable<GrammarFrame>
     {
         Node = node;
         Parent = parent;
-        Depth = parent is null ? 1 : parent.Depth + 1;
         _hash = HashCode.Combine(node, parent?._hash ?? 0);
     }
 
@@ -21,9 +20,6 @@ internal sealed class GrammarFrame : IEquatable<GrammarFrame>
 
     /// <summary>Where the rule this node belongs to returns; null at the bottom.</summary>
     public GrammarFrame? Parent { get; }
-
-    /// <summary>Frames in the stack.</summary>
-    public int Depth { get; }
 
     public bool Equals(GrammarFrame? other)
     {
