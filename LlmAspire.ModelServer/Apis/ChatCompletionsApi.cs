@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
+using LlmAspire.Inference.Tokenization;
 using LlmAspire.OpenAIApi;
 using LlmAspire.OpenAIApi.Chat;
 using LlmAspire.OpenAIApi.Completions;
@@ -119,6 +120,19 @@ internal sealed class ChatCompletionsApi : IGenerationEndpoint<ChatCompletionReq
         }
     }
 
+    /// <summary>
+    /// One finished choice read as an assistant message: its content (null when it is only calls), its function calls,
+    /// and the finish reason — <c>tool_calls</c> when it ended on its own with calls, as OpenAI reports it.
+    /// </summary>
+    internal static ParsedChoice ParseChoice(GenerationRun run, ChoiceResult choice)
+    {
+        var parser = run.CreateOutputParser();
+        parser.Push(choice.Text);
+        parser.Finish();
+        var reason = parser.ToolCalls.Count > 0 && choice.FinishReason == "stop" ? "tool_calls" : choice.FinishReason;
+        return new ParsedChoice(parser.Content, parser.ToolCalls, reason);
+    }
+
     private static ChatLogprobs ChatLogprobs(IReadOnlyList<TokenLogprob> tokens, int top) =>
         new([.. tokens.Select(token => new ChatTokenLogprob(
             token.Token,
@@ -136,3 +150,6 @@ internal sealed class ChatCompletionsApi : IGenerationEndpoint<ChatCompletionReq
     private static string UsageChunk(GenerationRun run, CompletionUsage usage) =>
         JsonSerializer.Serialize(new ChatCompletionUsageChunk(run.Id, run.Created, run.Model.Id, [], usage), OpenAIJsonContext.Wire.ChatCompletionUsageChunk);
 }
+
+/// <summary>A finished choice as an assistant message.</summary>
+internal sealed record ParsedChoice(string? Content, IReadOnlyList<ChatToolCall> ToolCalls, string FinishReason);

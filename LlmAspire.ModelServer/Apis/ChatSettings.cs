@@ -1,4 +1,5 @@
 using LlmAspire.Inference.Tokenization;
+using LlmAspire.Inference.Tools;
 
 namespace LlmAspire.ModelServer.Apis;
 
@@ -15,4 +16,14 @@ internal sealed record ChatSettings(
     int? MaxTokens,
     string MaxTokensParam,
     bool Logprobs,
-    int TopLogprobs);
+    int TopLogprobs)
+{
+    /// <summary>The functions the model may call (empty: none).</summary>
+    public IReadOnlyList<ChatTool> Tools { get; init; } = [];
+
+    /// <summary>Whether and how the model must call them.</summary>
+    public ToolChoice ToolChoice { get; init; } = ToolChoice.Auto;
+
+    /// <summary>Whether one answer may hold several calls.</summary>
+    public bool ParallelToolCalls { get; init; } = true;
+}

@@ -5,6 +5,7 @@ using System.Text;
 using System.Threading.Channels;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
+using LlmAspire.Inference.Tools;
 using LlmAspire.OpenAIApi.Completions;
 using LlmAspire.OpenAIApi.Errors;
 using LlmAspire.ModelServer.Telemetry;
@@ -27,13 +28,14 @@ internal sealed partial class GenerationRun : IDisposable
     private readonly string?[] _finishReasons;
     private readonly long _start = Stopwatch.GetTimestamp();
     private readonly bool _stream;
+    private readonly Func<ChatOutputParser>? _outputParser;
     private bool _ended;
 
     private GenerationRun(
         CompletionServices services,
         string id,
         LanguageModel model,
-        GenerationRequest request,
+        PreparedGeneration generation,
         SamplingSettings sampling,
         ChannelReader<GenerationUpdate> updates,
         CancellationTokenSource cancellation,
@@ -43,14 +45,15 @@ internal sealed partial class GenerationRun : IDisposable
         Id = id;
         Created = services.TimeProvider.GetUtcNow().ToUnixTimeSeconds();
         Model = model;
-        Request = request;
+        Request = generation.Request;
+        _outputParser = generation.OutputParser;
         Updates = updates;
         IncludeUsage = sampling.IncludeUsage;
         _stream = sampling.Stream;
         _cancellation = cancellation;
         _telemetry = telemetry;
-        _completionTokens = new int[request.N];
-        _finishReasons = new string?[request.N];
+        _completionTokens = new int[Request.N];
+        _finishReasons = new string?[Request.N];
     }
 
     public string Id { get; }
@@ -60,6 +63,9 @@ internal sealed partial class GenerationRun : IDisposable
     public LanguageModel Model { get; }
 
     public GenerationRequest Request { get; }
+
+    /// <summary>A new reader of one choice's output: content and function calls (everything is content without tools).</summary>
+    public ChatOutputParser CreateOutputParser() => _outputParser?.Invoke() ?? new ChatOutputParser();
 
     /// <summary>The engine's updates: the request's choices interleaved, each ending with a finish reason.</summary>
     public ChannelReader<GenerationUpdate> Updates { get; }
@@ -102,7 +108,7 @@ internal sealed partial class GenerationRun : IDisposable
         {
             var updates = model.Submit(request, cancellation.Token);
             telemetry.Queued(model.Waiting);
-            run = new GenerationRun(services, id, model, request, sampling, updates, cancellation, telemetry);
+            run = new GenerationRun(services, id, model, generation, sampling, updates, cancellation, telemetry);
             context.Response.RegisterForDispose(run);
             error = null;
             return true;

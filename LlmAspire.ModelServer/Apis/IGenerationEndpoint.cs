@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization.Metadata;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
+using LlmAspire.Inference.Tools;
 using LlmAspire.OpenAIApi.Completions;
 using LlmAspire.OpenAIApi.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -49,7 +50,11 @@ internal interface IGenerationEndpoint<TRequest, TSettings>
 /// <summary>A generation ready to submit.</summary>
 /// <param name="Request">The engine request.</param>
 /// <param name="BudgetParam">The parameter the completion budget came from, named when the budget does not fit.</param>
-internal sealed record PreparedGeneration(GenerationRequest Request, string BudgetParam);
+internal sealed record PreparedGeneration(GenerationRequest Request, string BudgetParam)
+{
+    /// <summary>Makes the reader of one choice's output (content and function calls); null: all content.</summary>
+    public Func<ChatOutputParser>? OutputParser { get; init; }
+}
 
 /// <summary>The SSE payloads of a streamed answer: before any update, per update, and the usage chunk.</summary>
 internal sealed record GenerationStreamShape(
