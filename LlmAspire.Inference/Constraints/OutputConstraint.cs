@@ -30,6 +30,7 @@ public sealed record OutputConstraint(OutputConstraintKind Kind, string Source)
         OutputConstraintKind.Regex => Grammar.FromRegex(Source),
         OutputConstraintKind.Choice => Grammar.FromChoices(System.Text.Json.JsonSerializer.Deserialize(Source, ConstraintJsonContext.Default.StringArray) ?? []),
         OutputConstraintKind.Gbnf => Grammar.ParseGbnf(Source),
+        OutputConstraintKind.ToolCalls => Tools.ToolCallGrammar.FromSpec(Source),
         _ => throw new GrammarException($"Unknown constraint kind {Kind}."),
     };
 }
@@ -51,6 +52,9 @@ public enum OutputConstraintKind
 
     /// <summary>A GBNF grammar (<see cref="GbnfParser"/>).</summary>
     Gbnf,
+
+    /// <summary>Function calls in a model family's syntax (<see cref="Tools.ToolCallSpec"/>).</summary>
+    ToolCalls,
 }
 
 /// <summary>Source-generated JSON for the choice lists.</summary>

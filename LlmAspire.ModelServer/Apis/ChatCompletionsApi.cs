@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
+using LlmAspire.Inference.Constraints;
 using LlmAspire.Inference.Tokenization;
+using LlmAspire.Inference.Tools;
 using LlmAspire.OpenAIApi;
 using LlmAspire.OpenAIApi.Chat;
 using LlmAspire.OpenAIApi.Completions;
@@ -61,10 +63,12 @@ internal sealed class ChatCompletionsApi : IGenerationEndpoint<ChatCompletionReq
                 "chat_template_unsupported");
         }
 
+        var format = ToolCallFormat.For(chat.Template);
+        var (messages, tools) = format.Adapt(settings.Messages, settings.Tools);
         int[] promptTokens;
         try
         {
-            promptTokens = chat.Render(settings.Messages, model.ContextLength);
+            promptTokens = chat.Render(messages, tools, model.ContextLength);
         }
         catch (ArgumentException ex)
         {
@@ -79,14 +83,36 @@ internal sealed class ChatCompletionsApi : IGenerationEndpoint<ChatCompletionReq
 
         // Without a budget the answer may fill what the context leaves, as vLLM does.
         var maxTokens = settings.MaxTokens ?? model.ContextLength - promptTokens.Length;
-        generation = new PreparedGeneration(
-            settings.Sampling.ToGenerationRequest(promptTokens, maxTokens, chat.StopSequences) with
+        var request = settings.Sampling.ToGenerationRequest(promptTokens, maxTokens, chat.StopSequences) with
+        {
+            Logprobs = settings.Logprobs,
+            TopLogprobs = settings.TopLogprobs,
+            StopTokenIds = chat.StopTokenIds.Count > 0 ? chat.StopTokenIds : null,
+        };
+        Func<ChatOutputParser>? parser = null;
+        if (settings.Tools.Count > 0 && settings.ToolChoice.Mode != ToolChoiceMode.None)
+        {
+            // The answer is held to well-formed calls of the request's functions (or, with auto, text or calls).
+            var spec = new ToolCallSpec(
+                format.Syntax,
+                [.. settings.Tools.Select(t => new ToolCallSpec.Function(t.Name, t.Parameters))],
+                settings.ToolChoice.Mode,
+                settings.ToolChoice.Function,
+                settings.ParallelToolCalls,
+                settings.ToolChoice.Mode == ToolChoiceMode.Auto ? settings.Sampling.Constraint?.Constraint : null);
+            try
             {
-                Logprobs = settings.Logprobs,
-                TopLogprobs = settings.TopLogprobs,
-                StopTokenIds = chat.StopTokenIds.Count > 0 ? chat.StopTokenIds : null,
-            },
-            settings.MaxTokensParam);
+                request = request with { Grammar = model.Grammars.Get(spec.ToConstraint()) };
+            }
+            catch (GrammarException ex)
+            {
+                return OpenAIErrors.BadRequest($"Invalid 'tools': {ex.Message}", "tools", "invalid_value");
+            }
+
+            parser = format.CreateParser;
+        }
+
+        generation = new PreparedGeneration(request, settings.MaxTokensParam) { OutputParser = parser };
         return null;
     }
 
@@ -95,28 +121,71 @@ internal sealed class ChatCompletionsApi : IGenerationEndpoint<ChatCompletionReq
             run.Id,
             run.Created,
             run.Model.Id,
-            [.. choices.Select((choice, index) => new ChatChoice(
-                index, new ChatResponseMessage(choice.Text), choice.Logprobs is { } logprobs ? ChatLogprobs(logprobs, run.Request.TopLogprobs) : null, choice.FinishReason))],
+            [.. choices.Select((choice, index) =>
+            {
+                var parsed = ParseChoice(run, choice);
+                var message = new ChatResponseMessage(parsed.Content)
+                {
+                    ToolCalls = parsed.ToolCalls.Count > 0 ? [.. parsed.ToolCalls.Select(c => new ChatToolCallWire(c.Id, new ChatFunctionCallWire(c.Name, c.Arguments)))] : null,
+                };
+                return new ChatChoice(index, message, choice.Logprobs is { } logprobs ? ChatLogprobs(logprobs, run.Request.TopLogprobs) : null, parsed.FinishReason);
+            })],
             run.Usage));
 
-    public GenerationStreamShape Stream(GenerationRun run) => new(
-        Enumerable.Range(0, run.Request.N).Select(index => Chunk(run, new ChatChunkChoice(index, ChatDelta.Start, null, null))),
-        update => StreamChunks(run, update),
-        usage => UsageChunk(run, usage));
+    public GenerationStreamShape Stream(GenerationRun run)
+    {
+        var parsers = new ChatOutputParser[run.Request.N];
+        var called = new bool[run.Request.N];
+        return new(
+            Enumerable.Range(0, run.Request.N).Select(index => Chunk(run, new ChatChunkChoice(index, ChatDelta.Start, null, null))),
+            update => StreamChunks(run, update, parsers[update.Index] ??= run.CreateOutputParser(), called),
+            usage => UsageChunk(run, usage));
+    }
 
-    /// <summary>A content chunk for an update's text (and log-probabilities); on a choice's last update, then a chunk with an empty delta and the finish reason.</summary>
-    private static IEnumerable<string> StreamChunks(GenerationRun run, GenerationUpdate update)
+    /// <summary>
+    /// The chunks of an update: its text read by the choice's output parser — content deltas, and for each call a
+    /// delta with its id, type and name then its arguments (OpenAI's shape) — its log-probabilities with the first
+    /// chunk (or alone); on a choice's last update, what the parser held back, then an empty delta with the finish
+    /// reason (<c>tool_calls</c> when the choice called functions and stopped on its own).
+    /// </summary>
+    private static IEnumerable<string> StreamChunks(GenerationRun run, GenerationUpdate update, ChatOutputParser parser, bool[] called)
     {
         var logprobs = run.Request.Logprobs ? run.VisibleLogprobs(update) : null;
-        if (update.Text.Length > 0 || logprobs is { Count: > 0 })
+        var chatLogprobs = logprobs is { Count: > 0 } ? ChatLogprobs(logprobs, run.Request.TopLogprobs) : null;
+        var events = new List<ChatOutputEvent>(parser.Push(update.Text));
+        if (update.FinishReason is not null)
         {
-            var chatLogprobs = logprobs is not null ? ChatLogprobs(logprobs, run.Request.TopLogprobs) : null;
-            yield return Chunk(run, new ChatChunkChoice(update.Index, new ChatDelta(null, update.Text), chatLogprobs, null));
+            events.AddRange(parser.Finish());
+        }
+
+        foreach (var chatEvent in events)
+        {
+            var delta = chatEvent switch
+            {
+                ContentDelta text => new ChatDelta(null, text.Text),
+                ToolCallStarted start => new ChatDelta(null, null) { ToolCalls = [new ChatToolCallDelta(start.Index, start.Id, "function", new ChatFunctionCallWire(start.Name, ""))] },
+                ToolCallArgumentsDelta arguments => new ChatDelta(null, null) { ToolCalls = [new ChatToolCallDelta(arguments.Index, null, null, new ChatFunctionCallWire(null, arguments.Arguments))] },
+                _ => null,
+            };
+            if (delta is null)
+            {
+                continue;
+            }
+
+            called[update.Index] |= chatEvent is ToolCallStarted;
+            yield return Chunk(run, new ChatChunkChoice(update.Index, delta, chatLogprobs, null));
+            chatLogprobs = null;
+        }
+
+        if (chatLogprobs is not null)
+        {
+            yield return Chunk(run, new ChatChunkChoice(update.Index, new ChatDelta(null, ""), chatLogprobs, null));
         }
 
         if (update.FinishReason is { } reason)
         {
-            yield return Chunk(run, new ChatChunkChoice(update.Index, ChatDelta.Empty, null, reason == FinishReason.Length ? "length" : "stop"));
+            var finish = reason == FinishReason.Length ? "length" : called[update.Index] ? "tool_calls" : "stop";
+            yield return Chunk(run, new ChatChunkChoice(update.Index, ChatDelta.Empty, null, finish));
         }
     }
 

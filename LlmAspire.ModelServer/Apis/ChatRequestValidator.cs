@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using LlmAspire.Inference.Tokenization;
+using LlmAspire.Inference.Tools;
 using LlmAspire.OpenAIApi;
 using LlmAspire.OpenAIApi.Chat;
 using LlmAspire.OpenAIApi.Completions;
@@ -15,8 +16,9 @@ namespace LlmAspire.ModelServer.Apis;
 /// Checks a chat completion request (see <see cref="SamplingValidator"/> for the shared fields): <c>messages</c> from
 /// system (or developer), user and assistant, each a string or an array of text parts; <c>max_completion_tokens</c>
 /// (or the older <c>max_tokens</c>); <c>logprobs</c> with <c>top_logprobs</c> (0-20); <c>response_format</c>
-/// (<see cref="StructuredOutputReader"/>). Images, audio and tools are refused with a message saying so, never
-/// silently ignored.
+/// (<see cref="StructuredOutputReader"/>); <c>tools</c>, <c>tool_choice</c>, <c>parallel_tool_calls</c>, assistant turns
+/// with <c>tool_calls</c> and <c>tool</c> turns (<see cref="ToolRequestReader"/>). Images and audio are refused with a
+/// message saying so, never silently ignored.
 /// </summary>
 internal static class ChatRequestValidator
 {
@@ -55,9 +57,11 @@ internal static class ChatRequestValidator
             return false;
         }
 
-        if (request.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
+        error = ToolRequestReader.ReadTools(request.Tools, out var tools);
+        var toolChoice = ToolChoice.None;
+        error ??= ToolRequestReader.ReadToolChoice(request.ToolChoice, tools, out toolChoice);
+        if (error is not null)
         {
-            error = OpenAIErrors.BadRequest("Invalid 'tools': this server does not support function calling.", "tools", "unsupported_parameter");
             return false;
         }
 
@@ -76,7 +80,12 @@ internal static class ChatRequestValidator
         var (budget, budgetParam) = request.MaxCompletionTokens is { } completion
             ? (completion, "max_completion_tokens")
             : (request.MaxTokens, "max_tokens");
-        settings = new ChatSettings(format is null ? sampling! : sampling! with { Constraint = format }, messages!, budget, budgetParam, request.Logprobs == true, request.TopLogprobs ?? 0);
+        settings = new ChatSettings(format is null ? sampling! : sampling! with { Constraint = format }, messages!, budget, budgetParam, request.Logprobs == true, request.TopLogprobs ?? 0)
+        {
+            Tools = tools,
+            ToolChoice = toolChoice,
+            ParallelToolCalls = request.ParallelToolCalls ?? true,
+        };
         return true;
     }
 
@@ -114,18 +123,45 @@ internal static class ChatRequestValidator
                 return roleError;
             }
 
-            if (item.TryGetProperty("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array && toolCalls.GetArrayLength() > 0)
+            IReadOnlyList<ChatToolCall>? calls = null;
+            if (item.TryGetProperty("tool_calls", out var toolCalls) && toolCalls.ValueKind != JsonValueKind.Null)
             {
-                return OpenAIErrors.BadRequest(
-                    $"Invalid '{param}.tool_calls': this server does not support function calling.", $"{param}.tool_calls", "unsupported_parameter");
+                if (role != ChatMessage.AssistantRole)
+                {
+                    return OpenAIErrors.BadRequest($"Invalid '{param}.tool_calls': only assistant messages carry tool calls.", $"{param}.tool_calls", "invalid_value");
+                }
+
+                if (ToolRequestReader.ReadToolCalls(toolCalls, $"{param}.tool_calls", out var read) is { } callsError)
+                {
+                    return callsError;
+                }
+
+                calls = read.Count > 0 ? read : null;
             }
 
-            if (ReadContent(item, param, out var content) is { } contentError)
+            string? toolCallId = null;
+            if (role == ChatMessage.ToolRole)
+            {
+                if (!item.TryGetProperty("tool_call_id", out var id) || id.ValueKind != JsonValueKind.String)
+                {
+                    return OpenAIErrors.BadRequest($"Missing required parameter: '{param}.tool_call_id'.", $"{param}.tool_call_id", "missing_required_parameter");
+                }
+
+                toolCallId = id.GetString();
+            }
+
+            string? content;
+            if (calls is not null && (!item.TryGetProperty("content", out var maybe) || maybe.ValueKind == JsonValueKind.Null))
+            {
+                content = string.Empty; // an assistant turn that only calls functions
+            }
+            else if (ReadContent(item, param, out content) is { } contentError)
             {
                 return contentError;
             }
 
-            result.Add(new ChatMessage(role!, content!));
+            string? name = item.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+            result.Add(new ChatMessage(role!, content!) { ToolCalls = calls, ToolCallId = toolCallId, Name = role == ChatMessage.ToolRole ? name : null });
             index++;
         }
 
@@ -146,13 +182,14 @@ internal static class ChatRequestValidator
             ChatMessage.SystemRole or "developer" => ChatMessage.SystemRole,
             ChatMessage.UserRole => ChatMessage.UserRole,
             ChatMessage.AssistantRole => ChatMessage.AssistantRole,
+            ChatMessage.ToolRole => ChatMessage.ToolRole,
             _ => null,
         };
 
         return role is not null
             ? null
             : OpenAIErrors.BadRequest(
-                $"Invalid '{param}.role': '{value.GetString()}'. This server accepts the roles system, developer, user and assistant (tool and function messages need function calling, which it does not support).",
+                $"Invalid '{param}.role': '{value.GetString()}'. This server accepts the roles system, developer, user, assistant and tool (the deprecated 'function' role: use 'tool').",
                 $"{param}.role",
                 "invalid_value");
     }

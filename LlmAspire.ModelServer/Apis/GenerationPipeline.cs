@@ -59,7 +59,8 @@ internal static class GenerationPipeline
             return Rejected(services, unprepared);
         }
 
-        if (sampling.Constraint is { } constraint)
+        // An endpoint may have set the grammar itself (tool calls, which fold in the response format).
+        if (sampling.Constraint is { } constraint && generation!.Request.Grammar is null)
         {
             try
             {

@@ -5,8 +5,8 @@ namespace LlmAspire.OpenAIApi.Chat;
 
 /// <summary>
 /// The body of <c>POST /v1/chat/completions</c>: the shared fields of <see cref="SamplingRequest"/>, messages, logprobs,
-/// tools and response format. Tools and structured output are refused rather than ignored; other fields the server
-/// does not implement (<c>user</c>, <c>metadata</c>, ...) are accepted and ignored.
+/// tools and response format. Fields the server does not implement (<c>user</c>, <c>metadata</c>, ...) are accepted and
+/// ignored.
 /// </summary>
 public sealed record ChatCompletionRequest : SamplingRequest
 {
@@ -25,11 +25,19 @@ public sealed record ChatCompletionRequest : SamplingRequest
     [JsonPropertyName("top_logprobs")]
     public int? TopLogprobs { get; init; }
 
-    /// <summary>Function calling is not implemented: a non-empty array is refused.</summary>
+    /// <summary>Functions the model may call: <c>[{"type":"function","function":{"name","description","parameters","strict"}}]</c>.</summary>
     [JsonPropertyName("tools")]
     public JsonElement? Tools { get; init; }
 
-    /// <summary>Only <c>{"type":"text"}</c> is implemented.</summary>
+    /// <summary><c>none</c>, <c>auto</c>, <c>required</c> or <c>{"type":"function","function":{"name"}}</c>.</summary>
+    [JsonPropertyName("tool_choice")]
+    public JsonElement? ToolChoice { get; init; }
+
+    /// <summary>Whether one answer may call several functions (default true).</summary>
+    [JsonPropertyName("parallel_tool_calls")]
+    public bool? ParallelToolCalls { get; init; }
+
+    /// <summary><c>text</c>, <c>json_object</c> or <c>json_schema</c>.</summary>
     [JsonPropertyName("response_format")]
     public JsonElement? ResponseFormat { get; init; }
 }

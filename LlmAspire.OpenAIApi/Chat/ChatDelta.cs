@@ -4,7 +4,8 @@ namespace LlmAspire.OpenAIApi.Chat;
 
 /// <summary>
 /// What a chunk adds to a choice's message: <c>{"role":"assistant","content":""}</c> first, then <c>{"content":"…"}</c>,
-/// and <c>{}</c> on the chunk that carries the finish reason. Absent fields are not written.
+/// <c>{"tool_calls":[…]}</c> for function calls, and <c>{}</c> on the chunk that carries the finish reason. Absent
+/// fields are not written.
 /// </summary>
 public sealed record ChatDelta(
     [property: JsonPropertyName("role"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
@@ -15,4 +16,9 @@ public sealed record ChatDelta(
 
     /// <summary>The delta of a choice's finishing chunk.</summary>
     public static ChatDelta Empty { get; } = new(null, null);
+
+    /// <summary>Pieces of function calls; null (not written) when the chunk has none.</summary>
+    [JsonPropertyName("tool_calls")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ChatToolCallDelta>? ToolCalls { get; init; }
 }

@@ -2,9 +2,12 @@ using System.Text.Json.Serialization;
 
 namespace LlmAspire.OpenAIApi.Chat;
 
-/// <summary>The assistant's message; <c>refusal</c> is always null (the server never refuses).</summary>
+/// <summary>
+/// The assistant's message: its text (null when it only calls functions), its function calls (absent when none) and
+/// <c>refusal</c>, always null (the server never refuses).
+/// </summary>
 public sealed record ChatResponseMessage(
-    [property: JsonPropertyName("content")] string Content)
+    [property: JsonPropertyName("content")] string? Content)
 {
     [JsonPropertyName("role")]
     [JsonPropertyOrder(-1)]
@@ -12,4 +15,9 @@ public sealed record ChatResponseMessage(
 
     [JsonPropertyName("refusal")]
     public string? Refusal => null;
+
+    /// <summary>The function calls; null (not written) when there are none.</summary>
+    [JsonPropertyName("tool_calls")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ChatToolCallWire>? ToolCalls { get; init; }
 }
