@@ -18,11 +18,11 @@ public sealed record ToolCallFormat(string Name, ToolCallSyntax Syntax, bool Tem
 {
     /// <summary>The instructions the generic format adds to the system message, before the functions (one JSON object per line).</summary>
     public const string GenericInstructions =
-        "# Tools\n\nYou may call one or more functions to assist with the user query. The functions are described by these JSON signatures:\n";
+        "# Tools\nYou may call these functions (JSON signatures):\n";
 
     /// <summary>How the generic format asks for calls, after the functions.</summary>
     public const string GenericCallInstructions =
-        "\nTo call a function, answer with one block per call, each a JSON object with the function's name and arguments:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <arguments-json-object>}\n</tool_call>";
+        "\nTo call one, answer with a block per call:\n<tool_call>\n{\"name\": <name>, \"arguments\": <object>}\n</tool_call>";
 
     /// <summary>The format of models with no tool format of their own.</summary>
     public static ToolCallFormat Generic { get; } = new("generic", ToolCallSyntax.Hermes, false);
@@ -145,15 +145,13 @@ public sealed record ToolCallFormat(string Name, ToolCallSyntax Syntax, bool Tem
             : GenericInstructions + signatures + GenericCallInstructions;
     }
 
-    /// <summary>A function as OpenAI's <c>{"type":"function","function":{…}}</c> JSON.</summary>
+    /// <summary>A function as JSON: <c>{"name","description","parameters"}</c> (Phi-4-mini's own shape; compact for the generic format).</summary>
     private static string Signature(ChatTool tool)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream))
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
-            writer.WriteString("type", "function");
-            writer.WriteStartObject("function");
             writer.WriteString("name", tool.Name);
             if (tool.Description is not null)
             {
@@ -167,7 +165,6 @@ public sealed record ToolCallFormat(string Name, ToolCallSyntax Syntax, bool Tem
                 parameters.RootElement.WriteTo(writer);
             }
 
-            writer.WriteEndObject();
             writer.WriteEndObject();
         }
 
