@@ -10,9 +10,9 @@ namespace LlmAspire.Gateway.Responses;
 /// <list type="bullet">
 /// <item>JSON: the body (a few KiB; the model server sends it at once) is held back up to the limit and written after
 /// <c>onCompleted</c> ran; a bigger body goes on as it comes and is only identified.</item>
-/// <item>Server-sent events: every byte goes on as it comes; the write that ends the <c>response.completed</c> (or
-/// <c>response.incomplete</c>) event waits for <c>onCompleted</c>, so the client sees the last event once its response
-/// is stored.</item>
+/// <item>Server-sent events: every byte goes on as it comes; the write that ends the <c>data:</c> line of the
+/// <c>response.completed</c> (or <c>response.incomplete</c>) event waits for <c>onCompleted</c>, so the blank line at
+/// which a client acts on that event reaches it only once its response is stored.</item>
 /// </list>
 /// Anything else passes through untouched.
 /// </summary>

@@ -255,6 +255,23 @@ public sealed class ResponsesGatewayTests
     }
 
     [Fact]
+    public async Task RedisDown_ConversationContinuesFromThisGatewaysMemory()
+    {
+        await using var setup = await Setup.StartAsync(redis: true);
+        using var client = setup.Gateway.CreateClient();
+        await setup.StopRedisAsync();
+
+        var id = await PostIdAsync(client, Request("while redis is down"));
+        var (get, _) = await SendAsync(client, HttpMethod.Get, $"/v1/responses/{id}");
+        var (follow, _) = await PostAsync(client, Request("and after", previous: id));
+
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, follow.StatusCode);
+        using var forwarded = JsonDocument.Parse(setup.Backend.Received.Last());
+        Assert.Equal(3, forwarded.RootElement.GetProperty("input").GetArrayLength());
+    }
+
+    [Fact]
     public async Task RetryOnAnotherServer_SendsTheRewrittenBody()
     {
         await using var busy = await FakeResponsesServer.StartAsync();
@@ -440,6 +457,8 @@ public sealed class ResponsesGatewayTests
                 throw;
             }
         }
+
+        public Task StopRedisAsync() => _redis!.StopAsync();
 
         public async ValueTask DisposeAsync()
         {
