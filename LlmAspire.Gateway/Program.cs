@@ -3,6 +3,7 @@ using LlmAspire.Gateway.Auth;
 using LlmAspire.Gateway.Caching;
 using LlmAspire.Gateway.RateLimiting;
 using LlmAspire.Gateway.Requests;
+using LlmAspire.Gateway.Responses;
 using LlmAspire.Gateway.Routing;
 using LlmAspire.Gateway.Telemetry;
 using LlmAspire.OpenAIApi.Errors;
@@ -14,6 +15,7 @@ builder.AddModelServerProxy();
 builder.AddApiKeys();
 builder.AddRateLimits();
 builder.AddResponseCache();
+builder.AddStoredResponses();
 
 var app = builder.Build();
 
@@ -23,9 +25,11 @@ app.MapDefaultEndpoints();
 app.UseGatewayTelemetry();
 app.UseApiKeys();
 app.UseCompletionRequests();
+app.UseStoredResponses();
 app.UseRateLimits();
 app.UseResponseCache();
 app.MapModelsApi();
+app.MapResponsesApi();
 app.MapGatewayMetrics();
 app.MapModelServerProxy();
 

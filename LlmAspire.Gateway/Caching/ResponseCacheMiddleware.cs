@@ -21,6 +21,9 @@ namespace LlmAspire.Gateway.Caching;
 /// <item><c>Cache-Control: no-cache</c> skips the lookup but stores; <c>no-store</c> looks up but does not store.</item>
 /// </list>
 /// Sampling requests pass straight through. L2 trouble never fails a request (see <see cref="ResilientDistributedCache"/>).
+/// <c>POST /v1/responses</c> is never cached, deterministic or not: each answer has its own response id, which the
+/// gateway stores per API key for <c>previous_response_id</c> (see <c>Responses/</c>), so a replayed answer would hand
+/// one caller another's id, or the same id for two conversations.
 /// </summary>
 public sealed partial class ResponseCacheMiddleware
 {
@@ -76,7 +79,7 @@ public sealed partial class ResponseCacheMiddleware
         }
 
         var directives = CacheControlDirectives.Parse(context.Request.Headers.CacheControl, context.Request.Headers.Pragma);
-        if (!request.IsDeterministic || (directives.NoCache && directives.NoStore))
+        if (!request.IsDeterministic || (directives.NoCache && directives.NoStore) || request.Path == CompletionRequestInfo.ResponsesPath)
         {
             Mark(context, Outcome.Bypass, request.Stream);
             await _next(context);

@@ -6,7 +6,8 @@ namespace LlmAspire.Gateway.RateLimiting;
 
 /// <summary>
 /// Passes a response through unchanged while looking for its OpenAI <c>usage</c>: in a JSON body (up to 1 MiB),
-/// or in any <c>data:</c> event of a <c>text/event-stream</c> (the last one that has it wins).
+/// or in any <c>data:</c> event of a <c>text/event-stream</c> (the last one that has it wins); a Responses API event
+/// carries it in its <c>response</c> (<c>response.completed</c>), and counts it as input and output tokens.
 /// </summary>
 internal sealed class UsageObserverStream(Stream inner, HttpResponse response) : ObservingWriteStream(inner)
 {
@@ -104,8 +105,15 @@ internal sealed class UsageObserverStream(Stream inner, HttpResponse response) :
         {
             var reader = new Utf8JsonReader(json.TrimEnd("\r"u8));
             using var document = JsonDocument.ParseValue(ref reader);
-            if (document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("usage", out var usage)
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("response", out var responseObject) && responseObject.ValueKind == JsonValueKind.Object)
+            {
+                root = responseObject;
+            }
+
+            if (root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("usage", out var usage)
                 && usage.ValueKind == JsonValueKind.Object)
             {
                 if (usage.TryGetProperty("total_tokens", out var total) && total.TryGetInt64(out var totalTokens))
@@ -114,8 +122,8 @@ internal sealed class UsageObserverStream(Stream inner, HttpResponse response) :
                 }
                 else
                 {
-                    var prompt = usage.TryGetProperty("prompt_tokens", out var p) && p.TryGetInt64(out var pt) ? pt : 0;
-                    var completion = usage.TryGetProperty("completion_tokens", out var c) && c.TryGetInt64(out var ct) ? ct : 0;
+                    var prompt = (usage.TryGetProperty("prompt_tokens", out var p) || usage.TryGetProperty("input_tokens", out p)) && p.TryGetInt64(out var pt) ? pt : 0;
+                    var completion = (usage.TryGetProperty("completion_tokens", out var c) || usage.TryGetProperty("output_tokens", out c)) && c.TryGetInt64(out var ct) ? ct : 0;
                     TotalTokens = prompt + completion;
                 }
             }

@@ -3,7 +3,7 @@ using StackExchange.Redis;
 
 namespace LlmAspire.Gateway.Redis;
 
-/// <summary>The gateway's one Redis connection, shared by the response cache and the rate limits.</summary>
+/// <summary>The gateway's one Redis connection, shared by the response cache, the stored responses and the rate limits.</summary>
 public static class GatewayRedisExtensions
 {
     /// <summary>

@@ -109,7 +109,7 @@ public sealed partial class RedisCircuitBreaker(TimeProvider timeProvider, IOpti
         pending?.ContinueWith(static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis failed or was too slow ({Operation}: {ExceptionType}: {ExceptionMessage}); skipping it for {BreakDuration}. "
-        + "Meanwhile cached responses come from this gateway's memory only and rate limits are not enforced.")]
+        + "Meanwhile cached and stored responses come from this gateway's memory only and rate limits are not enforced.")]
     private static partial void LogOpened(ILogger logger, string operation, string exceptionType, string exceptionMessage, TimeSpan breakDuration);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Redis answers again: the shared cache and rate limits are back.")]

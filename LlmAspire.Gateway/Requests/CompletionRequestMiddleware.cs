@@ -5,7 +5,7 @@ using LlmAspire.OpenAIApi.Requests;
 namespace LlmAspire.Gateway.Requests;
 
 /// <summary>
-/// Reads the body of POST <c>/v1/completions</c> and <c>/v1/chat/completions</c> once, checks it as the model server
+/// Reads the body of POST <c>/v1/completions</c>, <c>/v1/chat/completions</c> and <c>/v1/responses</c> once, checks it as the model server
 /// does — 415 when it is not JSON, 413 beyond <see cref="MaxBodyBytes"/>, 400 when it fails
 /// <see cref="OpenAIJsonBody.Validate"/> (not UTF-8, lone surrogates, too deep, not one JSON object) — answering
 /// those itself, before anything reads a field; parses what routing, caching and limits need into a
@@ -49,7 +49,7 @@ public sealed class CompletionRequestMiddleware(RequestDelegate next)
     }
 
     /// <summary>
-    /// <c>/v1/completions</c> or <c>/v1/chat/completions</c> when <paramref name="path"/> is one of them as routing
+    /// <c>/v1/completions</c>, <c>/v1/chat/completions</c> or <c>/v1/responses</c> when <paramref name="path"/> is one of them as routing
     /// matches it (any case, a trailing slash); else null.
     /// </summary>
     internal static string? CompletionPath(PathString path)
@@ -59,6 +59,7 @@ public sealed class CompletionRequestMiddleware(RequestDelegate next)
         {
             _ when string.Equals(value, CompletionRequestInfo.CompletionsPath, StringComparison.OrdinalIgnoreCase) => CompletionRequestInfo.CompletionsPath,
             _ when string.Equals(value, CompletionRequestInfo.ChatCompletionsPath, StringComparison.OrdinalIgnoreCase) => CompletionRequestInfo.ChatCompletionsPath,
+            _ when string.Equals(value, CompletionRequestInfo.ResponsesPath, StringComparison.OrdinalIgnoreCase) => CompletionRequestInfo.ResponsesPath,
             _ => null,
         };
     }

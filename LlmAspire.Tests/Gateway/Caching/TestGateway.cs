@@ -2,7 +2,9 @@ using System.Diagnostics.Metrics;
 using LlmAspire.Gateway.Auth;
 using LlmAspire.Gateway.Caching;
 using LlmAspire.Gateway.RateLimiting;
+using LlmAspire.Gateway.Apis;
 using LlmAspire.Gateway.Requests;
+using LlmAspire.Gateway.Responses;
 using LlmAspire.Gateway.Routing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -121,14 +123,17 @@ internal sealed class TestGateway : IAsyncDisposable
         builder.AddApiKeys();
         builder.AddRateLimits();
         builder.AddResponseCache();
+        builder.AddStoredResponses();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.UseApiKeys();
         app.UseCompletionRequests();
+        app.UseStoredResponses();
         app.UseRateLimits();
         app.UseResponseCache();
+        app.MapResponsesApi();
         app.MapModelServerProxy();
         try
         {

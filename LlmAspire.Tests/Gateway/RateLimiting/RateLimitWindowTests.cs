@@ -139,6 +139,8 @@ public sealed class RateLimitWindowTests
     [InlineData("application/json; charset=utf-8", """{"usage":{"prompt_tokens":5,"completion_tokens":3}}""", 8L)]
     [InlineData("text/event-stream", "data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2,\"total_tokens\":6}}\n\ndata: [DONE]\n\n", 6L)]
     [InlineData("text/event-stream", "data: {\"choices\":[{\"text\":\"a\"}],\"usage\":null}\n\ndata: [DONE]\n\n", null)]
+    [InlineData("application/json", """{"object":"response","usage":{"input_tokens":5,"output_tokens":3}}""", 8L)]
+    [InlineData("text/event-stream", "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"a\"}\n\nevent: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"object\":\"response\",\"usage\":{\"input_tokens\":4,\"output_tokens\":3,\"total_tokens\":7}}}\n\n", 7L)]
     [InlineData("text/plain", "usage", null)]
     public void UsageObserver_FindsTheUsageOfJsonAndEventStreams(string contentType, string body, long? expected)
     {

@@ -120,12 +120,33 @@ public sealed class CompletionRequestMiddlewareTests
     [InlineData("/v1/completions/", "/v1/completions")]
     [InlineData("/v1/chat/completions", "/v1/chat/completions")]
     [InlineData("/v1/Chat/Completions/", "/v1/chat/completions")]
+    [InlineData("/v1/responses", "/v1/responses")]
+    [InlineData("/V1/Responses/", "/v1/responses")]
+    [InlineData("/v1/responses/resp_1", null)]
     [InlineData("/v1/completions/x", null)]
     [InlineData("/v1//completions", null)]
     [InlineData("/v1/models", null)]
     [InlineData("/", null)]
     public void CompletionPath_MatchesAsRoutingDoes(string path, string? expected) =>
         Assert.Equal(expected, CompletionRequestMiddleware.CompletionPath(new PathString(path)));
+
+    [Fact]
+    public void TryParse_ResponsesRequest_ReadsInstructionsInputItemsAndMaxOutputTokens()
+    {
+        var info = CompletionRequestInfo.TryParse("/v1/responses", Encoding.UTF8.GetBytes("""
+            {"model":"m","instructions":"Be brief.","max_output_tokens":12,"input":[
+              {"role":"user","content":"Weather?"},
+              {"type":"function_call","call_id":"c","name":"w","arguments":"{\"city\":\"Oslo\"}"},
+              {"type":"function_call_output","call_id":"c","output":"rain"},
+              {"role":"assistant","content":[{"type":"output_text","text":"Rain."}]}]}
+            """))!;
+        var text = CompletionRequestInfo.TryParse("/v1/responses", """{"input":"Hi"}"""u8.ToArray())!;
+
+        Assert.Equal("m", info.Model);
+        Assert.Equal(12, info.MaxTokens);
+        Assert.Equal("system: Be brief.\nuser: Weather?\n{\"city\":\"Oslo\"}\nrain\nassistant: Rain.\n", info.PromptText);
+        Assert.Equal("user: Hi", text.PromptText);
+    }
 
     [Fact]
     public void TryParse_BodyFailingTheChecks_IsNull()
