@@ -1,0 +1,186 @@
+extern alias JsonEverything;
+
+using System.ClientModel;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using JsonEverything::Json.Schema;
+using LlmAspire.Tests.Inference;
+using LlmAspire.Tests.ModelServer;
+using LlmAspire.Tests.Node;
+using Microsoft.Extensions.AI;
+using OpenAI;
+using OpenAI.Chat;
+using AIChatMessage = Microsoft.Extensions.AI.ChatMessage;
+using OpenAIChatFinishReason = OpenAI.Chat.ChatFinishReason;
+
+namespace LlmAspire.Tests.AppHost;
+
+/// <summary>
+/// The clients agents are built with, unmodified, against the AppHost's gateway (stories260K behind it, so the
+/// generic tool format and a 512-token context — hence the one-letter functions): the OpenAI .NET SDK's tools and
+/// JSON-schema output, Microsoft.Extensions.AI's <c>UseFunctionInvocation()</c> running a whole tool loop and
+/// <c>GetResponseAsync&lt;T&gt;</c> returning a typed object, and the <c>openai</c> npm client streaming tool calls.
+/// </summary>
+[Collection(AspireAppCollection.Name)]
+public sealed class AgentClientTests(AspireAppFixture fixture)
+{
+    private const string WeatherParameters = """{"type":"object","properties":{"c":{"type":"string","enum":["Paris","Oslo"]}},"required":["c"],"additionalProperties":false}""";
+
+    /// <summary>The sky the typed answer reports.</summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<Sky>))]
+    public enum Sky
+    {
+        Sunny,
+        Rainy,
+    }
+
+    [Stories260KFact]
+    public async Task OpenAISdk_RequiredTool_ReturnsAValidCallWithFinishReasonToolCalls()
+    {
+        var chat = CreateChatClient();
+        var options = new ChatCompletionOptions
+        {
+            Tools = { ChatTool.CreateFunctionTool("w", "The weather", BinaryData.FromString(WeatherParameters)) },
+            ToolChoice = ChatToolChoice.CreateRequiredChoice(),
+            AllowParallelToolCalls = false,
+            Temperature = 1,
+        };
+
+        ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("Weather?")], options).WaitAsync(ModelServerHttp.RequestTimeout);
+
+        Assert.Equal(OpenAIChatFinishReason.ToolCalls, completion.FinishReason);
+        ChatToolCall call = Assert.Single(completion.ToolCalls);
+        Assert.Equal("w", call.FunctionName);
+        Assert.StartsWith("call_", call.Id, StringComparison.Ordinal);
+        AssertValid(WeatherParameters, call.FunctionArguments.ToString());
+    }
+
+    [Stories260KFact]
+    public async Task OpenAISdk_StreamedToolCall_AssemblesFromTheUpdates()
+    {
+        var chat = CreateChatClient();
+        var options = new ChatCompletionOptions
+        {
+            Tools = { ChatTool.CreateFunctionTool("w", null, BinaryData.FromString(WeatherParameters)) },
+            ToolChoice = ChatToolChoice.CreateFunctionChoice("w"),
+            Temperature = 1,
+        };
+
+        var arguments = new StringBuilder();
+        string? name = null, id = null;
+        OpenAIChatFinishReason? finish = null;
+        await foreach (StreamingChatCompletionUpdate update in chat.CompleteChatStreamingAsync([new UserChatMessage("Weather?")], options))
+        {
+            foreach (StreamingChatToolCallUpdate piece in update.ToolCallUpdates)
+            {
+                name ??= piece.FunctionName;
+                id ??= piece.ToolCallId;
+                arguments.Append(piece.FunctionArgumentsUpdate?.ToString());
+            }
+
+            finish ??= update.FinishReason;
+        }
+
+        Assert.Equal(OpenAIChatFinishReason.ToolCalls, finish);
+        Assert.Equal("w", name);
+        Assert.StartsWith("call_", id, StringComparison.Ordinal);
+        AssertValid(WeatherParameters, arguments.ToString());
+    }
+
+    [Stories260KFact]
+    public async Task OpenAISdk_JsonSchemaResponseFormat_ContentValidates()
+    {
+        const string Schema = """{"type":"object","properties":{"sky":{"enum":["sunny","rainy"]},"windy":{"type":"boolean"}},"required":["sky","windy"],"additionalProperties":false}""";
+        var chat = CreateChatClient();
+        var options = new ChatCompletionOptions
+        {
+            ResponseFormat = OpenAI.Chat.ChatResponseFormat.CreateJsonSchemaFormat("forecast", BinaryData.FromString(Schema), jsonSchemaIsStrict: true),
+            Temperature = 1,
+        };
+
+        ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("Forecast?")], options).WaitAsync(ModelServerHttp.RequestTimeout);
+
+        Assert.Equal(OpenAIChatFinishReason.Stop, completion.FinishReason);
+        AssertValid(Schema, completion.Content[0].Text);
+    }
+
+    [Stories260KFact]
+    public async Task ExtensionsAI_UseFunctionInvocation_RunsTheWholeToolLoop()
+    {
+        var invocations = new List<string>();
+        IChatClient client = CreateChatClient().AsIChatClient().AsBuilder().UseFunctionInvocation().Build();
+        var weather = AIFunctionFactory.Create(
+            (string c) =>
+            {
+                invocations.Add(c);
+                return "Sunny";
+            },
+            new AIFunctionFactoryOptions { Name = "w", Description = "The weather" });
+        var options = new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.RequireAny, Temperature = 0, AllowMultipleToolCalls = false };
+
+        ChatResponse response = await client.GetResponseAsync([new AIChatMessage(ChatRole.User, "Weather?")], options).WaitAsync(ModelServerHttp.RequestTimeout);
+
+        // call → the function ran → its result went back → the model answered in text.
+        Assert.Single(invocations);
+        var call = Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
+        Assert.Equal("w", call.Name);
+        var result = Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>());
+        Assert.Equal(call.CallId, result.CallId);
+        Assert.Equal("Sunny", result.Result?.ToString());
+        Assert.Equal(ChatRole.Assistant, response.Messages[^1].Role);
+        Assert.False(string.IsNullOrWhiteSpace(response.Messages[^1].Text), "the loop did not end with a text answer");
+    }
+
+    [Stories260KFact]
+    public async Task ExtensionsAI_GetResponseAsyncOfT_ReturnsATypedObject()
+    {
+        IChatClient client = CreateChatClient().AsIChatClient();
+
+        ChatResponse<Forecast> response = await client.GetResponseAsync<Forecast>(
+            [new AIChatMessage(ChatRole.User, "Forecast?")], new ChatOptions { Temperature = 1 }).WaitAsync(ModelServerHttp.RequestTimeout);
+
+        Assert.True(response.TryGetResult(out Forecast? forecast), $"not a Forecast: {response.Text}");
+        Assert.True(Enum.IsDefined(forecast!.Sky));
+    }
+
+    [Stories260KFact]
+    public async Task OpenAINpm_StreamedToolCalls_AssembleIntoValidCalls()
+    {
+        using var gateway = fixture.CreateGatewayClient();
+        string output = await NodePeers.RunAsync("openai-client.mjs", JsonSerializer.Serialize(new
+        {
+            scenario = "chat-stream-tools",
+            baseURL = new Uri(gateway.BaseAddress!, "/v1").ToString(),
+            model = AspireAppFixture.ModelId,
+            parameters = JsonDocument.Parse(WeatherParameters).RootElement,
+        }));
+
+        using JsonDocument result = JsonDocument.Parse(output);
+        Assert.Equal("tool_calls", result.RootElement.GetProperty("finish_reason").GetString());
+        var calls = result.RootElement.GetProperty("tool_calls").EnumerateArray().ToList();
+        Assert.NotEmpty(calls);
+        foreach (JsonElement call in calls)
+        {
+            Assert.StartsWith("call_", call.GetProperty("id").GetString(), StringComparison.Ordinal);
+            Assert.Equal("w", call.GetProperty("name").GetString());
+            AssertValid(WeatherParameters, call.GetProperty("arguments").GetString()!);
+        }
+    }
+
+    private ChatClient CreateChatClient()
+    {
+        using var gateway = fixture.CreateGatewayClient();
+        var options = new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseAddress!, "/v1"), NetworkTimeout = ModelServerHttp.RequestTimeout };
+        return new OpenAIClient(new ApiKeyCredential("unused"), options).GetChatClient(AspireAppFixture.ModelId);
+    }
+
+    private static void AssertValid(string schema, string json)
+    {
+        using JsonDocument document = JsonDocument.Parse(json);
+        Assert.True(JsonSchema.FromText(schema).Evaluate(document.RootElement).IsValid, $"{json} does not validate against {schema}");
+    }
+
+    /// <summary>The typed answer of <see cref="ExtensionsAI_GetResponseAsyncOfT_ReturnsATypedObject"/>: an enum and a boolean, so its size is bounded.</summary>
+    public sealed record Forecast(Sky Sky, bool Windy);
+}
