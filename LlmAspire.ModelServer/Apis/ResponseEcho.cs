@@ -25,14 +25,14 @@ internal sealed record ResponseEcho(
     private static readonly JsonElement s_auto = Parse("\"auto\"");
     private static readonly JsonElement s_text = Parse("""{"type":"text"}""");
 
-    /// <summary>The echo of <paramref name="request"/> whose sampling settings are <paramref name="sampling"/>.</summary>
-    public static ResponseEcho From(ResponsesRequest request, SamplingSettings sampling) => new(
+    /// <summary>The echo of <paramref name="request"/>: its own values (not the sampler's float roundings), else OpenAI's defaults.</summary>
+    public static ResponseEcho From(ResponsesRequest request) => new(
         request.Instructions is { ValueKind: JsonValueKind.String } instructions ? instructions.GetString() : null,
         request.Tools is { ValueKind: JsonValueKind.Array } tools ? tools : s_emptyArray,
         request.ToolChoice is { ValueKind: JsonValueKind.String or JsonValueKind.Object } choice ? choice : s_auto,
         request.ParallelToolCalls ?? true,
-        sampling.Temperature,
-        sampling.TopP,
+        request.Temperature ?? 1,
+        request.TopP ?? 1,
         request.MaxOutputTokens,
         ResponsesRequestReader.TextFormat(request) ?? s_text,
         request.Store ?? true,

@@ -48,7 +48,7 @@ internal sealed class ResponsesApi : IGenerationEndpoint<ResponsesRequest, Respo
             return map!.Map(error);
         }
 
-        settings = new ResponsesSettings(chatSettings with { MaxTokensParam = "max_output_tokens" }, ResponseEcho.From(request, chatSettings.Sampling), map!);
+        settings = new ResponsesSettings(chatSettings with { MaxTokensParam = "max_output_tokens" }, ResponseEcho.From(request), map!);
         return null;
     }
 

@@ -18,8 +18,8 @@ namespace LlmAspire.ModelServer.Apis;
 /// <c>response.output_text.delta</c>s, <c>response.output_text.done</c>, <c>response.content_part.done</c>, or for a
 /// call its <c>response.function_call_arguments.delta</c>s and <c>.done</c>; <c>response.output_item.done</c>; and
 /// last <c>response.completed</c> (or <c>response.incomplete</c>) with the whole response and its usage — no
-/// <c>[DONE]</c>. The items follow the chat output parser's events, so one item is open at a time: text after a call
-/// opens a new message.
+/// <c>[DONE]</c>. The items follow the chat output parser's events, which settle calls one after another: one item is
+/// open at a time, a call's start or text after a call closes the open item, and the choice's end closes the last.
 /// </summary>
 internal sealed class ResponsesStream
 {
