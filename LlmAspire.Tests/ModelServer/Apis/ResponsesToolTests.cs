@@ -38,6 +38,7 @@ public sealed class ResponsesToolTests(AspireAppFixture fixture)
             ["input"] = "What is the weather in Paris?",
             ["tools"] = s_tools,
             ["tool_choice"] = "required",
+            ["parallel_tool_calls"] = false,
             ["temperature"] = 0,
             ["max_output_tokens"] = 100,
         }));
@@ -45,6 +46,7 @@ public sealed class ResponsesToolTests(AspireAppFixture fixture)
         var response = document.RootElement;
         Assert.Equal("completed", response.GetProperty("status").GetString());
         Assert.Equal("required", response.GetProperty("tool_choice").GetString());
+        Assert.False(response.GetProperty("parallel_tool_calls").GetBoolean());
         Assert.Equal("get_weather", response.GetProperty("tools")[0].GetProperty("name").GetString());
         var call = Assert.Single(response.GetProperty("output").EnumerateArray(), item => item.GetProperty("type").GetString() == "function_call");
         AssertCall(call);
@@ -60,6 +62,7 @@ public sealed class ResponsesToolTests(AspireAppFixture fixture)
             ["input"] = "What is the weather in Paris?",
             ["tools"] = s_tools,
             ["tool_choice"] = new { type = "function", name = "get_weather" },
+            ["parallel_tool_calls"] = false,
             ["temperature"] = 0,
             ["max_output_tokens"] = 100,
             ["stream"] = true,
