@@ -16,6 +16,7 @@ app.MapDefaultEndpoints();
 app.MapModelsApi();
 app.MapCompletionsApi();
 app.MapChatCompletionsApi();
+app.MapResponsesApi();
 app.MapVllmMetrics();
 
 app.Run();

@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LlmAspire.OpenAIApi.Responses;
 
 namespace LlmAspire.OpenAIApi;
 
@@ -16,6 +17,16 @@ namespace LlmAspire.OpenAIApi;
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(ModelCard))]
 [JsonSerializable(typeof(OpenAIErrorResponse))]
+[JsonSerializable(typeof(ResponsesRequest))]
+[JsonSerializable(typeof(ResponseObject))]
+[JsonSerializable(typeof(ResponseLifecycleEvent))]
+[JsonSerializable(typeof(ResponseOutputItemEvent))]
+[JsonSerializable(typeof(ResponseContentPartEvent))]
+[JsonSerializable(typeof(ResponseTextDeltaEvent))]
+[JsonSerializable(typeof(ResponseTextDoneEvent))]
+[JsonSerializable(typeof(ResponseFunctionCallArgumentsDeltaEvent))]
+[JsonSerializable(typeof(ResponseFunctionCallArgumentsDoneEvent))]
+[JsonSerializable(typeof(ResponseErrorEvent))]
 public sealed partial class OpenAIJsonContext : JsonSerializerContext
 {
     /// <summary>

@@ -6,4 +6,6 @@ internal static class GenerationApis
     public static IEndpointRouteBuilder MapCompletionsApi(this IEndpointRouteBuilder app) => CompletionsApi.Map(app);
 
     public static IEndpointRouteBuilder MapChatCompletionsApi(this IEndpointRouteBuilder app) => ChatCompletionsApi.Map(app);
+
+    public static IEndpointRouteBuilder MapResponsesApi(this IEndpointRouteBuilder app) => ResponsesApi.Map(app);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Net.ServerSentEvents;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
@@ -47,6 +48,7 @@ internal sealed partial class GenerationRun : IDisposable
         Model = model;
         Request = generation.Request;
         _outputParser = generation.OutputParser;
+        State = generation.State;
         Updates = updates;
         IncludeUsage = sampling.IncludeUsage;
         _stream = sampling.Stream;
@@ -63,6 +65,9 @@ internal sealed partial class GenerationRun : IDisposable
     public LanguageModel Model { get; }
 
     public GenerationRequest Request { get; }
+
+    /// <summary>What the endpoint kept from its request (<see cref="PreparedGeneration.State"/>).</summary>
+    public object? State { get; }
 
     /// <summary>A new reader of one choice's output: content and function calls (everything is content without tools).</summary>
     public ChatOutputParser CreateOutputParser() => _outputParser?.Invoke() ?? new ChatOutputParser();
@@ -178,10 +183,11 @@ internal sealed partial class GenerationRun : IDisposable
     }
 
     /// <summary>
-    /// The SSE payloads of a streamed request: <paramref name="shape"/>'s start, then its chunks of each update,
-    /// the usage chunk when asked for, then <c>[DONE]</c>. An engine failure becomes an error event that ends the stream.
+    /// The SSE events of a streamed request: <paramref name="shape"/>'s start, then its chunks of each update,
+    /// the usage chunk when asked for, then <c>[DONE]</c> where the shape ends so. An engine failure becomes the
+    /// shape's error event that ends the stream.
     /// </summary>
-    public async IAsyncEnumerable<string> StreamAsync(GenerationStreamShape shape)
+    public async IAsyncEnumerable<SseItem<string>> StreamAsync(GenerationStreamShape shape)
     {
         foreach (var payload in shape.Start)
         {
@@ -216,7 +222,7 @@ internal sealed partial class GenerationRun : IDisposable
             if (failure is not null)
             {
                 Failed(failure);
-                yield return OpenAIErrorResults.ToJson(GenerationFailed);
+                yield return shape.Error(GenerationFailed);
                 yield break;
             }
 
@@ -233,7 +239,10 @@ internal sealed partial class GenerationRun : IDisposable
             yield return shape.UsageChunk(Usage);
         }
 
-        yield return "[DONE]";
+        if (shape.EndsWithDone)
+        {
+            yield return new SseItem<string>("[DONE]");
+        }
     }
 
     /// <summary>The error a failed generation answers (500, or an error event once a stream began).</summary>

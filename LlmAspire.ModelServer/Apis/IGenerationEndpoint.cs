@@ -1,3 +1,4 @@
+using System.Net.ServerSentEvents;
 using System.Text.Json.Serialization.Metadata;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
@@ -54,10 +55,34 @@ internal sealed record PreparedGeneration(GenerationRequest Request, string Budg
 {
     /// <summary>Makes the reader of one choice's output (content and function calls); null: all content.</summary>
     public Func<ChatOutputParser>? OutputParser { get; init; }
+
+    /// <summary>
+    /// What the endpoint keeps from its request for its answer, handed back as <see cref="GenerationRun.State"/>
+    /// (the Responses API echoes its request's parameters in the response object); null for none.
+    /// </summary>
+    public object? State { get; init; }
 }
 
-/// <summary>The SSE payloads of a streamed answer: before any update, per update, and the usage chunk.</summary>
+/// <summary>
+/// The SSE events of a streamed answer: before any update, per update, and the usage event. Chat and completions send
+/// unnamed <c>data:</c> events ending with <c>[DONE]</c>; the Responses API names each event and sends no <c>[DONE]</c>.
+/// </summary>
 internal sealed record GenerationStreamShape(
-    IEnumerable<string> Start,
-    Func<GenerationUpdate, IEnumerable<string>> Chunks,
-    Func<CompletionUsage, string> UsageChunk);
+    IEnumerable<SseItem<string>> Start,
+    Func<GenerationUpdate, IEnumerable<SseItem<string>>> Chunks,
+    Func<CompletionUsage, SseItem<string>> UsageChunk)
+{
+    /// <summary>Unnamed <c>data:</c> events, the way chat and completions stream.</summary>
+    public GenerationStreamShape(IEnumerable<string> start, Func<GenerationUpdate, IEnumerable<string>> chunks, Func<CompletionUsage, string> usageChunk)
+        : this(start.Select(Unnamed), update => chunks(update).Select(Unnamed), usage => Unnamed(usageChunk(usage)))
+    {
+    }
+
+    /// <summary>Whether the stream ends with <c>data: [DONE]</c>.</summary>
+    public bool EndsWithDone { get; init; } = true;
+
+    /// <summary>The event that reports an engine failure once the stream began (default: an unnamed OpenAI error).</summary>
+    public Func<OpenAIError, SseItem<string>> Error { get; init; } = error => Unnamed(OpenAIErrorResults.ToJson(error));
+
+    private static SseItem<string> Unnamed(string data) => new(data);
+}
