@@ -40,7 +40,6 @@ public sealed class ResponsesToolTests(AspireAppFixture fixture)
             ["tool_choice"] = "required",
             ["parallel_tool_calls"] = false,
             ["temperature"] = 0,
-            ["max_output_tokens"] = 100,
         }));
 
         var response = document.RootElement;
@@ -64,7 +63,6 @@ public sealed class ResponsesToolTests(AspireAppFixture fixture)
             ["tool_choice"] = new { type = "function", name = "get_weather" },
             ["parallel_tool_calls"] = false,
             ["temperature"] = 0,
-            ["max_output_tokens"] = 100,
             ["stream"] = true,
         }));
 
