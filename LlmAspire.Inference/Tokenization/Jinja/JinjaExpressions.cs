@@ -52,7 +52,7 @@ internal sealed class JinjaListLiteral(IReadOnlyList<JinjaExpression> items, boo
             values.Add(item.Evaluate(scope));
         }
 
-        return JinjaValue.FromList(values);
+        return IsTuple ? JinjaValue.FromTuple(values) : JinjaValue.FromList(values);
     }
 
     public override void Visit(Action<JinjaStatement> visitor)

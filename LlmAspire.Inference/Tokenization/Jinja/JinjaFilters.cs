@@ -207,7 +207,7 @@ internal static class JinjaFilters
         "string" => operand.Kind == JinjaValueKind.String,
         "number" => operand.IsNumber,
         "integer" => operand.Kind == JinjaValueKind.Integer,
-        "iterable" => operand.Kind is JinjaValueKind.Array or JinjaValueKind.String,
+        "iterable" => (operand.Kind == JinjaValueKind.Array && !operand.IsTuple) || operand.Kind == JinjaValueKind.String,
         "mapping" => operand.Kind == JinjaValueKind.Object,
         "sequence" => operand.Kind is JinjaValueKind.Array or JinjaValueKind.Object or JinjaValueKind.String,
         "lower" => operand.Kind == JinjaValueKind.String && operand.String == operand.String.ToLowerInvariant(),

@@ -151,12 +151,12 @@ public static class JinjaJson
             case JinjaValueKind.String:
                 WriteString(text, value.String, options.EnsureAscii);
                 return;
-            case JinjaValueKind.Array:
+            case JinjaValueKind.Array when !value.IsTuple:
             case JinjaValueKind.Object:
             case JinjaValueKind.Namespace:
                 break;
             default:
-                throw new JinjaRenderException($"Cannot convert to JSON: {value.Kind}");
+                throw new JinjaRenderException($"Cannot convert to JSON: {(value.IsTuple ? "tuple" : value.Kind)}");
         }
 
         int indent = options.Indent ?? 0;
@@ -194,7 +194,8 @@ public static class JinjaJson
         IEnumerable<KeyValuePair<string, JinjaValue>> entries = value.Entries;
         if (options.SortKeys)
         {
-            entries = entries.OrderBy(static entry => entry.Key, StringComparer.OrdinalIgnoreCase).ThenBy(static entry => entry.Key, StringComparer.Ordinal);
+            // JavaScript's localeCompare: letters case-insensitively first, then lowercase before uppercase.
+            entries = entries.OrderBy(static entry => entry.Key, StringComparer.OrdinalIgnoreCase).ThenByDescending(static entry => entry.Key, StringComparer.Ordinal);
         }
 
         text.Append('{');

@@ -438,13 +438,23 @@ internal static class JinjaMethods
         return JinjaValue.FromList(SortStable(pairs, reverse.IsTruthy ? (a, b) => -compare(a, b) : compare));
     }
 
-    /// <summary>A stable sort (JavaScript's <c>Array.prototype.sort</c> is stable).</summary>
-    public static List<JinjaValue> SortStable(List<JinjaValue> items, Comparison<JinjaValue> comparison) =>
-        [.. items.Select(static (item, i) => (Item: item, Index: i)).Order(Comparer<(JinjaValue Item, int Index)>.Create((a, b) =>
+    /// <summary>A stable sort (JavaScript's <c>Array.prototype.sort</c> is stable); a comparison's error propagates as is.</summary>
+    public static List<JinjaValue> SortStable(List<JinjaValue> items, Comparison<JinjaValue> comparison)
+    {
+        var sorted = new List<JinjaValue>(items.Count);
+        foreach (JinjaValue item in items)
         {
-            int result = comparison(a.Item, b.Item);
-            return result != 0 ? result : a.Index.CompareTo(b.Index);
-        })).Select(static pair => pair.Item)];
+            int at = sorted.Count;
+            while (at > 0 && comparison(sorted[at - 1], item) > 0)
+            {
+                at--;
+            }
+
+            sorted.Insert(at, item);
+        }
+
+        return sorted;
+    }
 
     /// <summary>The oracle's ordering: numbers (and booleans) with numbers, strings with strings, none with none.</summary>
     public static int Compare(JinjaValue a, JinjaValue b, bool caseSensitive)

@@ -12,11 +12,12 @@ public sealed class JinjaValue
     private readonly double _number;
     private readonly object? _payload;
 
-    private JinjaValue(JinjaValueKind kind, double number = 0, object? payload = null)
+    private JinjaValue(JinjaValueKind kind, double number = 0, object? payload = null, bool tuple = false)
     {
         Kind = kind;
         _number = number;
         _payload = payload;
+        IsTuple = tuple;
     }
 
     /// <summary>The undefined value (a missing name, key or index).</summary>
@@ -36,6 +37,9 @@ public sealed class JinjaValue
 
     /// <summary>What kind of value this is.</summary>
     public JinjaValueKind Kind { get; }
+
+    /// <summary>Whether a list value is a tuple (<c>(a, b)</c>), which the oracle neither prints nor serializes, nor counts as iterable.</summary>
+    public bool IsTuple { get; }
 
     /// <summary>Whether this is undefined or none (neither prints).</summary>
     public bool IsNothing => Kind is JinjaValueKind.Undefined or JinjaValueKind.Null;
@@ -76,6 +80,9 @@ public sealed class JinjaValue
     /// <summary>A list over <paramref name="items"/> (not copied).</summary>
     public static JinjaValue FromList(List<JinjaValue> items) => new(JinjaValueKind.Array, 0, items);
 
+    /// <summary>A tuple over <paramref name="items"/> (not copied).</summary>
+    public static JinjaValue FromTuple(List<JinjaValue> items) => new(JinjaValueKind.Array, 0, items, tuple: true);
+
     /// <summary>A mapping over <paramref name="entries"/> (not copied).</summary>
     public static JinjaValue FromObject(OrderedDictionary<string, JinjaValue> entries) => new(JinjaValueKind.Object, 0, entries);
 
@@ -96,11 +103,13 @@ public sealed class JinjaValue
         _ => true,
     };
 
-    /// <summary>The value as <c>{{ }}</c> prints it (none and undefined print nothing; the caller skips them).</summary>
+    /// <summary>
+    /// The value as <c>{{ }}</c> prints it (none and undefined print nothing; the caller skips them, and inside a
+    /// list joined by <c>~</c> both read "undefined", as the oracle's none holds JavaScript's undefined).
+    /// </summary>
     public override string ToString() => Kind switch
     {
-        JinjaValueKind.Undefined => "undefined",
-        JinjaValueKind.Null => "null",
+        JinjaValueKind.Undefined or JinjaValueKind.Null => "undefined",
         JinjaValueKind.Boolean => _number != 0 ? "true" : "false",
         JinjaValueKind.Integer => JinjaJson.FormatNumber(_number),
         JinjaValueKind.Float => FormatFloat(_number),
@@ -152,6 +161,11 @@ public sealed class JinjaValue
         if (left.IsNumber && right.IsNumber)
         {
             return left._number == right._number;
+        }
+
+        if (left.IsNothing && right.IsNothing)
+        {
+            return true;
         }
 
         if (left.Kind != right.Kind)
