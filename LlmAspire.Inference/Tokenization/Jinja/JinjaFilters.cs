@@ -239,9 +239,9 @@ internal static class JinjaFilters
                     case "list":
                         return operand;
                     case "first":
-                        return items.Count > 0 ? items[0] : JinjaValue.Undefined;
                     case "last":
-                        return items.Count > 0 ? items[^1] : JinjaValue.Undefined;
+                        // The oracle crashes on an empty list (JavaScript's undefined is not a template value).
+                        return items.Count > 0 ? (name == "first" ? items[0] : items[^1]) : throw new JinjaRenderException($"{name} of an empty list");
                     case "length":
                         return JinjaValue.FromInteger(items.Count);
                     case "reverse":
