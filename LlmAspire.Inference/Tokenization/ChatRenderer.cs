@@ -3,8 +3,8 @@ namespace LlmAspire.Inference.Tokenization;
 /// <summary>
 /// How a model chats: its folder's chat template (tokenizer_config.json's <c>chat_template</c>, or the plain fallback
 /// when it has none), the end-of-turn tokens that end an answer besides the end-of-sequence ids, and the stop
-/// strings the template implies — or why it cannot chat (a template of no family this library renders). Worked out
-/// once, when the model loads.
+/// strings the template implies — or why it cannot chat (a template using a construct the Jinja interpreter does not
+/// implement, named with its line). Worked out once, when the model loads.
 /// </summary>
 public sealed class ChatRenderer
 {
@@ -39,10 +39,19 @@ public sealed class ChatRenderer
     /// </summary>
     /// <exception cref="NotSupportedException">The model cannot chat (<see cref="UnsupportedReason"/>).</exception>
     /// <exception cref="ArgumentException">The template refuses the conversation, e.g. roles that do not alternate.</exception>
-    public int[] Render(IReadOnlyList<ChatMessage> messages, int maxTokens)
+    public int[] Render(IReadOnlyList<ChatMessage> messages, int maxTokens) => Render(messages, null, maxTokens);
+
+    /// <summary>
+    /// Renders <paramref name="messages"/> and the functions <paramref name="tools"/> (null: none; pass them only
+    /// when <see cref="ChatTemplate.RendersTools"/>) with the generation prompt and encodes them, stopping past
+    /// <paramref name="maxTokens"/> like <see cref="ITokenizer.Encode(string, bool, int)"/>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The model cannot chat (<see cref="UnsupportedReason"/>).</exception>
+    /// <exception cref="ArgumentException">The template refuses the conversation, e.g. roles that do not alternate.</exception>
+    public int[] Render(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ChatTool>? tools, int maxTokens)
     {
         var template = Template ?? throw new NotSupportedException(UnsupportedReason);
-        return template.Encode(_tokenizer, messages, addGenerationPrompt: true, maxTokens);
+        return template.Encode(_tokenizer, messages, tools, addGenerationPrompt: true, maxTokens);
     }
 
     /// <summary>Renders with functions (interim: the template does not see them yet).</summary>
