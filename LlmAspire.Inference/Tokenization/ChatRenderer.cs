@@ -54,9 +54,6 @@ public sealed class ChatRenderer
         return template.Encode(_tokenizer, messages, tools, addGenerationPrompt: true, maxTokens);
     }
 
-    /// <summary>Renders with functions (interim: the template does not see them yet).</summary>
-    public int[] Render(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ChatTool>? tools, int maxTokens) => Render(messages, maxTokens);
-
     /// <summary>The renderer for <paramref name="tokenizer"/>'s configuration (the plain template when it has none).</summary>
     public static ChatRenderer For(ITokenizer tokenizer)
     {

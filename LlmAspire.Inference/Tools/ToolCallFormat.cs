@@ -16,6 +16,8 @@ namespace LlmAspire.Inference.Tools;
 /// </summary>
 public sealed record ToolCallFormat(string Name, ToolCallSyntax Syntax, bool TemplateRendersTools)
 {
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ChatTemplate, ToolCallFormat> s_formats = new();
+
     /// <summary>The instructions the generic format adds to the system message, before the functions (one JSON object per line).</summary>
     public const string GenericInstructions =
         "# Tools\nYou may call these functions (JSON signatures):\n";
@@ -27,8 +29,30 @@ public sealed record ToolCallFormat(string Name, ToolCallSyntax Syntax, bool Tem
     /// <summary>The format of models with no tool format of their own.</summary>
     public static ToolCallFormat Generic { get; } = new("generic", ToolCallSyntax.Hermes, false);
 
-    /// <summary>The format <paramref name="template"/> implies (null or a template with no tool markers: <see cref="Generic"/>).</summary>
-    public static ToolCallFormat For(ChatTemplate? template)
+    /// <summary>
+    /// Whether the functions' description may go in a system turn; false for templates that refuse system turns
+    /// (Gemma 2), where it opens the first user turn instead.
+    /// </summary>
+    public bool SystemTurn { get; init; } = true;
+
+    /// <summary>The format <paramref name="template"/> implies (null or a template with no tool markers: <see cref="Generic"/>), worked out once per template.</summary>
+    public static ToolCallFormat For(ChatTemplate? template) =>
+        template is null ? Generic : s_formats.GetValue(template, static t => Recognise(t) with { SystemTurn = AcceptsSystemTurn(t) });
+
+    private static bool AcceptsSystemTurn(ChatTemplate template)
+    {
+        try
+        {
+            template.Render([ChatMessage.System("s"), ChatMessage.User("u")]);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static ToolCallFormat Recognise(ChatTemplate? template)
     {
         string? source = template?.Source;
         if (string.IsNullOrEmpty(source))
@@ -37,7 +61,7 @@ public sealed record ToolCallFormat(string Name, ToolCallSyntax Syntax, bool Tem
         }
 
         bool Has(string marker) => source.Contains(marker, StringComparison.Ordinal);
-        bool rendersTools = Has("tools");
+        bool rendersTools = template!.RendersTools;
         if (Has("<tool_call>"))
         {
             return new ToolCallFormat("hermes", ToolCallSyntax.Hermes, rendersTools);
@@ -89,6 +113,17 @@ public sealed record ToolCallFormat(string Name, ToolCallSyntax Syntax, bool Tem
         var result = new List<ChatMessage>();
         string? description = tools.Count > 0 ? Describe(tools) : null;
         int first = 0;
+        if (description is not null && !SystemTurn)
+        {
+            // No system turn: the description opens the first user turn (a system message, if any, is refused by the template as it would be without tools).
+            int user = messages.ToList().FindIndex(m => m.Role == ChatMessage.UserRole);
+            if (user >= 0)
+            {
+                messages = [.. messages.Take(user), ChatMessage.User(description + "\n\n" + messages[user].Content), .. messages.Skip(user + 1)];
+                description = null;
+            }
+        }
+
         if (description is not null)
         {
             if (messages.Count > 0 && messages[0].Role == ChatMessage.SystemRole)
