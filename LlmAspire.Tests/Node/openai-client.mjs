@@ -35,7 +35,46 @@ async function chatStreamTools() {
   return { finish_reason: finish, tool_calls: calls };
 }
 
-const scenarios = { "chat-stream-tools": chatStreamTools };
+// A streamed responses.create that must call the function, then the tool's output sent with previous_response_id
+// (the gateway rebuilds the conversation), then the stored input items listed.
+async function responsesToolLoop() {
+  const stream = await client.responses.create({
+    model: input.model,
+    input: "Weather?",
+    tools: [{ type: "function", name: "w", parameters: input.parameters, strict: true }],
+    tool_choice: "required",
+    parallel_tool_calls: false,
+    temperature: 1,
+    stream: true,
+  });
+  let deltas = "";
+  let item = null;
+  let final = null;
+  for await (const event of stream) {
+    if (event.type === "response.output_item.added") item = event.item;
+    if (event.type === "response.function_call_arguments.delta") deltas += event.delta;
+    if (event.type === "response.completed") final = event.response;
+  }
+  const call = final.output.find((o) => o.type === "function_call");
+  const continued = await client.responses.create({
+    model: input.model,
+    previous_response_id: final.id,
+    input: [{ type: "function_call_output", call_id: call.call_id, output: "Sunny" }],
+    temperature: 0,
+    max_output_tokens: 8,
+  });
+  const items = await client.responses.inputItems.list(continued.id);
+  return {
+    streamed_item_type: item?.type,
+    delta_arguments: deltas,
+    final_arguments: call.arguments,
+    continued_id: continued.id,
+    continued_status: continued.status === "incomplete" ? "completed" : continued.status,
+    input_item_types: items.data.map((i) => i.type),
+  };
+}
+
+const scenarios = { "chat-stream-tools": chatStreamTools, "responses-tool-loop": responsesToolLoop };
 const run = scenarios[input.scenario];
 if (!run) {
   console.error(`unknown scenario ${input.scenario}`);
