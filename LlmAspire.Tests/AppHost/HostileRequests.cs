@@ -426,7 +426,9 @@ internal static class HostileRequests
         yield return Post("prompt instead of messages", ChatPath, Body(With(ChatFields(model).Where(field => field.Name != "messages").ToArray(), "prompt", "\"x\"")), Expect.Rejected);
         yield return Post("messages instead of prompt", CompletionsPath, Body(With(CompletionFields(model).Where(field => field.Name != "prompt").ToArray(), "messages", "[{\"role\":\"user\",\"content\":\"x\"}]")), Expect.Rejected);
         yield return Post("response_format json_schema", ChatPath, Body(With(ChatFields(model), "response_format", "{\"type\":\"json_schema\",\"json_schema\":{}}")), Expect.Rejected);
-        yield return Post("tools", ChatPath, Body(With(ChatFields(model), "tools", "[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]")), Expect.Rejected);
+        yield return Post("tools", ChatPath, Body(With(ChatFields(model), "tools", "[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]")), Expect.Success);
+        yield return Post("tool without a name", ChatPath, Body(With(ChatFields(model), "tools", "[{\"type\":\"function\",\"function\":{}}]")), Expect.Rejected);
+        yield return Post("tool_choice of no tool", ChatPath, Body(With(With(ChatFields(model), "tools", "[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]"), "tool_choice", "{\"type\":\"function\",\"function\":{\"name\":\"g\"}}")), Expect.Rejected);
         yield return Post("top_logprobs without logprobs", ChatPath, Body(With(ChatFields(model), "top_logprobs", "3")), Expect.Rejected);
         yield return Post("top_logprobs 21", ChatPath, Body(With(With(ChatFields(model), "logprobs", "true"), "top_logprobs", "21")), Expect.Rejected);
     }
