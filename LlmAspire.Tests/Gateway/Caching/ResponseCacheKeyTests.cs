@@ -53,6 +53,22 @@ public sealed class ResponseCacheKeyTests
     public void Key_ChangesWithEveryParameter(string other) =>
         Assert.NotEqual(Key("""{"model":"m","prompt":"p","temperature":0,"max_tokens":8}"""), Key(other));
 
+    [Theory]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"p"}],"temperature":0,"tools":[{"type":"function","function":{"name":"g"}}]}""")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"p"}],"temperature":0,"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}""")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"p"}],"temperature":0,"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"}""")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"p"}],"temperature":0,"tools":[{"type":"function","function":{"name":"f"}}],"parallel_tool_calls":false}""")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"p"}],"temperature":0,"tools":[{"type":"function","function":{"name":"f"}}],"response_format":{"type":"json_object"}}""")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"p"}],"temperature":0}""")]
+    public void Key_ChangesWithToolsAndOutputFormat(string other)
+    {
+        // Every field that changes what the model may answer — tools, tool_choice, parallel_tool_calls, response_format — is in the key.
+        const string Tools = """{"model":"m","messages":[{"role":"user","content":"p"}],"temperature":0,"tools":[{"type":"function","function":{"name":"f"}}]}""";
+        Assert.NotEqual(
+            ResponseCacheKey.Create(CompletionRequestInfo.TryParse("/v1/chat/completions", Encoding.UTF8.GetBytes(Tools))!, "k", "r"),
+            ResponseCacheKey.Create(CompletionRequestInfo.TryParse("/v1/chat/completions", Encoding.UTF8.GetBytes(other))!, "k", "r"));
+    }
+
     [Fact]
     public void Key_IsNamespacedByCallerAndRevisionAndPath()
     {
