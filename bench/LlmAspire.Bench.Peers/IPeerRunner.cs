@@ -6,7 +6,7 @@ internal interface IPeerRunner : IDisposable
     /// <summary>One timed run: generated (or, for a prefill, prompt) tokens per second of wall time.</summary>
     Task<double> MeasureAsync(CancellationToken cancellationToken);
 
-    /// <summary>The first stream's greedy tokens in the last run (empty for a prefill): the peers must agree on float32.</summary>
+    /// <summary>The first stream's greedy tokens in the last run (empty for a prefill): on float32 the peers must agree; on int8 GenAI runs our very folder, llama.cpp its own Q8_0.</summary>
     IReadOnlyList<int> LastTokens { get; }
 }
 

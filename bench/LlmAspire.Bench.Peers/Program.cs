@@ -112,7 +112,7 @@ static async Task<RowResult> RunRowAsync(Workload workload, PeerModel model, Run
         }
 
         var agreement = new Dictionary<string, int>();
-        if (!workload.Int8 && !workload.Prefill)
+        if (!workload.Prefill)
         {
             IReadOnlyList<int> ours = runners[0].Runner.LastTokens;
             foreach ((string peer, IPeerRunner runner) in runners.Skip(1))
