@@ -51,6 +51,21 @@ public sealed class LlamaCppPeerTests(ITestOutputHelper output)
         Assert.Equal(theirs, ourTokens);
     }
 
+    [Stories260KFact]
+    public void Llama2cGguf_WritesStories260KByteForByteAsTheCheckedTestWriterDoes()
+    {
+        // bench peers writes its GGUFs with Llama2cGguf; the F32 file the test above checks against llama.cpp token for
+        // token must be the same bytes, so the bench's llama.cpp runs the same weights and vocabulary as our folder.
+        using var temp = TestPaths.CreateTempDirectory();
+        string checkedFile = Path.Combine(temp.Path, "checked.gguf"), benchFile = Path.Combine(temp.Path, "bench.gguf");
+        WriteStories260K(checkedFile, GgmlType.F32);
+        Llama2cGguf.Write(TestPaths.Stories260KCheckpoint, TestPaths.Stories260KTokenizer, benchFile, "stories260K");
+
+        byte[] expected = File.ReadAllBytes(checkedFile), actual = File.ReadAllBytes(benchFile);
+        Assert.Equal(expected.Length, actual.Length);
+        Assert.True(expected.AsSpan().SequenceEqual(actual), "Llama2cGguf's stories260K differs from the test writer's");
+    }
+
     [Fact]
     public void RandomQwen2_LlamaCppAndOurFolderGiveTheSameGreedyTokens()
     {

@@ -1,12 +1,12 @@
 using System.Text;
-using LlmAspire.Inference.Models.Gguf;
 
-namespace LlmAspire.Tests.Inference.Gguf;
+namespace LlmAspire.Inference.Models.Gguf;
 
 /// <summary>
 /// Writes GGUF files as gguf-py's GGUFWriter lays them out (version 3, little-endian): header, metadata of every value
 /// type, the tensor table, padding to the alignment, then each tensor's bytes at an aligned offset. Written
-/// independently of the reader under test.
+/// independently of <see cref="GgufFile"/> (the tests check one against the other); the tests build malformed files
+/// with it, and <c>bench peers</c> writes the GGUF that llama.cpp runs.
 /// </summary>
 internal sealed class GgufWriter
 {
@@ -19,12 +19,16 @@ internal sealed class GgufWriter
     /// <summary>The version written in the header.</summary>
     public uint Version { get; init; } = 3;
 
+    /// <summary>Adds (or replaces, moving it last) a string value.</summary>
     public GgufWriter Add(string key, string value) => Add(key, GgufValueType.String, value);
 
+    /// <summary>Adds (or replaces) a uint32 value.</summary>
     public GgufWriter Add(string key, uint value) => Add(key, GgufValueType.UInt32, value);
 
+    /// <summary>Adds (or replaces) a float32 value.</summary>
     public GgufWriter Add(string key, float value) => Add(key, GgufValueType.Float32, value);
 
+    /// <summary>Adds (or replaces) a bool value.</summary>
     public GgufWriter Add(string key, bool value) => Add(key, GgufValueType.Bool, value);
 
     /// <summary>Adds a value of any type (<paramref name="value"/> of the matching CLR type; arrays as <see cref="GgufArray"/>).</summary>
@@ -35,6 +39,7 @@ internal sealed class GgufWriter
         return this;
     }
 
+    /// <summary>Drops a metadata key.</summary>
     public GgufWriter Remove(string key)
     {
         _metadata.RemoveAll(m => m.Key == key);
@@ -48,14 +53,17 @@ internal sealed class GgufWriter
         return this;
     }
 
+    /// <summary>Whether a tensor of that name has been added.</summary>
     public bool HasTensor(string name) => _tensors.Any(t => t.Name == name);
 
+    /// <summary>Drops a tensor.</summary>
     public GgufWriter RemoveTensor(string name)
     {
         _tensors.RemoveAll(t => t.Name == name);
         return this;
     }
 
+    /// <summary>Writes the file (replacing <paramref name="path"/>).</summary>
     public void Write(string path)
     {
         if (Alignment != 32 && _metadata.All(m => m.Key != "general.alignment"))

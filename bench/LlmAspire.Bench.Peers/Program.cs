@@ -1,0 +1,154 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using LlmAspire.Bench.Peers;
+using LlmAspire.Inference.Tokenization;
+
+// bench peers: our engine, llama.cpp and ONNX Runtime GenAI on the same weights, in alternated rounds, one table.
+var output = new Option<DirectoryInfo>("--out") { Description = "Folder for peers.md", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("bench", "results", "peers")) };
+var work = new Option<DirectoryInfo>("--work")
+{
+    Description = "Folder for the models it writes (100M: ~1.5 GB in all); reused by later runs",
+    DefaultValueFactory = _ => new DirectoryInfo(Path.Combine(Path.GetTempPath(), "llmaspire-bench-peers")),
+};
+var stories = new Option<DirectoryInfo?>("--stories260k")
+{
+    Description = "Folder with stories260K.bin and tok512.bin (default: $LLMASPIRE_SHARED_DIR/models/stories260K); tok512 is the 100M model's vocabulary too",
+};
+var rounds = new Option<int>("--rounds") { Description = "Timed rounds per peer (alternated), after one warm-up each", DefaultValueFactory = _ => 5 };
+var tokens = new Option<int>("--tokens") { Description = "Tokens each stream decodes", DefaultValueFactory = _ => 128 };
+var only = new Option<string?>("--only") { Description = "Comma-separated workloads: " + string.Join(", ", Workload.All.Select(w => w.Id)) };
+var threads = new Option<string>("--threads")
+{
+    Description = "Thread counts, comma-separated: single-stream rows run at each, the others at the first",
+    DefaultValueFactory = _ => "2,1",
+};
+var label = new Option<string?>("--label") { Description = "A line under the title (e.g. that this is a smoke run)" };
+var command = new RootCommand("LlmAspire vs llama.cpp (LLamaSharp, CPU) vs ONNX Runtime GenAI on the same weights, side by side.")
+{
+    output, work, stories, rounds, tokens, only, threads, label,
+};
+command.SetAction(async (parse, cancellationToken) =>
+{
+    int roundCount = parse.GetValue(rounds), tokenCount = parse.GetValue(tokens);
+    int[] threadCounts = ParsePositive(parse.GetRequiredValue(threads), "--threads");
+    if (roundCount < 1 || tokenCount < 1)
+    {
+        Console.Error.WriteLine("--rounds and --tokens must be at least 1.");
+        return 2;
+    }
+
+    string[] ids = parse.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [.. Workload.All.Select(w => w.Id)];
+    string[] unknown = [.. ids.Where(id => Workload.All.All(w => w.Id != id))];
+    if (unknown.Length > 0)
+    {
+        Console.Error.WriteLine($"Unknown workload(s) {string.Join(", ", unknown)}; the workloads are {string.Join(", ", Workload.All.Select(w => w.Id))}.");
+        return 2;
+    }
+
+    string? shared = Environment.GetEnvironmentVariable("LLMASPIRE_SHARED_DIR");
+    string storiesFolder = parse.GetValue(stories)?.FullName
+        ?? (shared is null ? string.Empty : Path.Combine(shared, "models", "stories260K"));
+    if (!File.Exists(Path.Combine(storiesFolder, "tok512.bin")) || !File.Exists(Path.Combine(storiesFolder, "stories260K.bin")))
+    {
+        Console.Error.WriteLine("Give --stories260k a folder with stories260K.bin and tok512.bin (or set LLMASPIRE_SHARED_DIR).");
+        return 2;
+    }
+
+    TextWriter log = Console.Error;
+    var bandwidth = threadCounts.Distinct().ToDictionary(t => t, t =>
+    {
+        double bytesPerSecond = ReadBandwidth.Measure(t);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read bandwidth, {t} thread(s): {bytesPerSecond / 1e9:F1} GB/s"));
+        return bytesPerSecond;
+    });
+
+    var files = new ModelFiles(parse.GetRequiredValue(work).FullName, storiesFolder, log);
+    var vocabulary = SentencePieceBpeTokenizer.ReadLlama2c(Path.Combine(storiesFolder, "tok512.bin"), 512);
+    int[] prompt = vocabulary.Encode("Once upon a time", addBos: true);
+    int[] prefillPrompt = PrefillPrompt(vocabulary);
+    var results = new List<RowResult>();
+    foreach (Workload workload in Workload.All.Where(w => ids.Contains(w.Id)))
+    {
+        PeerModel model = files.Get(workload.Model, workload.Int8);
+        foreach (int threadCount in workload.ThreadSweep ? threadCounts : threadCounts[..1])
+        {
+            var settings = new RunSettings(threadCount, tokenCount, prompt, prefillPrompt);
+            results.Add(await RunRowAsync(workload, model, settings, roundCount, log, cancellationToken));
+        }
+    }
+
+    string header = string.Create(CultureInfo.InvariantCulture,
+        $"# bench peers, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC\n\n{Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; " +
+        $"{roundCount} round(s) per peer after a warm-up, alternated; {tokenCount} tokens per stream; prompt of {prompt.Length} tokens (prefill rows: {prefillPrompt.Length}).");
+    string? note = parse.GetValue(label);
+    string report = Report.Render(results, bandwidth, note is null ? header : header + "\n\n**" + note + "**", ModelFiles.Config100M);
+    Console.Out.Write(report);
+    string outDir = parse.GetRequiredValue(output).FullName;
+    Directory.CreateDirectory(outDir);
+    await File.WriteAllTextAsync(Path.Combine(outDir, "peers.md"), report, cancellationToken);
+    log.WriteLine($"wrote {Path.Combine(outDir, "peers.md")}");
+    return 0;
+});
+return await command.Parse(args).InvokeAsync();
+
+// One row: every peer loads the model at the row's thread count and warms up; then rounds alternate between the peers
+// (ours, llama.cpp, GenAI, ours, ...) so that a slow spell of a shared machine falls on all of them.
+static async Task<RowResult> RunRowAsync(Workload workload, PeerModel model, RunSettings settings, int rounds, TextWriter log, CancellationToken cancellationToken)
+{
+    var runners = new List<(string Peer, IPeerRunner Runner)>();
+    try
+    {
+        runners.Add((Report.Peers[0], new OursRunner(model, workload, settings)));
+        if (!workload.OursOnly)
+        {
+            runners.Add((Report.Peers[1], new LlamaCppRunner(model, workload, settings)));
+            runners.Add((Report.Peers[2], new GenAiRunner(model, workload, settings)));
+        }
+
+        foreach ((_, IPeerRunner runner) in runners)
+        {
+            await runner.MeasureAsync(cancellationToken);
+        }
+
+        var agreement = new Dictionary<string, int>();
+        if (!workload.Prefill)
+        {
+            IReadOnlyList<int> ours = runners[0].Runner.LastTokens;
+            foreach ((string peer, IPeerRunner runner) in runners.Skip(1))
+            {
+                agreement[peer] = ours.Zip(runner.LastTokens).TakeWhile(p => p.First == p.Second).Count();
+            }
+        }
+
+        var samples = runners.ToDictionary(r => r.Peer, _ => new List<double>());
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach ((string peer, IPeerRunner runner) in runners)
+            {
+                double tokensPerSecond = await runner.MeasureAsync(cancellationToken);
+                samples[peer].Add(tokensPerSecond);
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{workload.Id} t{settings.Threads} round {round + 1}/{rounds} {peer}: {tokensPerSecond:F0} tok/s"));
+            }
+        }
+
+        return new RowResult(workload, settings.Threads, samples, agreement);
+    }
+    finally
+    {
+        runners.ForEach(r => r.Runner.Dispose());
+    }
+}
+
+// The prefill rows' prompt: BOS and the start of a story, repeated to exactly Workload.PrefillTokens tokens.
+static int[] PrefillPrompt(SentencePieceBpeTokenizer vocabulary)
+{
+    int[] story = vocabulary.Encode(" Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her dog.", addBos: false);
+    return [1, .. Enumerable.Repeat(story, (Workload.PrefillTokens / story.Length) + 1).SelectMany(t => t).Take(Workload.PrefillTokens - 1)];
+}
+
+static int[] ParsePositive(string text, string option) =>
+    [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(part =>
+        int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value > 0
+            ? value
+            : throw new FormatException($"{option}: '{part}' is not a positive whole number."))];
