@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using LlmAspire.Inference.Tokenization;
 
 namespace LlmAspire.Inference.Tools;
@@ -8,12 +9,15 @@ namespace LlmAspire.Inference.Tools;
 /// <summary>
 /// Reads an answer written in a <see cref="ToolCallSyntax"/> into content and calls, as it streams. Marker syntaxes
 /// (<c>&lt;tool_call&gt;</c>, <c>functools[</c>) stream text until the marker, holding back any tail that could be the
-/// marker's start, and settle each call when it closes. Whole-answer syntaxes (Llama 3 JSON, Mistral) decide on the
+/// marker's start, and settle each call when it closes; a Hermes call written as the grammar writes it
+/// (<c>{"name": …, "arguments": {…</c>) starts as soon as its name is known and streams its arguments as they come,
+/// as OpenAI streams them. Whole-answer syntaxes (Llama 3 JSON, Mistral) decide on the
 /// answer's first visible character: a call list is settled at the end, anything else streams as text. A call list
 /// that does not parse (an answer cut short by <c>max_tokens</c>, a free model's near miss) becomes content, so no
-/// text is lost.
+/// text is lost — except a streamed Hermes call cut short, which stays a call with the arguments written so far
+/// (its finish reason, <c>length</c>, says so).
 /// </summary>
-public sealed class ToolCallParser : ChatOutputParser
+public sealed partial class ToolCallParser : ChatOutputParser
 {
     private const string HermesOpen = "<tool_call>";
     private const string HermesClose = "</tool_call>";
@@ -23,6 +27,7 @@ public sealed class ToolCallParser : ChatOutputParser
     private readonly StringBuilder _buffer = new();
     private State _state = State.Start;
     private int _calls;
+    private StreamedCall? _streamed;
 
     /// <summary>A parser for answers in <paramref name="syntax"/>.</summary>
     public ToolCallParser(ToolCallSyntax syntax) => _syntax = syntax;
@@ -183,6 +188,34 @@ public sealed class ToolCallParser : ChatOutputParser
         if (_syntax == ToolCallSyntax.Hermes)
         {
             int close = buffered.IndexOf(HermesClose, StringComparison.Ordinal);
+            if (_streamed is null && ArgumentsStart().Match(buffered, HermesOpen.Length) is { Success: true } start)
+            {
+                string name = JsonSerializer.Deserialize("\"" + start.Groups["name"].Value + "\"", ToolJsonContext.Default.String)!;
+                _streamed = new StreamedCall(NewCallId(), _calls++, name, start.Index + start.Length);
+                events.Add(new ToolCallStarted(_streamed.Index, _streamed.Id, name));
+            }
+
+            if (_streamed is { } call)
+            {
+                // Only the arguments' own characters are streamed: the scan stops where the JSON value ends.
+                int end = call.Scan(buffered, close < 0 ? buffered.Length : close);
+                if (end > call.Emitted)
+                {
+                    events.Add(new ToolCallArgumentsDelta(call.Index, buffered[call.Emitted..end]));
+                    call.Emitted = end;
+                }
+
+                if (close < 0 && !final)
+                {
+                    return false;
+                }
+
+                AddCall(new ChatToolCall(call.Id, call.Name, buffered[call.Start..call.Emitted]));
+                _streamed = null;
+                consumed = close < 0 ? buffered.Length : close + HermesClose.Length;
+                return true;
+            }
+
             if (close < 0 && !final)
             {
                 return false;
@@ -190,9 +223,9 @@ public sealed class ToolCallParser : ChatOutputParser
 
             string body = close < 0 ? buffered[HermesOpen.Length..] : buffered[HermesOpen.Length..close];
             consumed = close < 0 ? buffered.Length : close + HermesClose.Length;
-            if (TryReadCall(body, out string? name, out string? arguments))
+            if (TryReadCall(body, out string? callName, out string? arguments))
             {
-                AddCallEvents(events, name, arguments);
+                AddCallEvents(events, callName, arguments);
             }
             else
             {
@@ -378,6 +411,69 @@ public sealed class ToolCallParser : ChatOutputParser
         catch (InvalidOperationException)
         {
             return false;
+        }
+    }
+
+    [GeneratedRegex("""\G\s*\{\s*"name"\s*:\s*"(?<name>(?:[^"\\]|\\.)*)"\s*,\s*"arguments"\s*:\s*(?=[\[{])""")]
+    private static partial Regex ArgumentsStart();
+
+    /// <summary>A call whose arguments (a JSON object or array) stream as they are written.</summary>
+    private sealed class StreamedCall(string id, int index, string name, int start)
+    {
+        private int _scanned = start;
+        private int _depth;
+        private bool _inString;
+        private bool _escape;
+        private int? _end;
+
+        public string Id { get; } = id;
+
+        public int Index { get; } = index;
+
+        public string Name { get; } = name;
+
+        /// <summary>Where the arguments begin in the buffer.</summary>
+        public int Start { get; } = start;
+
+        /// <summary>How far the arguments were streamed.</summary>
+        public int Emitted { get; set; } = start;
+
+        /// <summary>Scans up to <paramref name="limit"/>; returns where the arguments end so far (their end once closed).</summary>
+        public int Scan(string text, int limit)
+        {
+            for (; _end is null && _scanned < limit; _scanned++)
+            {
+                char c = text[_scanned];
+                if (_inString)
+                {
+                    if (_escape)
+                    {
+                        _escape = false;
+                    }
+                    else if (c == '\\')
+                    {
+                        _escape = true;
+                    }
+                    else if (c == '"')
+                    {
+                        _inString = false;
+                    }
+                }
+                else if (c == '"')
+                {
+                    _inString = true;
+                }
+                else if (c is '{' or '[')
+                {
+                    _depth++;
+                }
+                else if (c is '}' or ']' && --_depth == 0)
+                {
+                    _end = _scanned + 1;
+                }
+            }
+
+            return _end ?? _scanned;
         }
     }
 }

@@ -14,6 +14,9 @@ public sealed class ToolCallParserTests
         { ToolCallSyntax.Hermes, "Let me check.\n<tool_call>\n{\"name\": \"a\", \"arguments\": {}}\n</tool_call>\n<tool_call>\n{\"name\": \"b\", \"arguments\": {\"x\": \"</tool\"}}\n</tool_call>", "Let me check.\n", ["a({})", "b({\"x\": \"</tool\"})"] },
         { ToolCallSyntax.Hermes, "No call: a < b and <tool_ is fine.", "No call: a < b and <tool_ is fine.", [] },
         { ToolCallSyntax.Hermes, "<tool_call>\n{\"name\": \"a\", \"argu", "<tool_call>\n{\"name\": \"a\", \"argu", [] },
+        { ToolCallSyntax.Hermes, "<tool_call>\n{\"name\": \"a\", \"arguments\": {\"s\": \"} \\\" ]\", \"n\": [1, {}]}}\n</tool_call>", null, ["a({\"s\": \"} \\\" ]\", \"n\": [1, {}]})"] },
+        { ToolCallSyntax.Hermes, "<tool_call>\n{\"arguments\": {\"q\": 1}, \"name\": \"a\"}\n</tool_call>", null, ["a({\"q\": 1})"] },
+        { ToolCallSyntax.Hermes, "<tool_call>\n{\"name\": \"a\", \"arguments\": {\"x\": \"cut sh", null, ["a({\"x\": \"cut sh)"] },
         { ToolCallSyntax.Llama3Json, "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Oslo\"}}", null, ["get_weather({\"city\": \"Oslo\"})"] },
         { ToolCallSyntax.Llama3Json, "<|python_tag|>{\"name\": \"a\", \"parameters\": {\"n\": 1}}; {\"name\": \"b\", \"parameters\": {}}", null, ["a({\"n\": 1})", "b({})"] },
         { ToolCallSyntax.Llama3Json, "The weather is {fine}.", "The weather is {fine}.", [] },
@@ -60,6 +63,27 @@ public sealed class ToolCallParserTests
                 Assert.Equal(calls[i], $"{started[i].Name}({arguments})");
             }
         }
+    }
+
+    [Fact]
+    public void HermesCall_StreamsItsArgumentsAsTheyAreWritten()
+    {
+        const string Answer = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"unit\": \"C\"}}\n</tool_call>";
+        var parser = new ToolCallParser(ToolCallSyntax.Hermes);
+        var events = new List<ChatOutputEvent>();
+        foreach (char c in Answer)
+        {
+            events.AddRange(parser.Push(c.ToString()));
+        }
+
+        events.AddRange(parser.Finish());
+        var started = Assert.Single(events.OfType<ToolCallStarted>());
+        Assert.Equal("get_weather", started.Name);
+        var deltas = events.OfType<ToolCallArgumentsDelta>().ToList();
+        Assert.True(deltas.Count > 10, $"{deltas.Count} argument deltas");
+        Assert.True(events.IndexOf(started) < events.IndexOf(deltas[0]));
+        Assert.Equal("{\"city\": \"Paris\", \"unit\": \"C\"}", string.Concat(deltas.Select(d => d.Arguments)));
+        Assert.Empty(events.OfType<ContentDelta>());
     }
 
     [Fact]

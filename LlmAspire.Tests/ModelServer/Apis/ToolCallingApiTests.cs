@@ -95,9 +95,11 @@ public sealed class ToolCallingApiTests(AspireAppFixture fixture)
 
         foreach (JsonElement choice in completion.RootElement.GetProperty("choices").EnumerateArray())
         {
-            // Calls may follow one another until the model stops or the context is full (then the cut call is content).
-            Assert.Contains(choice.GetProperty("finish_reason").GetString(), (string[])["tool_calls", "length"]);
-            foreach (JsonElement call in choice.GetProperty("message").GetProperty("tool_calls").EnumerateArray())
+            // Calls may follow one another until the model stops or the context is full (then the last call is cut short).
+            string finish = choice.GetProperty("finish_reason").GetString()!;
+            Assert.Contains(finish, (string[])["tool_calls", "length"]);
+            var calls = choice.GetProperty("message").GetProperty("tool_calls").EnumerateArray().ToList();
+            foreach (JsonElement call in finish == "length" ? calls.SkipLast(1) : calls)
             {
                 AssertValidCall(call.GetProperty("function").GetProperty("name").GetString()!, call.GetProperty("function").GetProperty("arguments").GetString()!);
             }
