@@ -119,7 +119,7 @@ public sealed class LanguageModel : IDisposable
         engineOptions ??= new EngineOptions();
         string graph = Path.Combine(full, genai.Model.Decoder.Filename);
         AttentionPlan attention = AttentionPlan.Detect(DecoderGraphSummary.Read(graph), genai.Model.Decoder.Inputs);
-        var decoder = DecoderSession.Open(graph, config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder), engineOptions.IntraOpThreads);
+        var decoder = DecoderSession.Open(graph, config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder), engineOptions.IntraOpThreads, engineOptions.AllowSpinning);
         string id = Path.GetFileName(Path.TrimEndingDirectorySeparator(full));
         try
         {

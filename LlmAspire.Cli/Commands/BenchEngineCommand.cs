@@ -27,7 +27,9 @@ internal static class BenchEngineCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per stream", DefaultValueFactory = _ => 128 }.AtLeast(1);
         var repeats = new Option<int>("--repeats") { Description = "Timed runs per setting (the best is reported)", DefaultValueFactory = _ => 3 }.AtLeast(1);
         var skipGenAi = new Option<bool>("--no-genai") { Description = "Measure our engine only" };
-        var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.") { model, streams, maxTokens, repeats, skipGenAi };
+        // For A/B measurements of ONNX Runtime's thread pool only, so it stays out of --help.
+        var spinning = new Option<bool>("--spinning") { Description = "Let idle intra-op workers spin (the engine's default is off)", Hidden = true };
+        var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.") { model, streams, maxTokens, repeats, skipGenAi, spinning };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             TextWriter stdout = parse.InvocationConfiguration.Output;
@@ -37,7 +39,7 @@ internal static class BenchEngineCommand
             int runs = parse.GetValue(repeats);
             bool withGenAi = !parse.GetValue(skipGenAi);
 
-            using LanguageModel ours = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = counts.Max() });
+            using LanguageModel ours = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = counts.Max(), AllowSpinning = parse.GetValue(spinning) });
             using GenAi.Model? theirs = withGenAi ? new GenAi.Model(folder) : null;
             stdout.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores");
             stdout.WriteLine("streams | LlmAspire tok/s | ORT GenAI tok/s | ratio");

@@ -25,7 +25,13 @@ internal static class CreateDemoCommand
         arch.AcceptOnlyFromAmong([.. DemoPresets.Architectures]);
         var output = new Option<DirectoryInfo>("--out") { Description = "Model folder to write", Required = true };
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists" };
-        var command = new Command("create-demo", "Write a deterministic random-weight model folder (same preset and architecture, same bytes).") { preset, arch, output, force };
+        // For A/B measurements of the fused projections only, so it stays out of --help.
+        var separate = new Option<bool>("--separate-projections")
+        {
+            Description = "Write separate q, k, v, gate and up MatMuls instead of the fused qkv and gate/up ones",
+            Hidden = true,
+        };
+        var command = new Command("create-demo", "Write a deterministic random-weight model folder (same preset and architecture, same bytes).") { preset, arch, output, force, separate };
         command.SetGuardedAction(parse =>
         {
             TextWriter stdout = parse.InvocationConfiguration.Output;
@@ -43,7 +49,7 @@ internal static class CreateDemoCommand
 
             string path = CommandPaths.WritableFolder(outDir, "--out");
             var stopwatch = Stopwatch.StartNew();
-            DemoPresets.Write(chosen, path);
+            DemoPresets.Write(chosen, path, fuseProjections: !parse.GetValue(separate));
             LlamaConfig c = chosen.Config;
             stdout.WriteLine(
                 $"wrote {path} in {stopwatch.ElapsedMilliseconds} ms: preset {chosen.Name}, arch {chosen.Architecture} ({c.ModelType}), {chosen.ParameterCount:N0} parameters, " +

@@ -111,7 +111,8 @@ internal sealed class DecoderSession : IDisposable
     /// Threads per operator on the CPU provider; 0 chooses: one for small models (below 20M parameters, where
     /// splitting each operator costs more than it saves), every core otherwise.
     /// </param>
-    public static DecoderSession Open(string modelPath, LlamaConfig config, ExecutionProviderPreference preference, DecoderIoNames? names = null, int intraOpThreads = 0)
+    /// <param name="allowSpinning">Whether idle intra-op workers spin (<see cref="EngineOptions.AllowSpinning"/>).</param>
+    public static DecoderSession Open(string modelPath, LlamaConfig config, ExecutionProviderPreference preference, DecoderIoNames? names = null, int intraOpThreads = 0, bool allowSpinning = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         names ??= DecoderIoNames.Default;
@@ -125,7 +126,7 @@ internal sealed class DecoderSession : IDisposable
             InferenceSession? session = null;
             try
             {
-                cudaOptions = CreateOptions(threads);
+                cudaOptions = CreateOptions(threads, allowSpinning);
                 cudaOptions.AppendExecutionProvider_CUDA(0);
                 session = new InferenceSession(modelPath, cudaOptions);
                 return new DecoderSession(session, config, names, "cuda", null);
@@ -141,7 +142,7 @@ internal sealed class DecoderSession : IDisposable
             }
         }
 
-        using SessionOptions options = CreateOptions(threads);
+        using SessionOptions options = CreateOptions(threads, allowSpinning);
         var cpu = new InferenceSession(modelPath, options);
         try
         {
@@ -406,7 +407,7 @@ internal sealed class DecoderSession : IDisposable
         }
     }
 
-    private static SessionOptions CreateOptions(int intraOpThreads)
+    private static SessionOptions CreateOptions(int intraOpThreads, bool allowSpinning)
     {
         var options = new SessionOptions
         {
@@ -415,8 +416,8 @@ internal sealed class DecoderSession : IDisposable
             IntraOpNumThreads = intraOpThreads,
         };
 
-        // Idle ORT workers must not spin: the engine thread, the HTTP server and the streams share these cores.
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        // Idle ORT workers must not spin (unless asked, to measure it): the engine thread, the HTTP server and the streams share these cores.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", allowSpinning ? "1" : "0");
         return options;
     }
 }

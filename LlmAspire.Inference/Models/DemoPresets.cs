@@ -51,13 +51,16 @@ public static class DemoPresets
         };
     }
 
-    /// <summary>Writes the preset's model folder to <paramref name="directory"/>.</summary>
-    public static void Write(DemoPreset preset, string directory)
+    /// <summary>
+    /// Writes the preset's model folder to <paramref name="directory"/>; <paramref name="fuseProjections"/> false writes
+    /// separate q, k, v, gate and up MatMuls (see <see cref="LlamaOnnxBuilder.Build"/>), to measure what fusing them is worth.
+    /// </summary>
+    public static void Write(DemoPreset preset, string directory, bool fuseProjections = true)
     {
         ArgumentNullException.ThrowIfNull(preset);
         LlamaWeights weights = BuiltInModels.RandomWeights(preset.Config, preset.Seed, preset.Scale);
         string arch = preset.Architecture == DefaultArchitecture ? string.Empty : $" ({preset.Architecture})";
-        ModelFolder.Write(directory, preset.Config, weights, BuiltInModels.DemoVocabulary(), $"demo preset '{preset.Name}'{arch}: deterministic random weights (seed {preset.Seed})");
+        ModelFolder.Write(directory, preset.Config, weights, BuiltInModels.DemoVocabulary(), $"demo preset '{preset.Name}'{arch}: deterministic random weights (seed {preset.Seed})", fuseProjections);
     }
 
     /// <summary>

@@ -92,8 +92,15 @@ public static class LlamaOnnxBuilder
         return (cos, sin);
     }
 
-    /// <summary>Builds the ONNX model.</summary>
-    public static ModelProto Build(LlamaConfig config, LlamaWeights weights)
+    /// <summary>
+    /// Builds the ONNX model. With <paramref name="fuseProjections"/> (the default) each layer reads its weights in two
+    /// MatMuls where it would take five: one over q, k and v's rows together, whose output GroupQueryAttention takes as
+    /// packed QKV (or which a Split divides when Qwen3's or Gemma 3's q/k norms come between), and one over gate and up
+    /// divided by a Split, as ONNX Runtime GenAI's model builder packs them. A decode step then streams the same bytes
+    /// in fewer, longer kernels. Every output column is the same dot product either way, so the logits are too;
+    /// <c>false</c> writes the separate projections, to measure the difference.
+    /// </summary>
+    public static ModelProto Build(LlamaConfig config, LlamaWeights weights, bool fuseProjections = true)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
@@ -158,14 +165,9 @@ public static class LlamaOnnxBuilder
         for (int l = 0; l < config.Layers; l++)
         {
             string p = $"model.layers.{l}";
-            string q = Projection(g, hidden, $"{p}.attn.q_proj", PadHeadRows(weights.Wq[l], config.Heads, headSize, padded, dim), weights.Bq?[l], config.Heads, headSize, padded, dim);
-            string k = Projection(g, hidden, $"{p}.attn.k_proj", PadHeadRows(weights.Wk[l], kvHeads, headSize, padded, dim), weights.Bk?[l], kvHeads, headSize, padded, dim);
-            string v = Projection(g, hidden, $"{p}.attn.v_proj", PadHeadRows(weights.Wv[l], kvHeads, headSize, padded, dim), weights.Bv?[l], kvHeads, headSize, padded, dim);
-            if (config.QkNorm)
-            {
-                q = HeadNorm(g, q, $"{p}.attn.q_norm", weights.QNorm![l], config.Heads, headSize, padded, config.NormEpsilon);
-                k = HeadNorm(g, k, $"{p}.attn.k_norm", weights.KNorm![l], kvHeads, headSize, padded, config.NormEpsilon);
-            }
+            (string q, string k, string v) = fuseProjections
+                ? FusedQkv(g, hidden, p, config, weights, l)
+                : SeparateQkv(g, hidden, p, config, weights, l);
 
             // Both count the query's own position: Hugging Face's sliding_window (a key is seen when kv > q - window) and
             // ONNX Runtime's local_window_size (1.31's kernels; older ones saw one key more).
@@ -204,8 +206,9 @@ public static class LlamaOnnxBuilder
             hidden = postAttention[0];
             residual = postAttention[3];
 
-            string gate = MatMul(g, hidden, $"{p}.mlp.gate_proj", weights.W1[l], config.HiddenDim, dim);
-            string up = MatMul(g, hidden, $"{p}.mlp.up_proj", weights.W3[l], config.HiddenDim, dim);
+            (string gate, string up) = fuseProjections
+                ? FusedGateUp(g, hidden, $"{p}.mlp.gate_up_proj", weights.W1[l], weights.W3[l], config.HiddenDim, dim)
+                : (MatMul(g, hidden, $"{p}.mlp.gate_proj", weights.W1[l], config.HiddenDim, dim), MatMul(g, hidden, $"{p}.mlp.up_proj", weights.W3[l], config.HiddenDim, dim));
             // SwiGLU, or Gemma's GeGLU with the tanh approximation, which is FastGelu's formula.
             string activated = config.HiddenAct == "gelu_pytorch_tanh"
                 ? g.DomainNode(MicrosoftDomain, "FastGelu", [gate], [g.Unique("gate_gelu")])[0]
@@ -256,6 +259,76 @@ public static class LlamaOnnxBuilder
 
     private static string MatMul(OnnxGraphBuilder g, string x, string name, float[] weight, int rows, int cols) =>
         g.Node("MatMul", [x, g.Initializer(name + ".weight_t", Transpose(weight, rows, cols), cols, rows)], name);
+
+    /// <summary>
+    /// Layer <paramref name="l"/>'s q, k and v from one MatMul over their padded rows stacked (q, then k, then v) and one Add
+    /// of their biases stacked likewise. Without q/k norms the packed output goes to GroupQueryAttention as is (its query
+    /// input, key and value left empty: the kernel reads them from the packed heads); with them a Split hands q and k to
+    /// their norms first.
+    /// </summary>
+    private static (string Q, string K, string V) FusedQkv(OnnxGraphBuilder g, string x, string p, LlamaConfig config, LlamaWeights weights, int l)
+    {
+        int dim = config.Dim, heads = config.Heads, kvHeads = config.KvHeads, headSize = config.HeadSize, padded = config.AttentionHeadSize;
+        int qDim = heads * padded, kvDim = kvHeads * padded;
+        float[] stacked =
+        [
+            .. PadHeadRows(weights.Wq[l], heads, headSize, padded, dim),
+            .. PadHeadRows(weights.Wk[l], kvHeads, headSize, padded, dim),
+            .. PadHeadRows(weights.Wv[l], kvHeads, headSize, padded, dim),
+        ];
+        string name = $"{p}.attn.qkv_proj";
+        string qkv = MatMul(g, x, name, stacked, qDim + 2 * kvDim, dim);
+        if (weights.Bq is not null || weights.Bk is not null || weights.Bv is not null)
+        {
+            // A projection without a bias adds zeros, which leaves every value as it is.
+            float[] bias =
+            [
+                .. PadHeadRows(weights.Bq?[l] ?? new float[heads * headSize], heads, headSize, padded, 1),
+                .. PadHeadRows(weights.Bk?[l] ?? new float[kvHeads * headSize], kvHeads, headSize, padded, 1),
+                .. PadHeadRows(weights.Bv?[l] ?? new float[kvHeads * headSize], kvHeads, headSize, padded, 1),
+            ];
+            qkv = g.Node("Add", [qkv, g.Initializer(name + ".bias", bias, bias.Length)], name + "_biased");
+        }
+
+        if (!config.QkNorm)
+        {
+            return (qkv, string.Empty, string.Empty);
+        }
+
+        string[] parts = g.NodeMulti(
+            "Split",
+            [qkv, g.Ints(name + "_split", qDim, kvDim, kvDim)],
+            [g.Unique($"{p}.attn.q"), g.Unique($"{p}.attn.k"), g.Unique($"{p}.attn.v")],
+            ("axis", -1L));
+        return (
+            HeadNorm(g, parts[0], $"{p}.attn.q_norm", weights.QNorm![l], heads, headSize, padded, config.NormEpsilon),
+            HeadNorm(g, parts[1], $"{p}.attn.k_norm", weights.KNorm![l], kvHeads, headSize, padded, config.NormEpsilon),
+            parts[2]);
+    }
+
+    /// <summary>Layer <paramref name="l"/>'s q, k and v as three MatMuls, each with its bias and q and k with their norms.</summary>
+    private static (string Q, string K, string V) SeparateQkv(OnnxGraphBuilder g, string x, string p, LlamaConfig config, LlamaWeights weights, int l)
+    {
+        int dim = config.Dim, kvHeads = config.KvHeads, headSize = config.HeadSize, padded = config.AttentionHeadSize;
+        string q = Projection(g, x, $"{p}.attn.q_proj", PadHeadRows(weights.Wq[l], config.Heads, headSize, padded, dim), weights.Bq?[l], config.Heads, headSize, padded, dim);
+        string k = Projection(g, x, $"{p}.attn.k_proj", PadHeadRows(weights.Wk[l], kvHeads, headSize, padded, dim), weights.Bk?[l], kvHeads, headSize, padded, dim);
+        string v = Projection(g, x, $"{p}.attn.v_proj", PadHeadRows(weights.Wv[l], kvHeads, headSize, padded, dim), weights.Bv?[l], kvHeads, headSize, padded, dim);
+        if (config.QkNorm)
+        {
+            q = HeadNorm(g, q, $"{p}.attn.q_norm", weights.QNorm![l], config.Heads, headSize, padded, config.NormEpsilon);
+            k = HeadNorm(g, k, $"{p}.attn.k_norm", weights.KNorm![l], kvHeads, headSize, padded, config.NormEpsilon);
+        }
+
+        return (q, k, v);
+    }
+
+    /// <summary>Gate and up from one MatMul over their rows stacked (gate, then up), divided by a Split.</summary>
+    private static (string Gate, string Up) FusedGateUp(OnnxGraphBuilder g, string x, string name, float[] gate, float[] up, int hidden, int dim)
+    {
+        string both = MatMul(g, x, name, [.. gate, .. up], 2 * hidden, dim);
+        string[] parts = g.NodeMulti("Split", [both, g.Ints(name + "_split", hidden, hidden)], [g.Unique(name + "_gate"), g.Unique(name + "_up")], ("axis", -1L));
+        return (parts[0], parts[1]);
+    }
 
     /// <summary>
     /// A q, k or v projection of <paramref name="heads"/> padded heads: MatMul, then an Add of the bias when there is one

@@ -31,8 +31,11 @@ public static class ModelFolder
     /// <summary>Weights beyond this size go to <see cref="ExternalDataFile"/> (protobuf caps a message at 2 GiB).</summary>
     public const long DefaultExternalDataThreshold = 1L << 30;
 
-    /// <summary>Builds the ONNX graph and writes the whole folder, tokenizer included.</summary>
-    public static void Write(string directory, LlamaConfig config, LlamaWeights weights, SentencePieceBpeTokenizer tokenizer, string source)
+    /// <summary>
+    /// Builds the ONNX graph and writes the whole folder, tokenizer included; <paramref name="fuseProjections"/> as
+    /// <see cref="LlamaOnnxBuilder.Build"/> takes it (false only to measure what fusing the projections is worth).
+    /// </summary>
+    public static void Write(string directory, LlamaConfig config, LlamaWeights weights, SentencePieceBpeTokenizer tokenizer, string source, bool fuseProjections = true)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         if (tokenizer.VocabularySize != config.VocabSize)
@@ -40,16 +43,16 @@ public static class ModelFolder
             throw new InvalidDataException($"The tokenizer has {tokenizer.VocabularySize} tokens, the model {config.VocabSize}.");
         }
 
-        WriteModel(directory, config, weights, source, new TokenIds(tokenizer.BosId, [tokenizer.EosId], tokenizer.UnkId));
+        WriteModel(directory, config, weights, source, new TokenIds(tokenizer.BosId, [tokenizer.EosId], tokenizer.UnkId), fuseProjections: fuseProjections);
         TokenizerJsonWriter.Write(tokenizer, directory, config.ContextLength);
     }
 
-    /// <summary>Writes model.onnx, genai_config.json and llmaspire.json (not the tokenizer).</summary>
-    public static void WriteModel(string directory, LlamaConfig config, LlamaWeights weights, string source, TokenIds tokens, long externalDataThreshold = DefaultExternalDataThreshold)
+    /// <summary>Writes model.onnx, genai_config.json and llmaspire.json (not the tokenizer); <paramref name="fuseProjections"/> as <see cref="LlamaOnnxBuilder.Build"/> takes it.</summary>
+    public static void WriteModel(string directory, LlamaConfig config, LlamaWeights weights, string source, TokenIds tokens, long externalDataThreshold = DefaultExternalDataThreshold, bool fuseProjections = true)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(tokens);
-        ModelProto model = LlamaOnnxBuilder.Build(config, weights);
+        ModelProto model = LlamaOnnxBuilder.Build(config, weights, fuseProjections);
         Directory.CreateDirectory(directory);
         WriteOnnx(model, Path.Combine(directory, ModelFile), externalDataThreshold);
 

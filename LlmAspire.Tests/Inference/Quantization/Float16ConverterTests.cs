@@ -71,7 +71,7 @@ public sealed class Float16ConverterTests
 
         QuantizationManifest manifest = ModelQuantizer.QuantizeFolder(source, output, new QuantizationOptions { Bits = 4, Float16 = true, AccuracyLevel = 0 });
 
-        Assert.Equal(("MatMulNBits", "float16", 14), (manifest.Format, manifest.DType, manifest.QuantizedMatMuls));
+        Assert.Equal(("MatMulNBits", "float16", 8), (manifest.Format, manifest.DType, manifest.QuantizedMatMuls));
         (ModelProto model, _) = OnnxModelFile.Load(Path.Combine(output, ModelFolder.ModelFile));
         Assert.All(model.Graph.Initializer.Where(t => t.Name.EndsWith("_scales", StringComparison.Ordinal)), t => Assert.Equal((int)DataType.Float16, t.DataType));
         Assert.All(model.Graph.Initializer.Where(t => t.Name.EndsWith("_Q4", StringComparison.Ordinal) || t.Name.EndsWith("_zero_points", StringComparison.Ordinal)), t => Assert.Equal((int)DataType.Uint8, t.DataType));

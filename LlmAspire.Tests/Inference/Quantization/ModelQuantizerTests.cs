@@ -63,14 +63,14 @@ public sealed class ModelQuantizerTests
         Assert.Equal(("MatMulNBits", 4, 32, false, 4, false, "float32"), (written.Format, written.Bits, written.BlockSize, written.Symmetric, written.AccuracyLevel, written.LmHead, written.DType));
         Assert.Equal(Path.GetFullPath(source), written.Source);
 
-        // 2 layers × 7 projections; the classifier stays float32 by default.
-        Assert.Equal(14, written.QuantizedMatMuls);
+        // 2 layers × 4 weight MatMuls (the fused qkv, o, the fused gate/up, down); the classifier stays float32 by default.
+        Assert.Equal(8, written.QuantizedMatMuls);
         Assert.Equal(manifest.Bytes, new FileInfo(Path.Combine(output, ModelFolder.ModelFile)).Length);
         // The tiny model is mostly embedding, classifier and rotary tables, which stay float32.
         Assert.True(manifest.Bytes < manifest.SourceBytes * 0.6, $"{manifest.Bytes} of {manifest.SourceBytes} bytes");
 
         (ModelProto model, _) = OnnxModelFile.Load(Path.Combine(output, ModelFolder.ModelFile));
-        Assert.Equal(14, model.Graph.Node.Count(n => n.OpType == "MatMulNBits"));
+        Assert.Equal(8, model.Graph.Node.Count(n => n.OpType == "MatMulNBits"));
         Assert.Equal("lm_head.weight_t", Assert.Single(model.Graph.Node, n => n.OpType == "MatMul").Input[1]);
 
         using LanguageModel lm = LanguageModel.Load(output, ExecutionProviderPreference.Cpu);
@@ -113,7 +113,7 @@ public sealed class ModelQuantizerTests
 
         QuantizationManifest manifest = ModelQuantizer.QuantizeFolder(source, Path.Combine(temp.Path, "q"), new QuantizationOptions { Bits = 8, QuantizeLmHead = true });
 
-        Assert.Equal(15, manifest.QuantizedMatMuls);
+        Assert.Equal(9, manifest.QuantizedMatMuls);
         Assert.True(manifest.LmHead);
         Assert.Empty(manifest.KeptMatMuls);
     }
