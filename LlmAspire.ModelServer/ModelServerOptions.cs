@@ -44,6 +44,17 @@ public sealed class ModelServerOptions
     [Range(1, 100_000)]
     public int MaxQueue { get; set; } = EngineOptions.DefaultMaxQueue;
 
+    /// <summary>ONNX Runtime's threads per operator on the CPU; 0 = chosen from the model's size (one below 20 M parameters).</summary>
+    [Range(0, 1024)]
+    public int IntraOpThreads { get; set; }
+
+    /// <summary>
+    /// Whether ONNX Runtime's CPU threads spin between operators instead of sleeping: faster when the server has its
+    /// cores to itself (docs/BENCHMARKS.md: int8 one stream 251 vs 172 tok/s on 2 quiet cores), much slower when the
+    /// cores are shared. Off by default.
+    /// </summary>
+    public bool AllowSpinning { get; set; }
+
     /// <summary>Largest accepted request body; larger ones get 413.</summary>
     [Range(1024, 1L << 30)]
     public long MaxRequestBodyBytes { get; set; } = 1 << 20;
@@ -54,6 +65,8 @@ public sealed class ModelServerOptions
         MaxSequences = MaxSequences,
         MaxContext = MaxContext,
         MaxQueue = MaxQueue,
+        IntraOpThreads = IntraOpThreads,
+        AllowSpinning = AllowSpinning,
     };
 
     /// <summary>The parsed <see cref="ExecutionProvider"/> (a method, so validation never evaluates it before the value is checked).</summary>
