@@ -1,8 +1,14 @@
 # Shared by bench/run-all.sh, bench/soak.sh and bench/archs.sh (sourced after they set ROOT, OUT, MODEL and SHARED):
 # builds the Release binaries ($BUILD_PROJECTS, all three by default), converts stories260K once (when MODEL is set),
 # and starts/stops processes on 127.0.0.1 that are stopped on exit.
-# Defines CLI, MS and GATEWAY (the built assemblies), llmaspire, start NAME CMD..., wait_healthy URL and stop_all.
+# Defines CLI, MS and GATEWAY (the built assemblies), llmaspire, start NAME CMD..., wait_healthy URL, stop_all and
+# machine_info (writes $OUT/machine.txt: date, commit, cores, cpu, load before the run).
 # start writes each process's output to $OUT/logs/$LOG_PREFIX$NAME.log.
+
+machine_info() {
+  { echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"; echo "commit: $(git rev-parse --short HEAD)"; echo "cores: $(nproc)";
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"; echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"; } > "$OUT/machine.txt"
+}
 
 echo "== build (Release)"
 for project in ${BUILD_PROJECTS:-LlmAspire.Cli LlmAspire.ModelServer LlmAspire.Gateway}; do

@@ -26,8 +26,7 @@ MODEL=
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
-{ echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"; echo "commit: $(git rev-parse --short HEAD)"; echo "cores: $(nproc)";
-  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"; echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"; } > "$OUT/machine.txt"
+machine_info
 cat "$OUT/machine.txt"
 
 echo "== models: preset $PRESET, fused and separate projections, $DTYPES"
