@@ -295,9 +295,11 @@ internal sealed class DecoderSession : IDisposable
     /// <summary>
     /// One forward pass over rows [<paramref name="firstRow"/>, firstRow + lengths.Length) of <paramref name="cache"/>:
     /// each row appends <paramref name="tokensPerRow"/> tokens after its first <c>lengths[row]</c> positions.
-    /// <paramref name="tokens"/> is [rows, tokensPerRow]. Returns the logits of each row's last new position, [rows, vocab].
+    /// <paramref name="tokens"/> is [rows, tokensPerRow]. Returns the logits of each row's last new position, [rows, vocab],
+    /// or of every new position, [rows, tokensPerRow, vocab], when <paramref name="allPositions"/> is set (to verify
+    /// several proposed tokens in one pass).
     /// </summary>
-    public float[] ForwardBatch(KvCache cache, int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow)
+    public float[] ForwardBatch(KvCache cache, int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions = false)
     {
         ArgumentNullException.ThrowIfNull(cache);
         int rows = lengths.Length, s = tokensPerRow;
@@ -354,7 +356,7 @@ internal sealed class DecoderSession : IDisposable
             outputs[0]?.Dispose();
         }
 
-        if (s == 1)
+        if (s == 1 || allPositions)
         {
             return logits;
         }
