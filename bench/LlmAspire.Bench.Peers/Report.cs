@@ -62,15 +62,11 @@ internal static class Report
             text.Append(' ').Append(row.Agreement.Count == 0 ? "–" : string.Join(", ", row.Agreement.Select(a => $"{a.Key}: {a.Value}"))).AppendLine(" |");
         }
 
-        if (footnotes.Count > 0)
-        {
-            text.AppendLine();
-            footnotes.ForEach(f => text.AppendLine(f).AppendLine());
-        }
-
+        text.AppendLine();
+        footnotes.ForEach(f => text.AppendLine(f).AppendLine());
         if (charts.Count > 0)
         {
-            text.AppendLine().AppendLine("## Throughput against streams").AppendLine();
+            text.AppendLine("## Throughput against streams").AppendLine();
             text.AppendLine("Median generated tokens/s of all streams from the rows above (first thread count); a missing point is a cell with a footnote.").AppendLine();
         }
 
@@ -95,7 +91,7 @@ internal static class Report
             text.AppendLine();
         }
 
-        text.AppendLine().AppendLine("Every round, in the order run:").AppendLine();
+        text.AppendLine("Every round, in the order run:").AppendLine();
         foreach (RowResult row in rows)
         {
             foreach ((string peer, List<double> samples) in row.Samples)

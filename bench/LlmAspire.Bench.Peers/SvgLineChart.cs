@@ -55,6 +55,9 @@ internal static class SvgLineChart
         svg.Append(invariant, $"<text transform=\"translate(18 {Top + (plotHeight / 2)}) rotate(-90)\" font-size=\"14\" text-anchor=\"middle\">{Escape(yLabel)}</text>\n");
 
         var drawn = series.Where(s => s.Points.Count > 0).ToList();
+        int legendWidth = 56 + (7 * drawn.Select(s => s.Name.Length).DefaultIfEmpty(0).Max());
+        var legend = new StringBuilder();
+        legend.Append(invariant, $"<rect x=\"{Left + 6}\" y=\"{Top + 4}\" width=\"{legendWidth}\" height=\"{(drawn.Count * 20) + 4}\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbbbbb\"/>\n");
         for (int i = 0; i < drawn.Count; i++)
         {
             string color = Palette[i % Palette.Length];
@@ -71,12 +74,13 @@ internal static class SvgLineChart
             }
 
             double legendY = Top + 16 + (i * 20);
-            svg.Append(invariant, $"<line x1=\"{Left + 12}\" y1=\"{legendY - 4}\" x2=\"{Left + 36}\" y2=\"{legendY - 4}\" stroke=\"{color}\" stroke-width=\"2\"/>\n");
-            svg.Append(invariant, $"<circle cx=\"{Left + 24}\" cy=\"{legendY - 4}\" r=\"4\" fill=\"{color}\"/>\n");
-            svg.Append(invariant, $"<text x=\"{Left + 42}\" y=\"{legendY}\" font-size=\"12\">{Escape(drawn[i].Name)}</text>\n");
+            legend.Append(invariant, $"<line x1=\"{Left + 12}\" y1=\"{legendY - 4}\" x2=\"{Left + 36}\" y2=\"{legendY - 4}\" stroke=\"{color}\" stroke-width=\"2\"/>\n");
+            legend.Append(invariant, $"<circle cx=\"{Left + 24}\" cy=\"{legendY - 4}\" r=\"4\" fill=\"{color}\"/>\n");
+            legend.Append(invariant, $"<text x=\"{Left + 42}\" y=\"{legendY}\" font-size=\"12\">{Escape(drawn[i].Name)}</text>\n");
         }
 
-        return svg.Append("</svg>\n").ToString();
+        // The legend last, over the lines.
+        return svg.Append(legend).Append("</svg>\n").ToString();
     }
 
     /// <summary>1, 2 or 5 times a power of ten, at least <paramref name="rough"/>.</summary>
