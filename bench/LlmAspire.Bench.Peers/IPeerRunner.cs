@@ -8,6 +8,9 @@ internal interface IPeerRunner : IDisposable
 
     /// <summary>The first stream's greedy tokens in the last run (empty for a prefill): on float32 the peers must agree; on int8 GenAI runs our very folder, llama.cpp its own Q8_0.</summary>
     IReadOnlyList<int> LastTokens { get; }
+
+    /// <summary>How many leading greedy tokens of the last run's first stream match <paramref name="ours"/>.</summary>
+    int SharedWith(IReadOnlyList<int> ours) => ours.Zip(LastTokens).TakeWhile(p => p.First == p.Second).Count();
 }
 
 /// <summary>What every peer is given for a workload.</summary>
@@ -15,4 +18,5 @@ internal interface IPeerRunner : IDisposable
 /// <param name="Tokens">Tokens each stream decodes, end-of-sequence suppressed.</param>
 /// <param name="Prompt">Every stream's prompt (BOS first).</param>
 /// <param name="PrefillPrompt">The prefill rows' prompt, <see cref="Workload.PrefillTokens"/> tokens.</param>
-internal sealed record RunSettings(int Threads, int Tokens, int[] Prompt, int[] PrefillPrompt);
+/// <param name="PromptText"><paramref name="Prompt"/> as text (after BOS), for a peer that tokenizes it itself (run.c).</param>
+internal sealed record RunSettings(int Threads, int Tokens, int[] Prompt, int[] PrefillPrompt, string PromptText);

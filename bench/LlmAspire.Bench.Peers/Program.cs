@@ -24,9 +24,18 @@ var threads = new Option<string>("--threads")
     DefaultValueFactory = _ => "2,1",
 };
 var label = new Option<string?>("--label") { Description = "A line under the title (e.g. that this is a smoke run)" };
-var command = new RootCommand("LlmAspire vs llama.cpp (LLamaSharp, CPU) vs ONNX Runtime GenAI on the same weights, side by side.")
+var sweep = new Option<bool>("--sweep")
 {
-    output, work, stories, rounds, tokens, only, threads, label,
+    Description = "Only the throughput-against-streams rows (1, 4, 16, 64 streams of 100M fp32, 100M int8 and stories260K), with their plots; adds to --only",
+};
+var runC = new Option<FileInfo?>("--runc") { Description = "A single-threaded build of llama2.c's run.c (e.g. gcc -O3 -march=native -o run run.c -lm): a peer on the stories260K 1-stream row at 1 thread" };
+var runCOpenMp = new Option<FileInfo?>("--runc-omp")
+{
+    Description = "An OpenMP build of run.c (e.g. gcc -O3 -march=native -fopenmp -o runomp run.c -lm), run with OMP_NUM_THREADS = threads: the stories260K 1-stream rows above 1 thread (and at 1 without --runc)",
+};
+var command = new RootCommand("LlmAspire vs llama.cpp (LLamaSharp, CPU) vs ONNX Runtime GenAI (and llama2.c's run.c) on the same weights, side by side.")
+{
+    output, work, stories, rounds, tokens, only, threads, label, sweep, runC, runCOpenMp,
 };
 command.SetAction(async (parse, cancellationToken) =>
 {
@@ -38,7 +47,10 @@ command.SetAction(async (parse, cancellationToken) =>
         return 2;
     }
 
-    string[] ids = parse.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [.. Workload.All.Select(w => w.Id)];
+    string[]? picked = parse.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    string[] ids = parse.GetValue(sweep)
+        ? [.. picked ?? [], .. Workload.All.Where(w => w.InSweep).Select(w => w.Id)]
+        : picked ?? [.. Workload.All.Select(w => w.Id)];
     string[] unknown = [.. ids.Where(id => Workload.All.All(w => w.Id != id))];
     if (unknown.Length > 0)
     {
@@ -55,6 +67,14 @@ command.SetAction(async (parse, cancellationToken) =>
         return 2;
     }
 
+    string? runCBinary = parse.GetValue(runC)?.FullName, runCOpenMpBinary = parse.GetValue(runCOpenMp)?.FullName;
+    string? missing = new[] { runCBinary, runCOpenMpBinary }.FirstOrDefault(b => b is not null && !File.Exists(b));
+    if (missing is not null)
+    {
+        Console.Error.WriteLine($"No run.c build at {missing}.");
+        return 2;
+    }
+
     TextWriter log = Console.Error;
     var bandwidth = threadCounts.Distinct().ToDictionary(t => t, t =>
     {
@@ -65,7 +85,8 @@ command.SetAction(async (parse, cancellationToken) =>
 
     var files = new ModelFiles(parse.GetRequiredValue(work).FullName, storiesFolder, log);
     var vocabulary = SentencePieceBpeTokenizer.ReadLlama2c(Path.Combine(storiesFolder, "tok512.bin"), 512);
-    int[] prompt = vocabulary.Encode("Once upon a time", addBos: true);
+    const string promptText = "Once upon a time";
+    int[] prompt = vocabulary.Encode(promptText, addBos: true);
     int[] prefillPrompt = PrefillPrompt(vocabulary);
     var results = new List<RowResult>();
     foreach (Workload workload in Workload.All.Where(w => ids.Contains(w.Id)))
@@ -73,8 +94,21 @@ command.SetAction(async (parse, cancellationToken) =>
         PeerModel model = files.Get(workload.Model, workload.Int8);
         foreach (int threadCount in workload.ThreadSweep ? threadCounts : threadCounts[..1])
         {
-            var settings = new RunSettings(threadCount, tokenCount, prompt, prefillPrompt);
-            results.Add(await RunRowAsync(workload, model, settings, roundCount, log, cancellationToken));
+            var settings = new RunSettings(threadCount, tokenCount, prompt, prefillPrompt, promptText);
+            var peers = new List<(string Peer, Func<IPeerRunner> Start)> { (Report.Ours, () => new OursRunner(model, workload, settings)) };
+            peers.Add((Report.LlamaCpp, () => new LlamaCppRunner(model, workload, settings)));
+            peers.Add((Report.GenAi, () => new GenAiRunner(model, workload, settings)));
+            if (!workload.Prefill && workload.Streams > 1)
+            {
+                peers.Add((Report.GenAiPerStream, () => new GenAiRunner(model, workload, settings, perStream: true)));
+            }
+
+            if (workload.Model == Workload.Stories260K && workload.Streams == 1 && (runCBinary ?? runCOpenMpBinary) is not null)
+            {
+                peers.Add((Report.RunC, () => new RunCRunner(runCBinary, runCOpenMpBinary, storiesFolder, settings, vocabulary)));
+            }
+
+            results.Add(await RunRowAsync(workload, settings, peers, roundCount, log, cancellationToken));
         }
     }
 
@@ -82,10 +116,16 @@ command.SetAction(async (parse, cancellationToken) =>
         $"# bench peers, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC\n\n{Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; " +
         $"{roundCount} round(s) per peer after a warm-up, alternated; {tokenCount} tokens per stream; prompt of {prompt.Length} tokens (prefill rows: {prefillPrompt.Length}).");
     string? note = parse.GetValue(label);
-    string report = Report.Render(results, bandwidth, note is null ? header : header + "\n\n**" + note + "**", ModelFiles.Config100M);
+    IReadOnlyList<Sweep.Chart> charts = Sweep.Charts(results, threadCounts[0]);
+    string report = Report.Render(results, bandwidth, note is null ? header : header + "\n\n**" + note + "**", ModelFiles.Config100M, charts);
     Console.Out.Write(report);
     string outDir = parse.GetRequiredValue(output).FullName;
     Directory.CreateDirectory(outDir);
+    foreach (string plot in Sweep.Write(outDir, charts))
+    {
+        log.WriteLine($"wrote {plot}");
+    }
+
     await File.WriteAllTextAsync(Path.Combine(outDir, "peers.md"), report, cancellationToken);
     log.WriteLine($"wrote {Path.Combine(outDir, "peers.md")}");
     return 0;
@@ -93,22 +133,30 @@ command.SetAction(async (parse, cancellationToken) =>
 return await command.Parse(args).InvokeAsync();
 
 // One row: every peer loads the model at the row's thread count and warms up; then rounds alternate between the peers
-// (ours, llama.cpp, GenAI, ours, ...) so that a slow spell of a shared machine falls on all of them.
-static async Task<RowResult> RunRowAsync(Workload workload, PeerModel model, RunSettings settings, int rounds, TextWriter log, CancellationToken cancellationToken)
+// (ours, llama.cpp, GenAI, ours, ...) so that a slow spell of a shared machine falls on all of them. A peer other than
+// ours that cannot load, allocate or run the row (say 64 sequences) leaves the rotation with its reason, for the
+// table's footnote, and the row goes on without it.
+static async Task<RowResult> RunRowAsync(Workload workload, RunSettings settings, List<(string Peer, Func<IPeerRunner> Start)> peers, int rounds, TextWriter log, CancellationToken cancellationToken)
 {
     var runners = new List<(string Peer, IPeerRunner Runner)>();
+    var failures = new Dictionary<string, string>();
     try
     {
-        runners.Add((Report.Peers[0], new OursRunner(model, workload, settings)));
-        if (!workload.OursOnly)
+        foreach ((string peer, Func<IPeerRunner> start) in peers)
         {
-            runners.Add((Report.Peers[1], new LlamaCppRunner(model, workload, settings)));
-            runners.Add((Report.Peers[2], new GenAiRunner(model, workload, settings)));
-        }
-
-        foreach ((_, IPeerRunner runner) in runners)
-        {
-            await runner.MeasureAsync(cancellationToken);
+            IPeerRunner? runner = null;
+            try
+            {
+                runner = start();
+                await runner.MeasureAsync(cancellationToken);
+                runners.Add((peer, runner));
+            }
+            catch (Exception e) when (peer != Report.Ours && e is not OperationCanceledException)
+            {
+                runner?.Dispose();
+                failures[peer] = Reason(e);
+                log.WriteLine($"{workload.Id} t{settings.Threads} {peer}: {failures[peer]}");
+            }
         }
 
         var agreement = new Dictionary<string, int>();
@@ -117,27 +165,44 @@ static async Task<RowResult> RunRowAsync(Workload workload, PeerModel model, Run
             IReadOnlyList<int> ours = runners[0].Runner.LastTokens;
             foreach ((string peer, IPeerRunner runner) in runners.Skip(1))
             {
-                agreement[peer] = ours.Zip(runner.LastTokens).TakeWhile(p => p.First == p.Second).Count();
+                agreement[peer] = runner.SharedWith(ours);
             }
         }
 
         var samples = runners.ToDictionary(r => r.Peer, _ => new List<double>());
         for (int round = 0; round < rounds; round++)
         {
-            foreach ((string peer, IPeerRunner runner) in runners)
+            foreach ((string peer, IPeerRunner runner) in runners.Where(r => !failures.ContainsKey(r.Peer)))
             {
-                double tokensPerSecond = await runner.MeasureAsync(cancellationToken);
-                samples[peer].Add(tokensPerSecond);
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{workload.Id} t{settings.Threads} round {round + 1}/{rounds} {peer}: {tokensPerSecond:F0} tok/s"));
+                try
+                {
+                    double tokensPerSecond = await runner.MeasureAsync(cancellationToken);
+                    samples[peer].Add(tokensPerSecond);
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{workload.Id} t{settings.Threads} round {round + 1}/{rounds} {peer}: {tokensPerSecond:F0} tok/s"));
+                }
+                catch (Exception e) when (peer != Report.Ours && e is not OperationCanceledException)
+                {
+                    failures[peer] = "round " + (round + 1).ToString(CultureInfo.InvariantCulture) + ": " + Reason(e);
+                    samples.Remove(peer);
+                    agreement.Remove(peer);
+                    log.WriteLine($"{workload.Id} t{settings.Threads} {peer}: {failures[peer]}");
+                }
             }
         }
 
-        return new RowResult(workload, settings.Threads, samples, agreement);
+        return new RowResult(workload, settings.Threads, samples, agreement, failures);
     }
     finally
     {
         runners.ForEach(r => r.Runner.Dispose());
     }
+}
+
+// A failure's message, one line, for a footnote (the innermost exception says what the native library refused).
+static string Reason(Exception e)
+{
+    Exception inner = e is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0] : e;
+    return inner.GetType().Name + ": " + string.Join(' ', inner.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }
 
 // The prefill rows' prompt: BOS and the start of a story, repeated to exactly Workload.PrefillTokens tokens.

@@ -7,12 +7,29 @@ namespace LlmAspire.Bench.Peers;
 /// <summary>The markdown table: median and range of tokens/s per cell, the share of read bandwidth, the ratio to the best peer.</summary>
 internal static class Report
 {
-    /// <summary>The peers in column order.</summary>
-    public static IReadOnlyList<string> Peers { get; } = ["LlmAspire", "llama.cpp", "ORT GenAI 0.18"];
+    /// <summary>Our engine, the first column and the one every ratio divides.</summary>
+    public const string Ours = "LlmAspire";
 
-    /// <summary>Renders the whole report.</summary>
-    public static string Render(IReadOnlyList<RowResult> rows, IReadOnlyDictionary<int, double> bandwidth, string header, LlamaConfig config100M)
+    /// <summary>llama.cpp's parallel decoding in one context.</summary>
+    public const string LlamaCpp = "llama.cpp";
+
+    /// <summary>ONNX Runtime GenAI, one static batch.</summary>
+    public const string GenAi = "ORT GenAI 0.18";
+
+    /// <summary>ONNX Runtime GenAI, one generator per stream on a thread each (multi-stream rows).</summary>
+    public const string GenAiPerStream = "ORT GenAI per-stream";
+
+    /// <summary>llama2.c's run.c (stories260K, one stream; only with <c>--runc</c>/<c>--runc-omp</c>).</summary>
+    public const string RunC = "llama2.c run.c";
+
+    /// <summary>The peers in column order; the last two get a column only when some row ran (or tried) them.</summary>
+    public static IReadOnlyList<string> Peers { get; } = [Ours, LlamaCpp, GenAi, GenAiPerStream, RunC];
+
+    /// <summary>Renders the whole report; <paramref name="charts"/> are the sweep plots written next to it.</summary>
+    public static string Render(IReadOnlyList<RowResult> rows, IReadOnlyDictionary<int, double> bandwidth, string header, LlamaConfig config100M, IReadOnlyList<Sweep.Chart> charts)
     {
+        string[] peers = [.. Peers.Where((p, i) => i < 3 || rows.Any(r => r.Samples.ContainsKey(p) || r.Failures.ContainsKey(p)))];
+        var footnotes = new List<string>();
         var text = new StringBuilder();
         var invariant = CultureInfo.InvariantCulture;
         text.AppendLine(header).AppendLine();
@@ -22,23 +39,59 @@ internal static class Report
         text.AppendLine("Cells: median tokens/s over the rounds (min–max); decode rows count generated tokens over wall time (short prompt's prefill included), prefill rows prompt tokens over the prefill's time.")
             .AppendLine(string.Create(invariant, $"Bandwidth share (100M float32, 1 stream): {BytesPerToken(config100M) / 1e6:F0} MB of weights read per token × tokens/s ÷ the read bandwidth at that thread count."))
             .AppendLine();
-        text.Append("| workload | threads | ").Append(string.Join(" | ", Peers)).AppendLine(" | LlmAspire ÷ best peer | greedy tokens shared with ours |");
-        text.Append("|---|--:|").Append(string.Concat(Peers.Select(_ => "--:|"))).AppendLine("--:|---|");
+        text.Append("| workload | threads | ").Append(string.Join(" | ", peers)).AppendLine(" | LlmAspire ÷ best peer | greedy tokens shared with ours |");
+        text.Append("|---|--:|").Append(string.Concat(peers.Select(_ => "--:|"))).AppendLine("--:|---|");
         foreach (RowResult row in rows)
         {
             text.Append(invariant, $"| {row.Workload.Title} | {row.Threads} |");
-            foreach (string peer in Peers)
+            foreach (string peer in peers)
             {
-                text.Append(' ').Append(Cell(row, peer, bandwidth, config100M)).Append(" |");
+                string cell = Cell(row, peer, bandwidth, config100M);
+                if (row.Failures.TryGetValue(peer, out string? why))
+                {
+                    footnotes.Add(string.Create(invariant, $"[{footnotes.Count + 1}] {peer}, {row.Workload.Id} at {row.Threads} thread(s): {why}"));
+                    cell += string.Create(invariant, $" [{footnotes.Count}]");
+                }
+
+                text.Append(' ').Append(cell).Append(" |");
             }
 
-            double ours = Median(row.Samples.GetValueOrDefault(Peers[0]));
-            double best = Peers.Skip(1).Select(p => Median(row.Samples.GetValueOrDefault(p))).DefaultIfEmpty(0).Max();
+            double ours = Median(row.Samples.GetValueOrDefault(Ours));
+            double best = peers.Skip(1).Select(p => Median(row.Samples.GetValueOrDefault(p))).DefaultIfEmpty(0).Max();
             text.Append(' ').Append(ours > 0 && best > 0 ? (ours / best).ToString("F2", invariant) + "×" : "–").Append(" |");
             text.Append(' ').Append(row.Agreement.Count == 0 ? "–" : string.Join(", ", row.Agreement.Select(a => $"{a.Key}: {a.Value}"))).AppendLine(" |");
         }
 
-        text.AppendLine().AppendLine("Every round, in the order run:").AppendLine();
+        text.AppendLine();
+        footnotes.ForEach(f => text.AppendLine(f).AppendLine());
+        if (charts.Count > 0)
+        {
+            text.AppendLine("## Throughput against streams").AppendLine();
+            text.AppendLine("Median generated tokens/s of all streams from the rows above (first thread count); a missing point is a cell with a footnote.").AppendLine();
+        }
+
+        foreach (Sweep.Chart chart in charts)
+        {
+            string[] series = [.. chart.Series.Select(s => s.Peer)];
+            text.AppendLine(string.Create(invariant, $"![{chart.Title}]({chart.FileName})")).AppendLine();
+            text.Append("| streams | ").Append(string.Join(" | ", series)).AppendLine(" |");
+            text.Append("|--:|").AppendLine(string.Concat(series.Select(_ => "--:|")));
+            foreach (double streams in chart.Series.SelectMany(s => s.Points).Select(p => p.X).Distinct().Order())
+            {
+                text.Append(invariant, $"| {streams} |");
+                foreach ((_, IReadOnlyList<(double X, double Y)> points) in chart.Series)
+                {
+                    (double X, double Y)[] at = [.. points.Where(p => p.X == streams)];
+                    text.Append(' ').Append(at.Length == 0 ? "–" : at[0].Y.ToString("F0", invariant)).Append(" |");
+                }
+
+                text.AppendLine();
+            }
+
+            text.AppendLine();
+        }
+
+        text.AppendLine("Every round, in the order run:").AppendLine();
         foreach (RowResult row in rows)
         {
             foreach ((string peer, List<double> samples) in row.Samples)
@@ -70,7 +123,8 @@ internal static class Report
         return cell;
     }
 
-    private static double Median(List<double>? samples)
+    /// <summary>The median of <paramref name="samples"/>; 0 when there are none.</summary>
+    public static double Median(List<double>? samples)
     {
         if (samples is null || samples.Count == 0)
         {
