@@ -60,9 +60,12 @@ public sealed class PrunedStories260K : IDisposable
     public PruningPlan Choose(PruningOptions options) => PruningPlan.Choose(Folder.Config, Statistics, options);
 
     /// <summary>Mean KL(source || pruned) in nats per token over <see cref="HeldOutText"/>, teacher-forced.</summary>
-    public double MeanKl(string pruned)
+    public double MeanKl(string pruned) => MeanKl(Source, pruned);
+
+    /// <summary>Mean KL(<paramref name="referenceFolder"/> || <paramref name="pruned"/>) in nats per token over <see cref="HeldOutText"/>, teacher-forced.</summary>
+    public static double MeanKl(string referenceFolder, string pruned)
     {
-        using LanguageModel reference = LanguageModel.Load(Source, ExecutionProviderPreference.Cpu);
+        using LanguageModel reference = LanguageModel.Load(referenceFolder, ExecutionProviderPreference.Cpu);
         using LanguageModel model = LanguageModel.Load(pruned, ExecutionProviderPreference.Cpu);
         int[] text = reference.Tokenizer.Encode(HeldOutText, addBos: true);
         float[] p = AllLogits(reference, text), q = AllLogits(model, text);
