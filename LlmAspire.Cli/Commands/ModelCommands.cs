@@ -79,7 +79,7 @@ internal static class ModelCommands
             return ExitCodes.Success;
         });
 
-        return new Command("model", "Model folders: convert, inspect, quantize, create-demo.") { convert, InspectCommand.Create(), QuantizeCommand.Create(), CreateDemoCommand.Create() };
+        return new Command("model", "Model folders: convert, inspect, quantize, prune, create-demo.") { convert, InspectCommand.Create(), QuantizeCommand.Create(), PruneCommand.Create(), CreateDemoCommand.Create() };
     }
 
     /// <summary>Imports <paramref name="file"/>, requantized to the width <paramref name="quantize"/> names (auto: the nearest to the file's).</summary>
