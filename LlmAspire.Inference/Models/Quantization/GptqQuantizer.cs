@@ -57,7 +57,7 @@ internal static class GptqQuantizer
                         }
 
                         int index = column * blocks + block;
-                        zeroPoints[index] = BlockQuantizer.BlockParameters(buffer.AsSpan(0, length), bits, symmetric, out scales[index]);
+                        zeroPoints[index] = BlockQuantizer.SearchedBlockParameters(buffer.AsSpan(0, length), bits, symmetric, out scales[index]);
                         reciprocals[column] = scales[index] != 0f ? 1f / scales[index] : 0f;
                     }
                 }
