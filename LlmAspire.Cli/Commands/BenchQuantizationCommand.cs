@@ -7,6 +7,7 @@ using LlmAspire.Cli.Errors;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
 using LlmAspire.Inference.Models;
+using LlmAspire.Inference.Models.Calibration;
 using LlmAspire.Inference.Models.Quantization;
 using Microsoft.ML.OnnxRuntime;
 
@@ -36,6 +37,10 @@ internal static class BenchQuantizationCommand
         "int8-b32-asym-acc0,int8-b32-asym-acc4,int8-b32-sym-acc4,int8-b128-sym-acc4,int8-b32-asym-acc4-head," +
         "int4-b32-asym-acc0,int4-b32-asym-acc4,int4-b32-sym-acc4,int4-b128-sym-acc4,int4-b32-asym-acc4-head,fp16";
 
+    /// <summary>Round-to-nearest against the calibrated methods at int4 and int8 (<c>--variants calibrated</c>).</summary>
+    public const string CalibratedVariants =
+        "int4-b32-asym-acc4,int4-b32-asym-acc4-awq,int4-b32-asym-acc4-gptq,int8-b32-asym-acc4,int8-b32-asym-acc4-awq,int8-b32-asym-acc4-gptq";
+
     private static readonly string[] Prompts =
     [
         "Once upon a time",
@@ -59,7 +64,7 @@ internal static class BenchQuantizationCommand
         var model = new Option<DirectoryInfo>("--model") { Description = "float32 model folder", Required = true };
         var variants = new Option<string>("--variants")
         {
-            Description = "Comma-separated quantizations to compare with fp32, named int{4|8}-b{block}-{sym|asym}[-acc{level}][-head][-fp16]",
+            Description = "Comma-separated quantizations to compare with fp32, named int{4|8}-b{block}-{sym|asym}[-acc{level}][-head][-awq|-gptq][-fp16]; 'calibrated' compares rtn, awq and gptq at int4 and int8",
             DefaultValueFactory = _ => DefaultVariants,
         }.MustParse(text => ParseVariants(text));
         var tokens = new Option<int>("--tokens") { Description = "Decode steps timed per variant and round", DefaultValueFactory = _ => 64 }.AtLeast(1);
@@ -67,13 +72,21 @@ internal static class BenchQuantizationCommand
         var agreementTokens = new Option<int>("--agreement-tokens") { Description = "Greedy tokens per prompt for agreement", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var work = new Option<DirectoryInfo?>("--work") { Description = "Where the quantized folders go (default: a temp folder, removed afterwards)" };
         var markdown = new Option<FileInfo?>("--markdown") { Description = "Also write the table to this file" };
+        var calibration = new Option<FileInfo?>("--calibration") { Description = "Calibration text of the -awq and -gptq variants (default: the built-in sample; never the text measured on)" };
         var command = new Command("quantization", "Compare fp32 with int8/int4 variants: size, decode tokens/s, greedy agreement, KL divergence.")
         {
-            model, variants, tokens, rounds, agreementTokens, work, markdown,
+            model, variants, tokens, rounds, agreementTokens, work, markdown, calibration,
         };
         command.SetGuardedAction(parse =>
         {
-            QuantizationOptions[] chosen = ParseVariants(parse.GetRequiredValue(variants));
+            string? calibrationFile = parse.GetValue(calibration)?.FullName;
+            if (calibrationFile is not null)
+            {
+                _ = CalibrationText.ReadFile(calibrationFile);
+            }
+
+            QuantizationOptions[] chosen = [.. ParseVariants(parse.GetRequiredValue(variants))
+                .Select(o => o.Method == QuantizationMethod.Rtn ? o : o with { CalibrationFile = calibrationFile })];
             string source = CommandPaths.ModelFolder(parse.GetRequiredValue(model), "--model");
             DirectoryInfo? workDir = parse.GetValue(work);
             string root = workDir is null
@@ -106,6 +119,11 @@ internal static class BenchQuantizationCommand
     /// <summary>Parses a comma-separated --variants list; throws <see cref="FormatException"/> or <see cref="ArgumentException"/> naming the bad one.</summary>
     private static QuantizationOptions[] ParseVariants(string text)
     {
+        if (text.Trim() == "calibrated")
+        {
+            text = CalibratedVariants;
+        }
+
         QuantizationOptions[] variants = [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(QuantizationOptions.Parse)];
         return variants.Length > 0 ? variants : throw new FormatException("name at least one variant, e.g. int8-b32-asym-acc4,int4-b32-sym-acc4");
     }
@@ -161,10 +179,13 @@ internal static class BenchQuantizationCommand
             {
                 DecoderSession decoder = entry.Model!.Decoder;
                 double prefix = 0, forced = 0;
+                int whole = 0;
                 for (int p = 0; p < prompts.Length; p++)
                 {
                     int[] continuation = entry.Options is null ? referenceContinuations[p] : Greedy(decoder, prompts[p], agreementTokens);
-                    prefix += (double)QuantizationMetrics.CommonPrefix(continuation, referenceContinuations[p]) / agreementTokens;
+                    int common = QuantizationMetrics.CommonPrefix(continuation, referenceContinuations[p]);
+                    prefix += (double)common / agreementTokens;
+                    whole += common == agreementTokens ? 1 : 0;
                     float[] logits = TeacherForced(decoder, [.. prompts[p], .. referenceContinuations[p]]);
                     int matches = 0;
                     for (int i = 0; i < agreementTokens; i++)
@@ -177,6 +198,7 @@ internal static class BenchQuantizationCommand
                 }
 
                 entry.PrefixAgreement = prefix / prompts.Length;
+                entry.WholePrompts = whole;
                 entry.TeacherForcedAgreement = forced / prompts.Length;
                 float[] textLogits = entry.Options is null ? referenceTextLogits : TeacherForced(decoder, text);
                 double kl = 0, nll = 0;
@@ -250,11 +272,11 @@ internal static class BenchQuantizationCommand
         var c = CultureInfo.InvariantCulture;
         sb.AppendLine(c, $"{modelName}: {Prompts.Length} prompts x {agreementTokens} greedy tokens, KL over {textTokens} text tokens, decode {decodeTokens} tokens x {rounds} rounds");
         sb.AppendLine();
-        sb.AppendLine("| variant | model bytes | % of fp32 | decode tok/s, median step (p10) | × fp32 | greedy prefix agreement | teacher-forced top-1 | mean KL (nats/token) | perplexity |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| variant | model bytes | % of fp32 | decode tok/s, median step (p10) | × fp32 | greedy prefix agreement | prompts kept whole | teacher-forced top-1 | mean KL (nats/token) | perplexity |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (Entry e in entries)
         {
-            sb.AppendLine(c, $"| {e.Name} | {e.Bytes:N0} | {100.0 * e.Bytes / baseline.Bytes:F1} % | {1 / Median(e.StepSeconds):F1} ({1 / Percentile(e.StepSeconds, 0.1):F1}) | {Median(baseline.StepSeconds) / Median(e.StepSeconds):F2} | {e.PrefixAgreement:P1} | {e.TeacherForcedAgreement:P1} | {e.MeanKl:G3} | {e.Perplexity:F3} |");
+            sb.AppendLine(c, $"| {e.Name} | {e.Bytes:N0} | {100.0 * e.Bytes / baseline.Bytes:F1} % | {1 / Median(e.StepSeconds):F1} ({1 / Percentile(e.StepSeconds, 0.1):F1}) | {Median(baseline.StepSeconds) / Median(e.StepSeconds):F2} | {e.PrefixAgreement:P1} | {e.WholePrompts}/{Prompts.Length} | {e.TeacherForcedAgreement:P1} | {e.MeanKl:G3} | {e.Perplexity:F3} |");
         }
 
         return sb.ToString();
@@ -304,6 +326,8 @@ internal static class BenchQuantizationCommand
         public List<double> StepSeconds { get; } = [];
 
         public double PrefixAgreement { get; set; }
+
+        public int WholePrompts { get; set; }
 
         public double TeacherForcedAgreement { get; set; }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using LlmAspire.Cli.Errors;
+using LlmAspire.Inference.Models.Calibration;
 using LlmAspire.Inference.Models.Quantization;
 
 namespace LlmAspire.Cli.Commands;
@@ -34,16 +35,37 @@ internal static class QuantizeCommand
             DefaultValueFactory = _ => "fp32",
         };
         dtype.AcceptOnlyFromAmong("fp32", "fp16");
-        var force = new Option<bool>("--force") { Description = "Replace --out if it exists" };
-        var command = new Command("quantize", "Quantize a model folder: int4/int8 MatMulNBits weights, and/or float16 for the GPU.")
+        var method = new Option<string>("--method")
         {
-            input, output, bits, blockSize, symmetric, lmHead, accuracy, dtype, force,
+            Description = "How codes are chosen: rtn rounds to nearest (no calibration); awq scales activation-heavy channels; gptq compensates rounding errors (both calibrate on text)",
+            DefaultValueFactory = _ => "rtn",
+        };
+        method.AcceptOnlyFromAmong("rtn", "awq", "gptq");
+        var calibration = new Option<FileInfo?>("--calibration")
+        {
+            Description = "UTF-8 text to calibrate awq/gptq on, paragraphs separated by blank lines (default: a built-in sample of short stories)",
+        };
+        var force = new Option<bool>("--force") { Description = "Replace --out if it exists" };
+        var command = new Command("quantize", "Quantize a model folder: int4/int8 MatMulNBits weights (rounded to nearest, or calibrated with awq/gptq), and/or float16 for the GPU.")
+        {
+            input, output, bits, blockSize, symmetric, lmHead, accuracy, dtype, method, calibration, force,
         };
         command.Validators.Add(result =>
         {
             if (result.GetResult(bits) is null && result.GetValue(dtype) is null or "fp32")
             {
                 result.AddError("nothing to do: give --bits 4|8, --dtype fp16, or both");
+            }
+
+            string? chosen = result.GetValue(method);
+            if (chosen is "awq" or "gptq" && result.GetResult(bits) is null)
+            {
+                result.AddError($"--method {chosen} quantizes weights: give --bits 4|8");
+            }
+
+            if (result.GetResult(calibration) is not null && chosen is null or "rtn")
+            {
+                result.AddError("--calibration is read by --method awq or gptq; rtn uses no calibration text");
             }
         });
         command.SetGuardedAction(parse =>
@@ -57,6 +79,8 @@ internal static class QuantizeCommand
                 QuantizeLmHead = parse.GetValue(lmHead),
                 AccuracyLevel = parse.GetValue(accuracy),
                 Float16 = parse.GetValue(dtype) == "fp16",
+                Method = QuantizationOptions.ParseMethod(parse.GetRequiredValue(method)),
+                CalibrationFile = parse.GetValue(calibration)?.FullName,
             };
             string inDir = CommandPaths.ModelFolder(parse.GetRequiredValue(input), "--in");
             DirectoryInfo outDir = parse.GetRequiredValue(output);
@@ -70,12 +94,23 @@ internal static class QuantizeCommand
                 throw UserErrorException.Usage($"output folder {outDir.FullName} exists and is not empty; pass --force to replace it, or another --out");
             }
 
+            if (options.CalibrationFile is not null)
+            {
+                // Read now: a missing, empty or non-UTF-8 file is one line before anything is written.
+                _ = CalibrationText.ReadFile(options.CalibrationFile);
+            }
+
             string outPath = CommandPaths.WritableFolder(outDir, "--out");
             var stopwatch = Stopwatch.StartNew();
             QuantizationManifest manifest = ModelQuantizer.QuantizeFolder(inDir, outPath, options, parse.GetValue(force));
             stdout.WriteLine(
                 $"wrote {outPath} ({options.Describe()}) in {stopwatch.ElapsedMilliseconds} ms: {manifest.QuantizedMatMuls} MatMuls quantized, " +
                 $"model {manifest.SourceBytes:N0} -> {manifest.Bytes:N0} bytes ({100.0 * manifest.Bytes / manifest.SourceBytes:F1} %)");
+            if (manifest.Calibration is not null)
+            {
+                stdout.WriteLine($"  calibrated on {manifest.Calibration} ({manifest.CalibrationTokens} tokens)");
+            }
+
             foreach (string kept in manifest.KeptMatMuls)
             {
                 stdout.WriteLine($"  kept {kept}");

@@ -17,54 +17,38 @@ public static class MatMulNBitsRewriter
     /// <summary>Domain of ONNX Runtime's contrib operators.</summary>
     public const string MicrosoftDomain = "com.microsoft";
 
-    /// <summary>Rewrites <paramref name="model"/> in place.</summary>
-    public static MatMulNBitsResult Apply(ModelProto model, QuantizationOptions options)
+    /// <summary>Rewrites <paramref name="model"/> in place, every weight rounded to nearest.</summary>
+    public static MatMulNBitsResult Apply(ModelProto model, QuantizationOptions options) => Apply(model, options, null);
+
+    /// <summary>
+    /// Rewrites <paramref name="model"/> in place; <paramref name="quantize"/>, when given, quantizes each weight
+    /// (float32 [K, N] row-major, the block size to use) instead of round-to-nearest.
+    /// </summary>
+    public static MatMulNBitsResult Apply(ModelProto model, QuantizationOptions options, Func<MatMulCandidate, float[], int, QuantizedMatrix>? quantize)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         int bits = options.Bits ?? throw new ArgumentException("Bits must be set to quantize.", nameof(options));
         GraphProto graph = model.Graph;
+        (IReadOnlyList<MatMulCandidate> candidates, IReadOnlyList<string> kept) = FindCandidates(model, options);
         Dictionary<string, TensorProto> initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
-        var graphOutputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         var uses = new Dictionary<string, int>(StringComparer.Ordinal);
         CountUses(graph, uses);
 
-        var kept = new List<string>();
         int quantized = 0;
         long bytesBefore = 0, bytesAfter = 0;
-        for (int i = 0; i < graph.Node.Count; i++)
+        foreach (MatMulCandidate candidate in candidates)
         {
-            NodeProto node = graph.Node[i];
-            if (node.OpType != "MatMul" || node.Domain.Length > 0 || node.Input.Count != 2)
-            {
-                continue;
-            }
-
-            string weightName = node.Input[1];
-            if (!initializers.TryGetValue(weightName, out TensorProto? weight))
-            {
-                kept.Add($"{node.Name}: B is not an initializer");
-                continue;
-            }
-
-            if (weight.DataType != (int)DataType.Float || weight.Dims.Count != 2)
-            {
-                kept.Add($"{weightName}: not a 2-D float32 initializer");
-                continue;
-            }
-
-            bool lmHead = weightName.Contains("lm_head", StringComparison.Ordinal) || node.Output.Any(graphOutputs.Contains);
-            if (lmHead && !options.QuantizeLmHead)
-            {
-                kept.Add($"{weightName}: lm_head kept (--quantize-lm-head quantizes it)");
-                continue;
-            }
-
-            int k = checked((int)weight.Dims[0]), n = checked((int)weight.Dims[1]);
+            NodeProto node = graph.Node[candidate.NodeIndex];
+            string weightName = candidate.WeightName;
+            TensorProto weight = initializers[weightName];
+            int k = candidate.K, n = candidate.N;
             int blockSize = EffectiveBlockSize(options.BlockSize, k);
             float[] values = ReadFloats(weight);
-            QuantizedMatrix q = BlockQuantizer.Quantize(values, k, n, bits, blockSize, options.Symmetric);
+            QuantizedMatrix q = quantize is null
+                ? BlockQuantizer.Quantize(values, k, n, bits, blockSize, options.Symmetric)
+                : quantize(candidate, values, blockSize);
             bytesBefore += values.LongLength * sizeof(float);
             bytesAfter += q.StorageBytes;
 
@@ -100,7 +84,7 @@ public static class MatMulNBitsRewriter
                 replacement.Attribute.Add(Int("accuracy_level", options.AccuracyLevel));
             }
 
-            graph.Node[i] = replacement;
+            graph.Node[candidate.NodeIndex] = replacement;
             quantized++;
             if (--uses[weightName] == 0)
             {
@@ -120,6 +104,54 @@ public static class MatMulNBitsRewriter
         }
 
         return new MatMulNBitsResult(quantized, kept, bytesBefore, bytesAfter);
+    }
+
+    /// <summary>
+    /// The MatMuls <see cref="Apply(ModelProto, QuantizationOptions)"/> replaces (in graph order), and those it keeps
+    /// with the reason: a MatMul qualifies when its B is a 2-D float32 initializer and it is not the classifier
+    /// (unless <see cref="QuantizationOptions.QuantizeLmHead"/>).
+    /// </summary>
+    public static (IReadOnlyList<MatMulCandidate> Candidates, IReadOnlyList<string> Kept) FindCandidates(ModelProto model, QuantizationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        GraphProto graph = model.Graph;
+        Dictionary<string, TensorProto> initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var graphOutputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var candidates = new List<MatMulCandidate>();
+        var kept = new List<string>();
+        for (int i = 0; i < graph.Node.Count; i++)
+        {
+            NodeProto node = graph.Node[i];
+            if (node.OpType != "MatMul" || node.Domain.Length > 0 || node.Input.Count != 2)
+            {
+                continue;
+            }
+
+            string weightName = node.Input[1];
+            if (!initializers.TryGetValue(weightName, out TensorProto? weight))
+            {
+                kept.Add($"{node.Name}: B is not an initializer");
+                continue;
+            }
+
+            if (weight.DataType != (int)DataType.Float || weight.Dims.Count != 2)
+            {
+                kept.Add($"{weightName}: not a 2-D float32 initializer");
+                continue;
+            }
+
+            bool lmHead = weightName.Contains("lm_head", StringComparison.Ordinal) || node.Output.Any(graphOutputs.Contains);
+            if (lmHead && !options.QuantizeLmHead)
+            {
+                kept.Add($"{weightName}: lm_head kept (--quantize-lm-head quantizes it)");
+                continue;
+            }
+
+            candidates.Add(new MatMulCandidate(i, node.Input[0], weightName, checked((int)weight.Dims[0]), checked((int)weight.Dims[1])));
+        }
+
+        return (candidates, kept);
     }
 
     /// <summary>
@@ -152,7 +184,7 @@ public static class MatMulNBitsRewriter
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
     /// <summary>How often each value name is read, subgraphs included (they may read outer initializers).</summary>
-    private static void CountUses(GraphProto graph, Dictionary<string, int> uses)
+    internal static void CountUses(GraphProto graph, Dictionary<string, int> uses)
     {
         foreach (NodeProto node in graph.Node)
         {
@@ -188,3 +220,11 @@ public static class MatMulNBitsRewriter
 /// <param name="WeightBytesBefore">float32 bytes of the weights replaced.</param>
 /// <param name="WeightBytesAfter">Bytes of their packed weights, scales and zero points.</param>
 public sealed record MatMulNBitsResult(int Quantized, IReadOnlyList<string> Kept, long WeightBytesBefore, long WeightBytesAfter);
+
+/// <summary>A MatMul the rewriter replaces.</summary>
+/// <param name="NodeIndex">Its index in the graph's nodes.</param>
+/// <param name="Input">The activation it multiplies (A of <c>Y = A B</c>).</param>
+/// <param name="WeightName">Its float32 weight initializer, [K, N].</param>
+/// <param name="K">Input features.</param>
+/// <param name="N">Output features.</param>
+public sealed record MatMulCandidate(int NodeIndex, string Input, string WeightName, int K, int N);

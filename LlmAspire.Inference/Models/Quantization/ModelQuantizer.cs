@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using System.Text.Json;
+using LlmAspire.Inference.Models.Calibration;
 using Onnx;
 
 namespace LlmAspire.Inference.Models.Quantization;
@@ -39,8 +41,15 @@ public static class ModelQuantizer
             throw new InvalidDataException($"'{input}' is already quantized ({QuantizationManifest.FileName}); quantize its float32 source instead.");
         }
 
+        IReadOnlyList<string>? documents = options.Method == QuantizationMethod.Rtn ? null : CalibrationText.Load(options.CalibrationFile);
         (ModelProto model, IReadOnlyList<string> externalFiles) = OnnxModelFile.Load(modelPath);
-        MatMulNBitsResult? result = options.Bits is null ? null : MatMulNBitsRewriter.Apply(model, options);
+        CalibratedQuantization? calibrated = documents is null ? null : CalibratedQuantization.Prepare(model, input, options, documents);
+        MatMulNBitsResult? result;
+        using (calibrated)
+        {
+            result = options.Bits is null ? null : calibrated is null ? MatMulNBitsRewriter.Apply(model, options) : calibrated.Apply(model);
+        }
+
         if (options.Float16)
         {
             Float16Converter.Convert(model, [genai.Model.Decoder.Outputs.Logits]);
@@ -64,6 +73,11 @@ public static class ModelQuantizer
                 AccuracyLevel = options.Bits is null ? null : options.AccuracyLevel,
                 LmHead = options.Bits is not null && options.QuantizeLmHead,
                 DType = options.Float16 ? "float16" : "float32",
+                Method = options.Bits is null ? null : QuantizationOptions.MethodName(options.Method),
+                Calibration = documents is null ? null : options.CalibrationFile is null ? "built-in" : Path.GetFileName(options.CalibrationFile),
+                CalibrationSha256 = documents is null || options.CalibrationFile is null ? null : Sha256(options.CalibrationFile),
+                CalibrationTokens = calibrated?.Tokens,
+                CalibrationNotes = calibrated is { Notes.Count: > 0 } ? calibrated.Notes : null,
                 QuantizedMatMuls = result?.Quantized ?? 0,
                 KeptMatMuls = result?.Kept ?? [],
                 Source = input,
@@ -96,6 +110,12 @@ public static class ModelQuantizer
     {
         string path = Path.Combine(directory, QuantizationManifest.FileName);
         return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), QuantizationJsonContext.Default.QuantizationManifest) : null;
+    }
+
+    private static string Sha256(string path)
+    {
+        using FileStream stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     private static void CopyTree(string root, string destination, string directory, HashSet<string> skip)

@@ -31,6 +31,26 @@ public sealed class QuantizationManifest
     [JsonPropertyName("accuracy_level")]
     public int? AccuracyLevel { get; init; }
 
+    /// <summary>How the codes were chosen: "rtn", "awq" or "gptq"; null for a float16 conversion alone.</summary>
+    [JsonPropertyName("method")]
+    public string? Method { get; init; }
+
+    /// <summary>The calibration text of a calibrated method: "built-in", or the file's name; null for rtn.</summary>
+    [JsonPropertyName("calibration")]
+    public string? Calibration { get; init; }
+
+    /// <summary>SHA-256 (lower-case hex) of the calibration file; null for the built-in text and for rtn.</summary>
+    [JsonPropertyName("calibration_sha256")]
+    public string? CalibrationSha256 { get; init; }
+
+    /// <summary>Calibration tokens the activation statistics were collected over; null for rtn.</summary>
+    [JsonPropertyName("calibration_tokens")]
+    public int? CalibrationTokens { get; init; }
+
+    /// <summary>What the calibrated method did to each group of MatMuls sharing an input (AWQ: α and where 1/s went).</summary>
+    [JsonPropertyName("calibration_notes")]
+    public IReadOnlyList<string>? CalibrationNotes { get; init; }
+
     /// <summary>Whether the classifier (lm_head) was quantized.</summary>
     [JsonPropertyName("lm_head")]
     public bool LmHead { get; init; }

@@ -34,6 +34,15 @@ public sealed record QuantizationOptions
     /// <summary>Convert the graph to float16: weights, activations and the KV cache (logits stay float32).</summary>
     public bool Float16 { get; init; }
 
+    /// <summary>How the codes are chosen: round to nearest (the default), or a calibrated method.</summary>
+    public QuantizationMethod Method { get; init; } = QuantizationMethod.Rtn;
+
+    /// <summary>
+    /// The calibration text for <see cref="QuantizationMethod.Awq"/> and <see cref="QuantizationMethod.Gptq"/>
+    /// (paragraphs separated by blank lines); null uses <see cref="Calibration.CalibrationText.BuiltIn"/>.
+    /// </summary>
+    public string? CalibrationFile { get; init; }
+
     /// <summary>Throws when the options are not a combination the quantizer writes.</summary>
     public void Validate()
     {
@@ -56,6 +65,16 @@ public sealed record QuantizationOptions
         {
             throw new ArgumentException("Nothing to do: give bits (4 or 8), float16, or both.");
         }
+
+        if (Method != QuantizationMethod.Rtn && Bits is null)
+        {
+            throw new ArgumentException($"The {MethodName(Method)} method quantizes weights: give bits (4 or 8).");
+        }
+
+        if (CalibrationFile is not null && Method == QuantizationMethod.Rtn)
+        {
+            throw new ArgumentException("A calibration file is read by the awq and gptq methods only; rtn uses none.");
+        }
     }
 
     /// <summary>A short name such as <c>int4-b32-asym-acc4</c>, <c>int8-b128-sym-acc0-head</c> or <c>fp16</c>.</summary>
@@ -73,6 +92,11 @@ public sealed record QuantizationOptions
             {
                 parts.Add("head");
             }
+
+            if (Method != QuantizationMethod.Rtn)
+            {
+                parts.Add(MethodName(Method));
+            }
         }
 
         if (Float16)
@@ -83,13 +107,31 @@ public sealed record QuantizationOptions
         return string.Join('-', parts);
     }
 
-    /// <summary>Parses a name written by <see cref="Describe"/> (e.g. <c>int4-b32-sym-acc4</c>, <c>int8-b64-asym-head</c>, <c>fp16</c>); absent parts take the defaults.</summary>
+    /// <summary>The method's name as the command line and <see cref="QuantizationManifest"/> spell it: rtn, awq or gptq.</summary>
+    public static string MethodName(QuantizationMethod method) => method switch
+    {
+        QuantizationMethod.Awq => "awq",
+        QuantizationMethod.Gptq => "gptq",
+        _ => "rtn",
+    };
+
+    /// <summary>Parses rtn, awq or gptq (any case).</summary>
+    public static QuantizationMethod ParseMethod(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "rtn" => QuantizationMethod.Rtn,
+        "awq" => QuantizationMethod.Awq,
+        "gptq" => QuantizationMethod.Gptq,
+        _ => throw new FormatException($"'{name}' is not a quantization method: rtn, awq or gptq."),
+    };
+
+    /// <summary>Parses a name written by <see cref="Describe"/> (e.g. <c>int4-b32-sym-acc4</c>, <c>int8-b64-asym-head</c>, <c>int4-b32-asym-acc4-gptq</c>, <c>fp16</c>); absent parts take the defaults.</summary>
     public static QuantizationOptions Parse(string name)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         int? bits = null;
         int blockSize = DefaultBlockSize, accuracy = DefaultAccuracyLevel;
         bool symmetric = false, head = false, half = false;
+        QuantizationMethod method = QuantizationMethod.Rtn;
         foreach (string part in name.Trim().ToLowerInvariant().Split('-'))
         {
             switch (part)
@@ -109,6 +151,9 @@ public sealed record QuantizationOptions
                 case "fp16":
                     half = true;
                     break;
+                case "rtn" or "awq" or "gptq":
+                    method = ParseMethod(part);
+                    break;
                 default:
                     if (part.Length > 1 && part[0] == 'b' && int.TryParse(part.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture, out int b))
                     {
@@ -120,7 +165,7 @@ public sealed record QuantizationOptions
                     }
                     else
                     {
-                        throw new FormatException($"'{part}' in '{name}' is not int4, int8, b<block size>, sym, asym, acc<level>, head or fp16.");
+                        throw new FormatException($"'{part}' in '{name}' is not int4, int8, b<block size>, sym, asym, acc<level>, head, rtn, awq, gptq or fp16.");
                     }
 
                     break;
@@ -135,6 +180,7 @@ public sealed record QuantizationOptions
             QuantizeLmHead = head,
             AccuracyLevel = accuracy,
             Float16 = half,
+            Method = method,
         };
         options.Validate();
         return options;

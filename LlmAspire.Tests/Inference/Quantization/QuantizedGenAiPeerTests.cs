@@ -14,6 +14,8 @@ public sealed class QuantizedGenAiPeerTests
     [InlineData("int4-b32-sym-acc4")]
     [InlineData("int4-b32-asym-acc0-head")]
     [InlineData("fp16")]
+    [InlineData("int4-b32-asym-acc4-awq")] // RMSNorm weights rescaled, Mul nodes before o_proj and down_proj
+    [InlineData("int4-b32-asym-acc4-gptq")]
     public void GenAi_LoadsOurQuantizedStories260K_AndItsGreedyTokensEqualOurs(string variant)
     {
         using var temp = TestPaths.CreateTempDirectory();

@@ -1,0 +1,247 @@
+using System.Numerics;
+using LlmAspire.Inference.Models.Calibration;
+
+namespace LlmAspire.Inference.Models.Quantization;
+
+/// <summary>
+/// GPTQ (Frantar et al. 2022, "GPTQ: Accurate Post-Training Quantization for Generative Pre-trained Transformers")
+/// for one [K, N] weight: the input channels (rows of ONNX's B) are quantized in order, and each row's rounding error,
+/// weighted by the upper Cholesky factor of the inverse Hessian H⁻¹ (H = 2XᵀX/n of the calibration activations, damped),
+/// is subtracted from the rows not yet quantized. Groups are MatMulNBits's blocks along K: a block's scale and zero point
+/// come from its rows as they stand when the block starts, after the errors of earlier blocks were folded in.
+/// Updates beyond the current batch of rows are deferred and applied as one matrix product (the paper's lazy batches).
+/// No act-order: it permutes K, which MatMulNBits expresses only through g_idx, which not every provider reads.
+/// </summary>
+internal static class GptqQuantizer
+{
+    /// <summary>The damping added to the Hessian's diagonal, as a fraction of its mean (the paper's 1 %).</summary>
+    public const double DampFraction = 0.01;
+
+    private const int LazyBatch = 128;
+
+    public static QuantizedMatrix Quantize(float[] weight, int k, int n, int bits, int blockSize, bool symmetric, double[] hessian, OrtGemm gemm)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        ArgumentNullException.ThrowIfNull(hessian);
+        ArgumentNullException.ThrowIfNull(gemm);
+        if (hessian.Length != (long)k * k || weight.Length != (long)k * n)
+        {
+            throw new ArgumentException($"A [{k}, {n}] weight needs a [{k}, {k}] Hessian.", nameof(hessian));
+        }
+
+        float[] w = (float[])weight.Clone();
+        float[] u = InverseCholeskyUpper(hessian, k, w, n);
+        int blocks = (k + blockSize - 1) / blockSize;
+        int maxCode = (1 << bits) - 1;
+        byte[] codes = new byte[w.Length];
+        float[] scales = new float[n * blocks];
+        int[] zeroPoints = new int[n * blocks];
+        float[] reciprocals = new float[n];
+        int batch = Math.Max(LazyBatch, blockSize);
+        float[] buffer = new float[blockSize];
+        for (int b0 = 0; b0 < k; b0 += batch)
+        {
+            int b1 = Math.Min(k, b0 + batch);
+            float[] errors = new float[(b1 - b0) * n];
+            for (int row = b0; row < b1; row++)
+            {
+                int block = row / blockSize;
+                if (row % blockSize == 0)
+                {
+                    int length = Math.Min(blockSize, k - row);
+                    for (int column = 0; column < n; column++)
+                    {
+                        for (int i = 0; i < length; i++)
+                        {
+                            buffer[i] = w[(row + i) * n + column];
+                        }
+
+                        int index = column * blocks + block;
+                        zeroPoints[index] = BlockQuantizer.SearchedBlockParameters(buffer.AsSpan(0, length), bits, symmetric, out scales[index]);
+                        reciprocals[column] = scales[index] != 0f ? 1f / scales[index] : 0f;
+                    }
+                }
+
+                float diagonal = u[row * k + row];
+                Span<float> error = errors.AsSpan((row - b0) * n, n);
+                for (int column = 0; column < n; column++)
+                {
+                    int index = column * blocks + block;
+                    float value = w[row * n + column];
+                    int code = BlockQuantizer.Code(value, reciprocals[column], zeroPoints[index], maxCode);
+                    codes[row * n + column] = (byte)code;
+                    error[column] = (value - ((code - zeroPoints[index]) * scales[index])) / diagonal;
+                }
+
+                for (int next = row + 1; next < b1; next++)
+                {
+                    SubtractScaled(w.AsSpan(next * n, n), u[row * k + next], error);
+                }
+            }
+
+            if (b1 < k)
+            {
+                // The deferred update of every later row: W[b1.., :] -= U[b0..b1, b1..]ᵀ · errors.
+                int rest = k - b1, rows = b1 - b0;
+                float[] coupling = new float[rows * rest];
+                for (int r = 0; r < rows; r++)
+                {
+                    Array.Copy(u, (b0 + r) * k + b1, coupling, r * rest, rest);
+                }
+
+                float[] update = gemm.Multiply(coupling, errors, rest, rows, n, transposeA: true);
+                SubtractScaled(w.AsSpan(b1 * n), 1f, update);
+            }
+        }
+
+        return BlockQuantizer.Pack(k, n, bits, blockSize, symmetric, codes, scales, zeroPoints);
+    }
+
+    /// <summary>
+    /// The upper Cholesky factor U of the damped H⁻¹ (H⁻¹ = UᵀU), as float32 [K, K]. Channels no calibration token
+    /// reached (zero diagonal) get diagonal 1 and their weight rows zeroed, as the reference implementation does.
+    /// Computed without forming H⁻¹: with P the order-reversing permutation and PHP = LLᵀ, U = P L⁻¹ P.
+    /// </summary>
+    internal static float[] InverseCholeskyUpper(double[] hessian, int k, float[] weight, int n)
+    {
+        double[] h = (double[])hessian.Clone();
+        double mean = 0;
+        for (int i = 0; i < k; i++)
+        {
+            if (h[i * k + i] == 0)
+            {
+                h[i * k + i] = 1;
+                weight.AsSpan(i * n, n).Clear();
+            }
+
+            mean += h[i * k + i];
+        }
+
+        double damp = DampFraction * mean / k;
+        for (int attempt = 0; ; attempt++)
+        {
+            double[] reversed = new double[h.Length];
+            for (int i = 0; i < k; i++)
+            {
+                for (int j = 0; j < k; j++)
+                {
+                    reversed[i * k + j] = h[(k - 1 - i) * k + (k - 1 - j)];
+                }
+
+                reversed[i * k + i] += damp;
+            }
+
+            if (CholeskyLower(reversed, k))
+            {
+                double[] inverse = InvertLower(reversed, k);
+                float[] u = new float[h.Length];
+                for (int i = 0; i < k; i++)
+                {
+                    for (int j = i; j < k; j++)
+                    {
+                        u[i * k + j] = (float)inverse[(k - 1 - i) * k + (k - 1 - j)];
+                    }
+                }
+
+                return u;
+            }
+
+            if (attempt == 5)
+            {
+                throw new InvalidDataException("The calibration Hessian is not positive definite even with damping; use more calibration text.");
+            }
+
+            damp *= 10;
+        }
+    }
+
+    /// <summary>In-place Cholesky: the lower triangle of <paramref name="a"/> becomes L (A = LLᵀ); false when A is not positive definite.</summary>
+    private static bool CholeskyLower(double[] a, int k)
+    {
+        for (int j = 0; j < k; j++)
+        {
+            double diagonal = a[j * k + j] - Dot(a.AsSpan(j * k, j), a.AsSpan(j * k, j));
+            if (!(diagonal > 0))
+            {
+                return false;
+            }
+
+            double ljj = Math.Sqrt(diagonal);
+            a[j * k + j] = ljj;
+            int column = j;
+            Parallel.For(j + 1, k, new ParallelOptions { MaxDegreeOfParallelism = k - j > 256 ? -1 : 1 }, i =>
+                a[i * k + column] = (a[i * k + column] - Dot(a.AsSpan(i * k, column), a.AsSpan(column * k, column))) / ljj);
+        }
+
+        for (int i = 0; i < k; i++)
+        {
+            a.AsSpan(i * k + i + 1, k - i - 1).Clear();
+        }
+
+        return true;
+    }
+
+    /// <summary>L⁻¹ of a lower-triangular L, column by column (each column a forward substitution, independent of the others).</summary>
+    private static double[] InvertLower(double[] l, int k)
+    {
+        double[] inverse = new double[l.Length];
+        Parallel.For(0, k, () => new double[k], (j, _, x) =>
+        {
+            x[j] = 1 / l[j * k + j];
+            for (int i = j + 1; i < k; i++)
+            {
+                x[i] = -Dot(l.AsSpan(i * k + j, i - j), x.AsSpan(j, i - j)) / l[i * k + i];
+            }
+
+            for (int i = j; i < k; i++)
+            {
+                inverse[i * k + j] = x[i];
+            }
+
+            return x;
+        }, _ => { });
+        return inverse;
+    }
+
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        double sum = 0;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && a.Length >= Vector<double>.Count)
+        {
+            var acc = Vector<double>.Zero;
+            for (; i <= a.Length - Vector<double>.Count; i += Vector<double>.Count)
+            {
+                acc += new Vector<double>(a[i..]) * new Vector<double>(b[i..]);
+            }
+
+            sum = Vector.Sum(acc);
+        }
+
+        for (; i < a.Length; i++)
+        {
+            sum += a[i] * b[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>target -= factor * values.</summary>
+    internal static void SubtractScaled(Span<float> target, float factor, ReadOnlySpan<float> values)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var f = new Vector<float>(factor);
+            for (; i <= target.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                (new Vector<float>(target[i..]) - (f * new Vector<float>(values[i..]))).CopyTo(target[i..]);
+            }
+        }
+
+        for (; i < target.Length; i++)
+        {
+            target[i] -= factor * values[i];
+        }
+    }
+}
