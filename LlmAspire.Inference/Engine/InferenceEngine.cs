@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
 using LlmAspire.Inference.Constraints;
+using LlmAspire.Inference.Engine.Speculation;
 using LlmAspire.Inference.Tokenization;
 
 namespace LlmAspire.Inference.Engine;
@@ -12,6 +14,8 @@ namespace LlmAspire.Inference.Engine;
 /// Iteration-level continuous batching on one model. A dedicated thread runs steps: admit waiting requests into
 /// free KV rows (reusing cached prefixes), compute prompt chunks within a token budget, then one decode pass over
 /// every running sequence. New requests join at the next step; finished or abandoned ones leave at once.
+/// With <see cref="EngineOptions.Speculative"/> on, a decode pass also checks tokens proposed by prompt lookup
+/// (<see cref="NgramProposer"/>) while few sequences decode: see <see cref="Decode"/>.
 /// </summary>
 internal sealed class InferenceEngine : IDisposable
 {
@@ -42,6 +46,11 @@ internal sealed class InferenceEngine : IDisposable
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _endTokens = [.. endTokens ?? throw new ArgumentNullException(nameof(endTokens))];
         _listener = listener ?? NullListener.Instance;
+        if (_options.Speculative?.Validate("Speculative.") is { } invalid)
+        {
+            throw new ArgumentException(invalid, nameof(options));
+        }
+
         _slots = new SlotTable(model.Slots, model.Context);
         _thread = new Thread(Loop) { IsBackground = true, Name = "llmaspire-engine" };
         _thread.Start();
@@ -291,7 +300,7 @@ internal sealed class InferenceEngine : IDisposable
             float[] logits;
             try
             {
-                logits = _model.Forward(choice.Slot, [computed], prompt.AsSpan(computed, chunk), chunk);
+                logits = _model.Forward(choice.Slot, [computed], prompt.AsSpan(computed, chunk), chunk, allPositions: false);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -321,6 +330,18 @@ internal sealed class InferenceEngine : IDisposable
         return worked;
     }
 
+    /// <summary>
+    /// One pass over every decoding sequence. Speculating (see <see cref="SpeculationWidth"/>), a sequence with a
+    /// proposal d1..dk feeds [last token, d1..dk] at its positions L..L+k and gets the logits of each; the others feed
+    /// their last token and padding. Then, from j = 0: a token is drawn from position j's logits by the sequence's own
+    /// sampler and emitted as usual; if it equals d(j+1) and the sequence goes on, position j + 1's logits are valid
+    /// too and it continues; else the step ends there. Drawing from the model and accepting only equality with a
+    /// fixed proposal leaves the output distribution untouched and consumes the sampler exactly as one token per
+    /// pass would: greedy and seeded output match decoding without speculation (up to the float differences between
+    /// one k + 1-token pass and k + 1 one-token passes). The row's KV keeps the fed tokens whose successor was
+    /// accepted; later positions are stale and overwritten by the next pass. Grammar-constrained choices never
+    /// speculate: their matcher would have to be rolled back when a proposal is refused.
+    /// </summary>
     private bool Decode()
     {
         List<Choice> decoding = [.. _running.Where(c => c.Phase == Phase.Decode)];
@@ -330,24 +351,27 @@ internal sealed class InferenceEngine : IDisposable
         }
 
         int rows = decoding.Max(c => c.Slot) + 1;
+        int s = Propose(decoding, SpeculationWidth(decoding, rows));
         int[] lengths = new int[rows];
-        int[] tokens = new int[rows];
+        int[] tokens = new int[rows * s];
         for (int r = 0; r < rows; r++)
         {
-            // Rows not decoding take a throw-away token at their first unused position, or are left out when the model can.
-            lengths[r] = _model.ComputesEveryRow ? Math.Min(_slots.Length(r), _slots.Context - 1) : -1;
+            // Rows not decoding take throw-away tokens at their first unused positions, or are left out when the model can.
+            lengths[r] = _model.ComputesEveryRow ? Math.Min(_slots.Length(r), _slots.Context - s) : -1;
         }
 
         foreach (Choice choice in decoding)
         {
-            tokens[choice.Slot] = choice.LastToken;
+            Span<int> row = tokens.AsSpan(choice.Slot * s, s);
+            row.Fill(choice.LastToken);
+            choice.Draft.AsSpan(0, choice.DraftCount).CopyTo(row[1..]);
             lengths[choice.Slot] = _slots.Length(choice.Slot);
         }
 
         float[] logits;
         try
         {
-            logits = _model.Forward(0, lengths, tokens, 1);
+            logits = _model.Forward(0, lengths, tokens, s, allPositions: s > 1);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -362,11 +386,82 @@ internal sealed class InferenceEngine : IDisposable
         int vocab = _model.VocabSize;
         foreach (Choice choice in decoding)
         {
-            _slots.Append(choice.Slot, [choice.LastToken]);
-            Emit(choice, logits.AsSpan(choice.Slot * vocab, vocab));
+            int accepted = 0;
+            for (int j = 0; ; j++)
+            {
+                _slots.Append(choice.Slot, [j == 0 ? choice.LastToken : choice.Draft[j - 1]]);
+                Emit(choice, logits.AsSpan(((choice.Slot * s) + j) * vocab, vocab));
+                if (choice.Phase == Phase.Done || j == choice.DraftCount || choice.LastToken != choice.Draft[j])
+                {
+                    break;
+                }
+
+                accepted++;
+            }
+
+            if (choice.DraftCount > 0)
+            {
+                _listener.ProposalsVerified(choice.DraftCount, accepted);
+                choice.DraftCount = 0;
+            }
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Tokens each row of this pass may take: 1 (no speculation) when it is off, the model cannot return every
+    /// position's logits, or more than <see cref="SpeculativeOptions.MaxBatch"/> sequences decode; else 1 +
+    /// <see cref="SpeculativeOptions.Tokens"/>, less where a row of the pass is near the end of its context (every row
+    /// takes as many positions, and a free row's cached prefix must not be overwritten).
+    /// </summary>
+    private int SpeculationWidth(List<Choice> decoding, int rows)
+    {
+        SpeculativeOptions speculative = _options.Speculative;
+        if (speculative is not { Enabled: true } || !_model.ReturnsAllPositions || decoding.Count > speculative.MaxBatch)
+        {
+            return 1;
+        }
+
+        int width = 1 + speculative.Tokens;
+        for (int r = 0; r < rows; r++)
+        {
+            if (_model.ComputesEveryRow || decoding.Exists(c => c.Slot == r))
+            {
+                width = Math.Min(width, _slots.Context - _slots.Length(r));
+            }
+        }
+
+        return Math.Max(1, width);
+    }
+
+    /// <summary>
+    /// Fills each unconstrained choice's <see cref="Choice.Draft"/> with up to <paramref name="width"/> − 1 proposed
+    /// tokens, never more than its budget can still emit after the one token every step gives; returns the tokens per
+    /// row of the pass (1 + the longest proposal).
+    /// </summary>
+    private int Propose(List<Choice> decoding, int width)
+    {
+        if (width <= 1)
+        {
+            return 1;
+        }
+
+        SpeculativeOptions speculative = _options.Speculative;
+        int longest = 0;
+        foreach (Choice choice in decoding)
+        {
+            int room = Math.Min(width - 1, choice.Budget - choice.Generated.Count - 1);
+            if (choice.Matcher is not null || choice.History is null || room <= 0)
+            {
+                continue;
+            }
+
+            choice.DraftCount = NgramProposer.Propose(CollectionsMarshal.AsSpan(choice.History), speculative.MinNgram, speculative.MaxNgram, choice.Draft.AsSpan(0, room));
+            longest = Math.Max(longest, choice.DraftCount);
+        }
+
+        return 1 + longest;
     }
 
     private void Emit(Choice choice, ReadOnlySpan<float> logits)
@@ -407,6 +502,7 @@ internal sealed class InferenceEngine : IDisposable
         }
 
         choice.Generated.Add(token);
+        choice.History?.Add(token);
         choice.LastToken = token;
         string text = choice.Stops.Push(choice.Detokenizer.Push(token));
         if (choice.Stops.Stopped)
@@ -562,6 +658,7 @@ internal sealed class InferenceEngine : IDisposable
             Prompt = [.. request.PromptTokens];
             CancellationToken = cancellationToken;
             _engine = engine;
+            Speculative = engine._options.Speculative ?? new SpeculativeOptions();
             SubmittedAt = Stopwatch.GetTimestamp();
             int budget = Math.Min(request.MaxTokens, engine.Context - Prompt.Length);
             Choices = [.. Enumerable.Range(0, request.N).Select(i => new Choice(this, i, new Sampler(request, i), budget, engine._tokenizer))];
@@ -570,6 +667,8 @@ internal sealed class InferenceEngine : IDisposable
         public GenerationRequest Request { get; }
 
         public int[] Prompt { get; }
+
+        public SpeculativeOptions Speculative { get; }
 
         public CancellationToken CancellationToken { get; }
 
@@ -630,6 +729,14 @@ internal sealed class InferenceEngine : IDisposable
         public GrammarMatcher? Matcher { get; } = group.Request.Grammar?.CreateMatcher();
 
         public List<int> Generated { get; } = [];
+
+        /// <summary>Prompt and generated tokens, where proposals are looked up; null unless speculation is on.</summary>
+        public List<int>? History { get; } = group.Speculative.Enabled ? [.. group.Prompt] : null;
+
+        /// <summary>This step's proposed tokens (the first <see cref="DraftCount"/>).</summary>
+        public int[] Draft { get; } = new int[group.Speculative.Tokens];
+
+        public int DraftCount { get; set; }
 
         public Phase Phase { get; set; } = Phase.Waiting;
 
