@@ -331,9 +331,9 @@ internal sealed class InferenceEngine : IDisposable
     }
 
     /// <summary>
-    /// One pass over every decoding sequence. Speculating (see <see cref="SpeculationWidth"/>), a sequence with a
-    /// proposal d1..dk feeds [last token, d1..dk] at its positions L..L+k and gets the logits of each; the others feed
-    /// their last token and padding. Then, from j = 0: a token is drawn from position j's logits by the sequence's own
+    /// One pass over every decoding sequence. Speculating (see <see cref="SpeculationRoom"/>), a sequence with a
+    /// proposal d1..dk instead feeds [last token, d1..dk] at its positions L..L+k in a pass of its own and gets the
+    /// logits of each position. Then, from j = 0: a token is drawn from position j's logits by the sequence's own
     /// sampler and emitted as usual; if it equals d(j+1) and the sequence goes on, position j + 1's logits are valid
     /// too and it continues; else the step ends there. Drawing from the model and accepting only equality with a
     /// fixed proposal leaves the output distribution untouched and consumes the sampler exactly as one token per
@@ -342,6 +342,11 @@ internal sealed class InferenceEngine : IDisposable
     /// accepted; later positions are stale and overwritten by the next pass. Grammar-constrained choices never
     /// speculate: their matcher would have to be rolled back when a proposal is refused.
     /// </summary>
+    /// <remarks>
+    /// One row per checking pass: ONNX Runtime's GroupQueryAttention refuses several rows of several new tokens each
+    /// once a past is given ("batch_size must be 1 when sequence_length &gt; 1 and past context is given"), so the
+    /// sequences without a proposal still share one pass, and each sequence with one takes its own.
+    /// </remarks>
     private bool Decode()
     {
         List<Choice> decoding = [.. _running.Where(c => c.Phase == Phase.Decode)];
@@ -350,28 +355,44 @@ internal sealed class InferenceEngine : IDisposable
             return false;
         }
 
+        Propose(decoding, SpeculationRoom(decoding.Count));
+        List<Choice> single = [.. decoding.Where(c => c.DraftCount == 0)];
+        if (single.Count > 0)
+        {
+            DecodeTogether(single);
+        }
+
+        foreach (Choice choice in decoding.Where(c => c.DraftCount > 0))
+        {
+            Verify(choice);
+        }
+
+        return true;
+    }
+
+    /// <summary>One pass of one token per sequence over the rows up to the last of <paramref name="decoding"/>.</summary>
+    private void DecodeTogether(List<Choice> decoding)
+    {
         int rows = decoding.Max(c => c.Slot) + 1;
-        int s = Propose(decoding, SpeculationWidth(decoding, rows));
         int[] lengths = new int[rows];
-        int[] tokens = new int[rows * s];
+        int[] tokens = new int[rows];
         for (int r = 0; r < rows; r++)
         {
-            // Rows not decoding take throw-away tokens at their first unused positions, or are left out when the model can.
-            lengths[r] = _model.ComputesEveryRow ? Math.Min(_slots.Length(r), _slots.Context - s) : -1;
+            // Rows not in this pass take a throw-away token at their first unused position, or are left out when the
+            // model can. A row checking proposals after this pass overwrites its throw-away position then.
+            lengths[r] = _model.ComputesEveryRow ? Math.Min(_slots.Length(r), _slots.Context - 1) : -1;
         }
 
         foreach (Choice choice in decoding)
         {
-            Span<int> row = tokens.AsSpan(choice.Slot * s, s);
-            row.Fill(choice.LastToken);
-            choice.Draft.AsSpan(0, choice.DraftCount).CopyTo(row[1..]);
+            tokens[choice.Slot] = choice.LastToken;
             lengths[choice.Slot] = _slots.Length(choice.Slot);
         }
 
         float[] logits;
         try
         {
-            logits = _model.Forward(0, lengths, tokens, s, allPositions: s > 1);
+            logits = _model.Forward(0, lengths, tokens, 1, allPositions: false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -380,88 +401,90 @@ internal sealed class InferenceEngine : IDisposable
                 FailGroup(group, ex);
             }
 
-            return true;
+            return;
         }
 
         int vocab = _model.VocabSize;
         foreach (Choice choice in decoding)
         {
-            int accepted = 0;
-            for (int j = 0; ; j++)
-            {
-                _slots.Append(choice.Slot, [j == 0 ? choice.LastToken : choice.Draft[j - 1]]);
-                Emit(choice, logits.AsSpan(((choice.Slot * s) + j) * vocab, vocab));
-                if (choice.Phase == Phase.Done || j == choice.DraftCount || choice.LastToken != choice.Draft[j])
-                {
-                    break;
-                }
+            _slots.Append(choice.Slot, [choice.LastToken]);
+            Emit(choice, logits.AsSpan(choice.Slot * vocab, vocab));
+        }
+    }
 
-                accepted++;
-            }
-
-            if (choice.DraftCount > 0)
-            {
-                _listener.ProposalsVerified(choice.DraftCount, accepted);
-                choice.DraftCount = 0;
-            }
+    /// <summary>Checks <paramref name="choice"/>'s proposal in one pass over its row and emits what is accepted, and one token more.</summary>
+    private void Verify(Choice choice)
+    {
+        int count = choice.DraftCount;
+        choice.DraftCount = 0;
+        if (choice.Phase != Phase.Decode)
+        {
+            // Its group failed in this step's shared pass.
+            return;
         }
 
-        return true;
+        int[] fed = new int[1 + count];
+        fed[0] = choice.LastToken;
+        choice.Draft.AsSpan(0, count).CopyTo(fed.AsSpan(1));
+        float[] logits;
+        try
+        {
+            logits = _model.Forward(choice.Slot, [_slots.Length(choice.Slot)], fed, fed.Length, allPositions: true);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            FailGroup(choice.Group, ex);
+            return;
+        }
+
+        int vocab = _model.VocabSize;
+        int accepted = 0;
+        for (int j = 0; ; j++)
+        {
+            _slots.Append(choice.Slot, [fed[j]]);
+            Emit(choice, logits.AsSpan(j * vocab, vocab));
+            if (choice.Phase != Phase.Decode || j == count || choice.LastToken != fed[j + 1])
+            {
+                break;
+            }
+
+            accepted++;
+        }
+
+        _listener.ProposalsVerified(count, accepted);
     }
 
     /// <summary>
-    /// Tokens each row of this pass may take: 1 (no speculation) when it is off, the model cannot return every
-    /// position's logits, or more than <see cref="SpeculativeOptions.MaxBatch"/> sequences decode; else 1 +
-    /// <see cref="SpeculativeOptions.Tokens"/>, less where a row of the pass is near the end of its context (every row
-    /// takes as many positions, and a free row's cached prefix must not be overwritten).
+    /// The most tokens a sequence may propose this step: 0 (no speculation) when it is off, the model cannot return
+    /// every position's logits, or more than <see cref="SpeculativeOptions.MaxBatch"/> sequences decode.
     /// </summary>
-    private int SpeculationWidth(List<Choice> decoding, int rows)
+    private int SpeculationRoom(int decoding)
     {
         SpeculativeOptions speculative = _options.Speculative;
-        if (speculative is not { Enabled: true } || !_model.ReturnsAllPositions || decoding.Count > speculative.MaxBatch)
-        {
-            return 1;
-        }
-
-        int width = 1 + speculative.Tokens;
-        for (int r = 0; r < rows; r++)
-        {
-            if (_model.ComputesEveryRow || decoding.Exists(c => c.Slot == r))
-            {
-                width = Math.Min(width, _slots.Context - _slots.Length(r));
-            }
-        }
-
-        return Math.Max(1, width);
+        return speculative is { Enabled: true } && _model.ReturnsAllPositions && decoding <= speculative.MaxBatch ? speculative.Tokens : 0;
     }
 
     /// <summary>
-    /// Fills each unconstrained choice's <see cref="Choice.Draft"/> with up to <paramref name="width"/> − 1 proposed
-    /// tokens, never more than its budget can still emit after the one token every step gives; returns the tokens per
-    /// row of the pass (1 + the longest proposal).
+    /// Fills each unconstrained choice's <see cref="Choice.Draft"/> with up to <paramref name="room"/> proposed tokens
+    /// (<see cref="Choice.DraftCount"/>), never more than its row's context holds after the last token, nor more than
+    /// its budget can still emit after the one token every step gives.
     /// </summary>
-    private int Propose(List<Choice> decoding, int width)
+    private void Propose(List<Choice> decoding, int room)
     {
-        if (width <= 1)
+        if (room <= 0)
         {
-            return 1;
+            return;
         }
 
         SpeculativeOptions speculative = _options.Speculative;
-        int longest = 0;
         foreach (Choice choice in decoding)
         {
-            int room = Math.Min(width - 1, choice.Budget - choice.Generated.Count - 1);
-            if (choice.Matcher is not null || choice.History is null || room <= 0)
+            int fits = Math.Min(room, Math.Min(_slots.Context - _slots.Length(choice.Slot) - 1, choice.Budget - choice.Generated.Count - 1));
+            if (choice.Matcher is null && choice.History is not null && fits > 0)
             {
-                continue;
+                choice.DraftCount = NgramProposer.Propose(CollectionsMarshal.AsSpan(choice.History), speculative.MinNgram, speculative.MaxNgram, choice.Draft.AsSpan(0, fits));
             }
-
-            choice.DraftCount = NgramProposer.Propose(CollectionsMarshal.AsSpan(choice.History), speculative.MinNgram, speculative.MaxNgram, choice.Draft.AsSpan(0, room));
-            longest = Math.Max(longest, choice.DraftCount);
         }
-
-        return 1 + longest;
     }
 
     private void Emit(Choice choice, ReadOnlySpan<float> logits)

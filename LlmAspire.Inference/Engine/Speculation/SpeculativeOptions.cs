@@ -14,8 +14,12 @@ public sealed record SpeculativeOptions
     /// <summary>The default of <see cref="MinNgram"/> (vLLM's <c>prompt_lookup_min</c>).</summary>
     public const int DefaultMinNgram = 2;
 
-    /// <summary>The default of <see cref="MaxBatch"/>.</summary>
-    public const int DefaultMaxBatch = 4;
+    /// <summary>
+    /// The default of <see cref="MaxBatch"/>. Small because each sequence with a proposal is checked in a pass of its
+    /// own (ONNX Runtime's GroupQueryAttention takes several new tokens for one row at a time), which reads the weights
+    /// again: with more sequences that costs more than accepted proposals save.
+    /// </summary>
+    public const int DefaultMaxBatch = 2;
 
     /// <summary>The largest <see cref="Tokens"/>: a longer run is rarely accepted whole, and every proposed token is computed.</summary>
     public const int MaxTokensLimit = 32;

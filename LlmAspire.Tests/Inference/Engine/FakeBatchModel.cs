@@ -81,6 +81,9 @@ internal sealed class FakeBatchModel : IBatchModel
         logits[Peak?.Invoke(row, end) ?? (int)(hash % (VocabSize - 3)) + 3] = 5f;
     }
 
+    /// <summary>The first <paramref name="count"/> tokens "in the KV" of <paramref name="row"/>.</summary>
+    public int[] RowTokens(int row, int count) => _rows[row][..count];
+
     public void CopyPrefix(int fromRow, int toRow, int positions) => Array.Copy(_rows[fromRow], _rows[toRow], positions);
 
     public int[] CallsWith(int tokensPerRow)
