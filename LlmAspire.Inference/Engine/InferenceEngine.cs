@@ -753,8 +753,8 @@ internal sealed class InferenceEngine : IDisposable
 
         public List<int> Generated { get; } = [];
 
-        /// <summary>Prompt and generated tokens, where proposals are looked up; null unless speculation is on.</summary>
-        public List<int>? History { get; } = group.Speculative.Enabled ? [.. group.Prompt] : null;
+        /// <summary>Prompt and generated tokens, where proposals are looked up; null unless this choice may speculate.</summary>
+        public List<int>? History { get; } = group.Speculative.Enabled && group.Request.Grammar is null ? [.. group.Prompt] : null;
 
         /// <summary>This step's proposed tokens (the first <see cref="DraftCount"/>).</summary>
         public int[] Draft { get; } = new int[group.Speculative.Tokens];

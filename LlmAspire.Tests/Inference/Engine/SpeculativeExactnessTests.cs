@@ -1,5 +1,6 @@
 using System.Text;
 using LlmAspire.Inference;
+using LlmAspire.Inference.Constraints;
 using LlmAspire.Inference.Engine;
 using LlmAspire.Inference.Engine.Speculation;
 using LlmAspire.Inference.Models;
@@ -129,6 +130,31 @@ public sealed class SpeculativeExactnessTests
 
         Assert.Equal(plain, speculated);
         Assert.True(recorder.Accepted > 0, $"accepted {recorder.Accepted} of {recorder.Proposed}");
+    }
+
+    [Stories260KFact]
+    public async Task Constrained_NeverSpeculates_AndIsUnchanged()
+    {
+        using var temp = TestPaths.CreateTempDirectory();
+        string folder = Convert(temp);
+        // A grammar whose text repeats itself would invite proposals; a refused proposal would need the matcher rolled back.
+        OutputConstraint constraint = OutputConstraint.Regex("(la ){3,12}end");
+        GenerationRequest Constrained(LanguageModel model) => new(model.Tokenizer.Encode("Tom said", addBos: true), 40, Temperature: 0) { Grammar = model.Grammars.Get(constraint) };
+        string plain, speculated;
+        using (LanguageModel model = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 1 }))
+        {
+            plain = await CompleteAsync(model, Constrained(model));
+        }
+
+        var recorder = new SpeculationRecorder();
+        using (LanguageModel model = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 1, Speculative = Speculate }, recorder))
+        {
+            speculated = await CompleteAsync(model, Constrained(model));
+        }
+
+        Assert.Equal(plain, speculated);
+        Assert.StartsWith("la la la ", speculated, StringComparison.Ordinal);
+        Assert.Equal(0, recorder.Proposed);
     }
 
     private static string Convert(TempDirectory temp)
