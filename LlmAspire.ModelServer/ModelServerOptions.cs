@@ -4,7 +4,7 @@ using LlmAspire.Inference.Engine;
 namespace LlmAspire.ModelServer;
 
 /// <summary>The <c>ModelServer</c> configuration section (env <c>ModelServer__ModelPath</c>, ...), validated at start-up.</summary>
-public sealed class ModelServerOptions
+public sealed class ModelServerOptions : IValidatableObject
 {
     public const string SectionName = "ModelServer";
 
@@ -55,6 +55,9 @@ public sealed class ModelServerOptions
     /// </summary>
     public bool AllowSpinning { get; set; }
 
+    /// <summary>Prompt-lookup speculative decoding, <c>ModelServer:Speculative:Tokens|MaxNgram|MinNgram|MaxBatch</c>; off by default.</summary>
+    public ModelServerSpeculativeOptions Speculative { get; set; } = new();
+
     /// <summary>Largest accepted request body; larger ones get 413.</summary>
     [Range(1024, 1L << 30)]
     public long MaxRequestBodyBytes { get; set; } = 1 << 20;
@@ -67,7 +70,26 @@ public sealed class ModelServerOptions
         MaxQueue = MaxQueue,
         IntraOpThreads = IntraOpThreads,
         AllowSpinning = AllowSpinning,
+        Speculative = Speculative.ToEngineOptions(),
     };
+
+    /// <summary>Checks the nested <see cref="Speculative"/> section, which data annotations on this class do not reach.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var results = new List<ValidationResult>();
+        if (Speculative is null)
+        {
+            return results;
+        }
+
+        if (Validator.TryValidateObject(Speculative, new ValidationContext(Speculative), results, validateAllProperties: true)
+            && Speculative.ToEngineOptions().Validate($"{SectionName}:{nameof(Speculative)}:") is { } invalid)
+        {
+            results.Add(new ValidationResult(invalid, [nameof(Speculative)]));
+        }
+
+        return results;
+    }
 
     /// <summary>The parsed <see cref="ExecutionProvider"/> (a method, so validation never evaluates it before the value is checked).</summary>
     public ExecutionProviderPreference GetExecutionProviderPreference() =>

@@ -4,13 +4,16 @@ using System.Globalization;
 using LlmAspire.Cli.Errors;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
+using LlmAspire.Inference.Engine.Speculation;
 using GenAi = Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace LlmAspire.Cli.Commands;
 
 /// <summary>
 /// <c>bench engine</c>: our continuous-batching engine against ONNX Runtime GenAI (one generator per request) on the
-/// same model folder, side by side in one run: aggregate decode tokens/s at each concurrency, and the ratio.
+/// same model folder, side by side in one run: aggregate decode tokens/s at each concurrency, and the ratio. With
+/// <c>--speculative K</c>, also our engine with prompt-lookup speculation (a second engine on the same folder), its
+/// tokens/s and acceptance rate, on the workload(s) chosen: story starters, or passages the model continues by copying.
 /// </summary>
 internal static class BenchEngineCommand
 {
@@ -19,6 +22,17 @@ internal static class BenchEngineCommand
         "Once upon a time", "Lily and Ben went to the park", "The little dog was sad because", "One day, a big bird",
         "Tom had a red ball", "The sun was hot and the children", "Mom made a cake for", "There was a tall tree near",
     ];
+
+    /// <summary>Passages given twice and begun a third time: a model continues by copying, as in edits, quotes and summaries.</summary>
+    private static readonly string[] Passages =
+    [
+        "Lily went to the park with her mom. She saw a big dog and a little cat. The dog ran after the cat.",
+        "Tom had a red ball. He threw the ball to his friend Sam. Sam kicked the ball over the tall fence.",
+        "The sun was hot. The children played in the water and laughed. Then they ate ice cream under a tree.",
+        "Mom made a cake for Ben. It was a big chocolate cake with red candles. Ben smiled and said thank you.",
+    ];
+
+    private static readonly string[] Workloads = ["stories", "repetitive", "both"];
 
     public static Command Create()
     {
@@ -29,7 +43,16 @@ internal static class BenchEngineCommand
         var skipGenAi = new Option<bool>("--no-genai") { Description = "Measure our engine only" };
         // For A/B measurements of ONNX Runtime's thread pool only, so it stays out of --help.
         var spinning = new Option<bool>("--spinning") { Description = "Let idle intra-op workers spin (the engine's default is off)", Hidden = true };
-        var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.") { model, streams, maxTokens, repeats, skipGenAi, spinning };
+        var speculative = new Option<int>("--speculative") { Description = "Also measure prompt-lookup speculative decoding proposing this many tokens (0 = not)" }.AtLeast(0);
+        var ngramMax = new Option<int>("--ngram-max") { Description = "Longest suffix looked up for proposals", DefaultValueFactory = _ => SpeculativeOptions.DefaultMaxNgram }.AtLeast(1);
+        var ngramMin = new Option<int>("--ngram-min") { Description = "Shortest suffix looked up for proposals", DefaultValueFactory = _ => SpeculativeOptions.DefaultMinNgram }.AtLeast(1);
+        var specBatch = new Option<int>("--speculative-max-batch") { Description = "Speculate only while at most this many streams decode", DefaultValueFactory = _ => SpeculativeOptions.DefaultMaxBatch }.AtLeast(1);
+        var workload = new Option<string>("--workload") { Description = "stories (story starters), repetitive (passages the model copies) or both", DefaultValueFactory = _ => "stories" };
+        workload.AcceptOnlyFromAmong(Workloads);
+        var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.")
+        {
+            model, streams, maxTokens, repeats, skipGenAi, spinning, speculative, ngramMax, ngramMin, specBatch, workload,
+        };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             TextWriter stdout = parse.InvocationConfiguration.Output;
@@ -39,33 +62,68 @@ internal static class BenchEngineCommand
             int runs = parse.GetValue(repeats);
             bool withGenAi = !parse.GetValue(skipGenAi);
 
-            using LanguageModel ours = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = counts.Max(), AllowSpinning = parse.GetValue(spinning) });
-            using GenAi.Model? theirs = withGenAi ? new GenAi.Model(folder) : null;
-            stdout.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores");
-            stdout.WriteLine("streams | LlmAspire tok/s | ORT GenAI tok/s | ratio");
-            stdout.WriteLine("------: | --------------: | --------------: | ----:");
-            foreach (int count in counts)
+            var speculation = new SpeculativeOptions
             {
-                int[][] prompts = [.. Enumerable.Range(0, count).Select(i => ours.Tokenizer.Encode(Prompts[i % Prompts.Length], addBos: true))];
-                await OursAsync(ours, prompts, tokens, cancellationToken); // warm-up
-                double best = 0;
-                for (int r = 0; r < runs; r++)
-                {
-                    best = Math.Max(best, await OursAsync(ours, prompts, tokens, cancellationToken));
-                }
+                Tokens = parse.GetValue(speculative), MaxNgram = parse.GetValue(ngramMax), MinNgram = parse.GetValue(ngramMin), MaxBatch = parse.GetValue(specBatch),
+            };
+            if (speculation.Validate("--") is { } invalid)
+            {
+                // In the words of this command's options.
+                throw new UserErrorException(invalid.Replace("--Tokens", "--speculative", StringComparison.Ordinal).Replace("--MaxNgram", "--ngram-max", StringComparison.Ordinal)
+                    .Replace("--MinNgram", "--ngram-min", StringComparison.Ordinal).Replace("--MaxBatch", "--speculative-max-batch", StringComparison.Ordinal), ExitCodes.Usage);
+            }
 
-                double peer = 0;
-                if (theirs is not null)
+            var engineOptions = new EngineOptions { MaxSequences = counts.Max(), AllowSpinning = parse.GetValue(spinning) };
+            using LanguageModel ours = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, engineOptions);
+            var acceptance = new AcceptanceCounter();
+            using LanguageModel? speculating = speculation.Enabled
+                ? LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, engineOptions with { Speculative = speculation }, acceptance)
+                : null;
+            using GenAi.Model? theirs = withGenAi ? new GenAi.Model(folder) : null;
+            string chosen = parse.GetRequiredValue(workload);
+            string[] workloads = chosen == "both" ? ["stories", "repetitive"] : [chosen];
+            stdout.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores");
+            if (speculating is not null)
+            {
+                stdout.WriteLine($"speculative: {speculation.Tokens} tokens, n-grams {speculation.MinNgram}..{speculation.MaxNgram}, up to {speculation.MaxBatch} streams; greedy");
+            }
+
+            stdout.WriteLine("workload   | streams | LlmAspire tok/s | speculative tok/s | accepted | ORT GenAI tok/s | ratio");
+            stdout.WriteLine(":--------- | ------: | --------------: | ----------------: | -------: | --------------: | ----:");
+            foreach (string kind in workloads)
+            {
+                foreach (int count in counts)
                 {
-                    await GenAiAsync(theirs, prompts, tokens);
-                    for (int r = 0; r < runs; r++)
+                    int[][] prompts = [.. Enumerable.Range(0, count).Select(i => ours.Tokenizer.Encode(Prompt(kind, i), addBos: true))];
+                    double best = await BestAsync(ours, prompts, tokens, runs, cancellationToken);
+                    string withSpeculation = "-", accepted = "-";
+                    if (speculating is not null)
                     {
-                        peer = Math.Max(peer, await GenAiAsync(theirs, prompts, tokens));
-                    }
-                }
+                        await OursAsync(speculating, prompts, tokens, cancellationToken); // warm-up
+                        acceptance.Reset();
+                        double fastest = 0;
+                        for (int r = 0; r < runs; r++)
+                        {
+                            fastest = Math.Max(fastest, await OursAsync(speculating, prompts, tokens, cancellationToken));
+                        }
 
-                string ratio = peer > 0 ? (best / peer).ToString("F2", CultureInfo.InvariantCulture) + "x" : "-";
-                stdout.WriteLine($"{count,7} | {best,15:F0} | {(peer > 0 ? peer.ToString("F0", CultureInfo.InvariantCulture) : "-"),15} | {ratio,5}");
+                        withSpeculation = fastest.ToString("F0", CultureInfo.InvariantCulture);
+                        accepted = acceptance.Proposed > 0 ? (100.0 * acceptance.Accepted / acceptance.Proposed).ToString("F0", CultureInfo.InvariantCulture) + " %" : "none";
+                    }
+
+                    double peer = 0;
+                    if (theirs is not null)
+                    {
+                        await GenAiAsync(theirs, prompts, tokens);
+                        for (int r = 0; r < runs; r++)
+                        {
+                            peer = Math.Max(peer, await GenAiAsync(theirs, prompts, tokens));
+                        }
+                    }
+
+                    string ratio = peer > 0 ? (best / peer).ToString("F2", CultureInfo.InvariantCulture) + "x" : "-";
+                    stdout.WriteLine($"{kind,-10} | {count,7} | {best,15:F0} | {withSpeculation,17} | {accepted,8} | {(peer > 0 ? peer.ToString("F0", CultureInfo.InvariantCulture) : "-"),15} | {ratio,5}");
+                }
             }
 
             return ExitCodes.Success;
@@ -85,6 +143,31 @@ internal static class BenchEngineCommand
         return [.. parts.Select(part => int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int count) && count > 0
             ? count
             : throw new FormatException($"'{part}' is not a positive whole number; pass a comma-separated list such as 1,4,16"))];
+    }
+
+    /// <summary>Prompt <paramref name="index"/> of a workload: a story starter, or a passage given twice and begun again.</summary>
+    internal static string Prompt(string workload, int index)
+    {
+        if (workload != "repetitive")
+        {
+            return Prompts[index % Prompts.Length];
+        }
+
+        string passage = Passages[index % Passages.Length];
+        return $"{passage} {passage} {passage[..passage.IndexOf(' ', 12)]}";
+    }
+
+    /// <summary>The best of <paramref name="runs"/> timed runs after a warm-up.</summary>
+    private static async Task<double> BestAsync(LanguageModel model, int[][] prompts, int tokens, int runs, CancellationToken cancellationToken)
+    {
+        await OursAsync(model, prompts, tokens, cancellationToken); // warm-up
+        double best = 0;
+        for (int r = 0; r < runs; r++)
+        {
+            best = Math.Max(best, await OursAsync(model, prompts, tokens, cancellationToken));
+        }
+
+        return best;
     }
 
     /// <summary>All prompts at once through the engine; generated tokens per second of wall time.</summary>
@@ -127,5 +210,28 @@ internal static class BenchEngineCommand
             },
             TaskCreationOptions.LongRunning)));
         return generated.Sum() / stopwatch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Adds up proposed and accepted tokens (engine thread writes, the command reads between runs).</summary>
+    private sealed class AcceptanceCounter : IEngineListener
+    {
+        private long _proposed;
+        private long _accepted;
+
+        public long Proposed => Interlocked.Read(ref _proposed);
+
+        public long Accepted => Interlocked.Read(ref _accepted);
+
+        public void ProposalsVerified(int proposed, int accepted)
+        {
+            Interlocked.Add(ref _proposed, proposed);
+            Interlocked.Add(ref _accepted, accepted);
+        }
+
+        public void Reset()
+        {
+            Interlocked.Exchange(ref _proposed, 0);
+            Interlocked.Exchange(ref _accepted, 0);
+        }
     }
 }

@@ -1,3 +1,5 @@
+using LlmAspire.Inference.Engine.Speculation;
+
 namespace LlmAspire.Inference.Engine;
 
 /// <summary>Sizes of the serving engine, fixed at start-up.</summary>
@@ -32,4 +34,7 @@ public sealed record EngineOptions
     /// engine thread, the HTTP server and the streams share the cores. On only to measure what spinning is worth.
     /// </summary>
     public bool AllowSpinning { get; init; }
+
+    /// <summary>Prompt-lookup speculative decoding (off unless <see cref="SpeculativeOptions.Tokens"/> &gt; 0).</summary>
+    public SpeculativeOptions Speculative { get; init; } = new();
 }

@@ -22,12 +22,16 @@ internal interface IBatchModel
     /// </summary>
     bool ComputesEveryRow => true;
 
+    /// <summary>Whether <see cref="Forward"/> can return the logits of every new position (to check proposed tokens in one pass).</summary>
+    bool ReturnsAllPositions => false;
+
     /// <summary>
     /// Appends <paramref name="tokensPerRow"/> tokens to each of the rows starting at <paramref name="firstRow"/>, after
-    /// <c>lengths[i]</c> positions; returns the logits of each row's last new position, [rows, vocab]. The KV of a row
-    /// past <c>lengths[i]</c> is stale and overwritten.
+    /// <c>lengths[i]</c> positions; returns the logits of each row's last new position, [rows, vocab], or with
+    /// <paramref name="allPositions"/> (only where <see cref="ReturnsAllPositions"/>) of every new position,
+    /// [rows, tokensPerRow, vocab]. The KV of a row past <c>lengths[i]</c> is stale and overwritten.
     /// </summary>
-    float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow);
+    float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions);
 
     /// <summary>Copies the KV of the first <paramref name="positions"/> positions of one row into another.</summary>
     void CopyPrefix(int fromRow, int toRow, int positions);

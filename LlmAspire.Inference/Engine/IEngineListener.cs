@@ -15,6 +15,12 @@ public interface IEngineListener
     /// <summary>A choice ended (<paramref name="reason"/> null when cancelled or failed).</summary>
     void ChoiceFinished(FinishReason? reason, TimeSpan endToEnd, int promptTokens, int completionTokens) { }
 
+    /// <summary>
+    /// A choice's proposed tokens were checked in one pass (speculative decoding): <paramref name="accepted"/> of the
+    /// <paramref name="proposed"/> were what the model produced itself, and were kept.
+    /// </summary>
+    void ProposalsVerified(int proposed, int accepted) { }
+
     /// <summary>After each step: sequences running and waiting, and the fraction of KV positions held.</summary>
     void StepCompleted(int running, int waiting, double kvUsage) { }
 }

@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
 using LlmAspire.Inference.Constraints;
+using LlmAspire.Inference.Engine.Speculation;
 using LlmAspire.Inference.Tokenization;
 
 namespace LlmAspire.Inference.Engine;
@@ -12,6 +14,8 @@ namespace LlmAspire.Inference.Engine;
 /// Iteration-level continuous batching on one model. A dedicated thread runs steps: admit waiting requests into
 /// free KV rows (reusing cached prefixes), compute prompt chunks within a token budget, then one decode pass over
 /// every running sequence. New requests join at the next step; finished or abandoned ones leave at once.
+/// With <see cref="EngineOptions.Speculative"/> on, a decode pass also checks tokens proposed by prompt lookup
+/// (<see cref="NgramProposer"/>) while few sequences decode: see <see cref="Decode"/>.
 /// </summary>
 internal sealed class InferenceEngine : IDisposable
 {
@@ -42,6 +46,11 @@ internal sealed class InferenceEngine : IDisposable
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _endTokens = [.. endTokens ?? throw new ArgumentNullException(nameof(endTokens))];
         _listener = listener ?? NullListener.Instance;
+        if (_options.Speculative?.Validate("Speculative.") is { } invalid)
+        {
+            throw new ArgumentException(invalid, nameof(options));
+        }
+
         _slots = new SlotTable(model.Slots, model.Context);
         _thread = new Thread(Loop) { IsBackground = true, Name = "llmaspire-engine" };
         _thread.Start();
@@ -291,7 +300,7 @@ internal sealed class InferenceEngine : IDisposable
             float[] logits;
             try
             {
-                logits = _model.Forward(choice.Slot, [computed], prompt.AsSpan(computed, chunk), chunk);
+                logits = _model.Forward(choice.Slot, [computed], prompt.AsSpan(computed, chunk), chunk, allPositions: false);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -321,6 +330,23 @@ internal sealed class InferenceEngine : IDisposable
         return worked;
     }
 
+    /// <summary>
+    /// One pass over every decoding sequence. Speculating (see <see cref="SpeculationRoom"/>), a sequence with a
+    /// proposal d1..dk instead feeds [last token, d1..dk] at its positions L..L+k in a pass of its own and gets the
+    /// logits of each position. Then, from j = 0: a token is drawn from position j's logits by the sequence's own
+    /// sampler and emitted as usual; if it equals d(j+1) and the sequence goes on, position j + 1's logits are valid
+    /// too and it continues; else the step ends there. Drawing from the model and accepting only equality with a
+    /// fixed proposal leaves the output distribution untouched and consumes the sampler exactly as one token per
+    /// pass would: greedy and seeded output match decoding without speculation (up to the float differences between
+    /// one k + 1-token pass and k + 1 one-token passes). The row's KV keeps the fed tokens whose successor was
+    /// accepted; later positions are stale and overwritten by the next pass. Grammar-constrained choices never
+    /// speculate: their matcher would have to be rolled back when a proposal is refused.
+    /// </summary>
+    /// <remarks>
+    /// One row per checking pass: ONNX Runtime's GroupQueryAttention refuses several rows of several new tokens each
+    /// once a past is given ("batch_size must be 1 when sequence_length &gt; 1 and past context is given"), so the
+    /// sequences without a proposal still share one pass, and each sequence with one takes its own.
+    /// </remarks>
     private bool Decode()
     {
         List<Choice> decoding = [.. _running.Where(c => c.Phase == Phase.Decode)];
@@ -329,12 +355,31 @@ internal sealed class InferenceEngine : IDisposable
             return false;
         }
 
+        Propose(decoding, SpeculationRoom(decoding.Count));
+        List<Choice> single = [.. decoding.Where(c => c.DraftCount == 0)];
+        if (single.Count > 0)
+        {
+            DecodeTogether(single);
+        }
+
+        foreach (Choice choice in decoding.Where(c => c.DraftCount > 0))
+        {
+            Verify(choice);
+        }
+
+        return true;
+    }
+
+    /// <summary>One pass of one token per sequence over the rows up to the last of <paramref name="decoding"/>.</summary>
+    private void DecodeTogether(List<Choice> decoding)
+    {
         int rows = decoding.Max(c => c.Slot) + 1;
         int[] lengths = new int[rows];
         int[] tokens = new int[rows];
         for (int r = 0; r < rows; r++)
         {
-            // Rows not decoding take a throw-away token at their first unused position, or are left out when the model can.
+            // Rows not in this pass take a throw-away token at their first unused position, or are left out when the
+            // model can. A row checking proposals after this pass overwrites its throw-away position then.
             lengths[r] = _model.ComputesEveryRow ? Math.Min(_slots.Length(r), _slots.Context - 1) : -1;
         }
 
@@ -347,7 +392,7 @@ internal sealed class InferenceEngine : IDisposable
         float[] logits;
         try
         {
-            logits = _model.Forward(0, lengths, tokens, 1);
+            logits = _model.Forward(0, lengths, tokens, 1, allPositions: false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -356,7 +401,7 @@ internal sealed class InferenceEngine : IDisposable
                 FailGroup(group, ex);
             }
 
-            return true;
+            return;
         }
 
         int vocab = _model.VocabSize;
@@ -365,8 +410,81 @@ internal sealed class InferenceEngine : IDisposable
             _slots.Append(choice.Slot, [choice.LastToken]);
             Emit(choice, logits.AsSpan(choice.Slot * vocab, vocab));
         }
+    }
 
-        return true;
+    /// <summary>Checks <paramref name="choice"/>'s proposal in one pass over its row and emits what is accepted, and one token more.</summary>
+    private void Verify(Choice choice)
+    {
+        int count = choice.DraftCount;
+        choice.DraftCount = 0;
+        if (choice.Phase != Phase.Decode)
+        {
+            // Its group failed in this step's shared pass.
+            return;
+        }
+
+        int[] fed = new int[1 + count];
+        fed[0] = choice.LastToken;
+        choice.Draft.AsSpan(0, count).CopyTo(fed.AsSpan(1));
+        float[] logits;
+        try
+        {
+            logits = _model.Forward(choice.Slot, [_slots.Length(choice.Slot)], fed, fed.Length, allPositions: true);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            FailGroup(choice.Group, ex);
+            return;
+        }
+
+        int vocab = _model.VocabSize;
+        int accepted = 0;
+        for (int j = 0; ; j++)
+        {
+            _slots.Append(choice.Slot, [fed[j]]);
+            Emit(choice, logits.AsSpan(j * vocab, vocab));
+            if (choice.Phase != Phase.Decode || j == count || choice.LastToken != fed[j + 1])
+            {
+                break;
+            }
+
+            accepted++;
+        }
+
+        _listener.ProposalsVerified(count, accepted);
+    }
+
+    /// <summary>
+    /// The most tokens a sequence may propose this step: 0 (no speculation) when it is off, the model cannot return
+    /// every position's logits, or more than <see cref="SpeculativeOptions.MaxBatch"/> sequences decode.
+    /// </summary>
+    private int SpeculationRoom(int decoding)
+    {
+        SpeculativeOptions speculative = _options.Speculative;
+        return speculative is { Enabled: true } && _model.ReturnsAllPositions && decoding <= speculative.MaxBatch ? speculative.Tokens : 0;
+    }
+
+    /// <summary>
+    /// Fills each unconstrained choice's <see cref="Choice.Draft"/> with up to <paramref name="room"/> proposed tokens
+    /// (<see cref="Choice.DraftCount"/>), never more than its row's context holds after the last token, nor more than
+    /// its budget can still emit after the one token every step gives.
+    /// </summary>
+    private void Propose(List<Choice> decoding, int room)
+    {
+        if (room <= 0)
+        {
+            return;
+        }
+
+        SpeculativeOptions speculative = _options.Speculative;
+        foreach (Choice choice in decoding)
+        {
+            int fits = Math.Min(room, Math.Min(_slots.Context - _slots.Length(choice.Slot) - 1, choice.Budget - choice.Generated.Count - 1));
+            if (choice.Matcher is null && choice.History is not null && fits > 0)
+            {
+                choice.DraftCount = NgramProposer.Propose(CollectionsMarshal.AsSpan(choice.History), speculative.MinNgram, speculative.MaxNgram, choice.Draft.AsSpan(0, fits));
+            }
+        }
     }
 
     private void Emit(Choice choice, ReadOnlySpan<float> logits)
@@ -407,6 +525,7 @@ internal sealed class InferenceEngine : IDisposable
         }
 
         choice.Generated.Add(token);
+        choice.History?.Add(token);
         choice.LastToken = token;
         string text = choice.Stops.Push(choice.Detokenizer.Push(token));
         if (choice.Stops.Stopped)
@@ -562,6 +681,7 @@ internal sealed class InferenceEngine : IDisposable
             Prompt = [.. request.PromptTokens];
             CancellationToken = cancellationToken;
             _engine = engine;
+            Speculative = engine._options.Speculative ?? new SpeculativeOptions();
             SubmittedAt = Stopwatch.GetTimestamp();
             int budget = Math.Min(request.MaxTokens, engine.Context - Prompt.Length);
             Choices = [.. Enumerable.Range(0, request.N).Select(i => new Choice(this, i, new Sampler(request, i), budget, engine._tokenizer))];
@@ -570,6 +690,8 @@ internal sealed class InferenceEngine : IDisposable
         public GenerationRequest Request { get; }
 
         public int[] Prompt { get; }
+
+        public SpeculativeOptions Speculative { get; }
 
         public CancellationToken CancellationToken { get; }
 
@@ -630,6 +752,14 @@ internal sealed class InferenceEngine : IDisposable
         public GrammarMatcher? Matcher { get; } = group.Request.Grammar?.CreateMatcher();
 
         public List<int> Generated { get; } = [];
+
+        /// <summary>Prompt and generated tokens, where proposals are looked up; null unless this choice may speculate.</summary>
+        public List<int>? History { get; } = group.Speculative.Enabled && group.Request.Grammar is null ? [.. group.Prompt] : null;
+
+        /// <summary>This step's proposed tokens (the first <see cref="DraftCount"/>).</summary>
+        public int[] Draft { get; } = new int[group.Speculative.Tokens];
+
+        public int DraftCount { get; set; }
 
         public Phase Phase { get; set; } = Phase.Waiting;
 

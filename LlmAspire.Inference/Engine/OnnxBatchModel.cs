@@ -26,8 +26,11 @@ internal sealed class OnnxBatchModel : IBatchModel, IDisposable
     public long KvBytes => _cache.Bytes;
 
     /// <inheritdoc />
-    public float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow) =>
-        _decoder.ForwardBatch(_cache, firstRow, lengths, tokens, tokensPerRow);
+    public bool ReturnsAllPositions => true;
+
+    /// <inheritdoc />
+    public float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions) =>
+        _decoder.ForwardBatch(_cache, firstRow, lengths, tokens, tokensPerRow, allPositions);
 
     /// <inheritdoc />
     public void CopyPrefix(int fromRow, int toRow, int positions) => _cache.CopyPrefix(fromRow, toRow, positions);

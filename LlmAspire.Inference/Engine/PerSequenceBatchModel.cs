@@ -46,9 +46,18 @@ internal sealed class PerSequenceBatchModel : IBatchModel, IDisposable
     public long KvBytes => _store.Bytes;
 
     /// <inheritdoc />
-    public float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow)
+    /// <remarks>
+    /// Not <see cref="IBatchModel.ReturnsAllPositions"/>: the decoder's per-sequence run returns each row's last logits
+    /// only, so the engine does not speculate on this path.
+    /// </remarks>
+    public float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions)
     {
         int rows = lengths.Length, s = tokensPerRow;
+        if (allPositions && s > 1)
+        {
+            throw new NotSupportedException("The per-sequence attention path returns the logits of each row's last position only.");
+        }
+
         if (rows == 0 || s < 1 || tokens.Length != rows * s || firstRow < 0 || firstRow + rows > Slots)
         {
             throw new ArgumentException("tokens must hold tokensPerRow ids for each row, within the rows held.", nameof(tokens));

@@ -25,6 +25,9 @@ internal sealed class VllmEngineListener : IEngineListener
     private readonly PrometheusCounter.Series _aborted;
     private readonly PrometheusCounter.Series _prefixQueries;
     private readonly PrometheusCounter.Series _prefixHits;
+    private readonly PrometheusCounter.Series _drafts;
+    private readonly PrometheusCounter.Series _draftTokens;
+    private readonly PrometheusCounter.Series _acceptedTokens;
 
     public VllmEngineListener(VllmMetrics metrics, string modelName)
     {
@@ -43,6 +46,9 @@ internal sealed class VllmEngineListener : IEngineListener
         _aborted = metrics.RequestSuccess.WithLabels(modelName, "abort");
         _prefixQueries = metrics.PrefixCacheQueries.WithLabels(modelName);
         _prefixHits = metrics.PrefixCacheHits.WithLabels(modelName);
+        _drafts = metrics.SpecDecodeDrafts.WithLabels(modelName);
+        _draftTokens = metrics.SpecDecodeDraftTokens.WithLabels(modelName);
+        _acceptedTokens = metrics.SpecDecodeAcceptedTokens.WithLabels(modelName);
     }
 
     public void RequestScheduled(TimeSpan queueTime, int promptTokens, int cachedTokens)
@@ -73,6 +79,13 @@ internal sealed class VllmEngineListener : IEngineListener
             _ => _aborted,
         };
         finished.Inc();
+    }
+
+    public void ProposalsVerified(int proposed, int accepted)
+    {
+        _drafts.Inc();
+        _draftTokens.Inc(proposed);
+        _acceptedTokens.Inc(accepted);
     }
 
     public void StepCompleted(int running, int waiting, double kvUsage)

@@ -52,10 +52,14 @@ internal sealed class VllmMetrics
             "vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", ModelNameLabel);
         PrefixCacheHits = new PrometheusCounter(
             "vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", ModelNameLabel);
+        SpecDecodeDrafts = new PrometheusCounter("vllm:spec_decode_num_drafts_total", "Number of spec decoding drafts.", ModelNameLabel);
+        SpecDecodeDraftTokens = new PrometheusCounter("vllm:spec_decode_num_draft_tokens_total", "Number of draft tokens.", ModelNameLabel);
+        SpecDecodeAcceptedTokens = new PrometheusCounter("vllm:spec_decode_num_accepted_tokens_total", "Number of accepted tokens.", ModelNameLabel);
         _families =
         [
             RequestsRunning, RequestsWaiting, KvCacheUsage, TimeToFirstToken, InterTokenLatency, TimePerOutputToken, EndToEndLatency,
             QueueTime, PromptTokens, GenerationTokens, RequestSuccess, PrefixCacheQueries, PrefixCacheHits,
+            SpecDecodeDrafts, SpecDecodeDraftTokens, SpecDecodeAcceptedTokens,
         ];
     }
 
@@ -84,6 +88,15 @@ internal sealed class VllmMetrics
     public PrometheusCounter PrefixCacheQueries { get; }
 
     public PrometheusCounter PrefixCacheHits { get; }
+
+    /// <summary>Proposals checked (one per sequence and step that had one): speculative decoding.</summary>
+    public PrometheusCounter SpecDecodeDrafts { get; }
+
+    /// <summary>Tokens proposed; the acceptance rate is <see cref="SpecDecodeAcceptedTokens"/> over this.</summary>
+    public PrometheusCounter SpecDecodeDraftTokens { get; }
+
+    /// <summary>Proposed tokens the model produced itself and that were kept.</summary>
+    public PrometheusCounter SpecDecodeAcceptedTokens { get; }
 
     /// <summary>Every family in the Prometheus text format.</summary>
     public string Render()

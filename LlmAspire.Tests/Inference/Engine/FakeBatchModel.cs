@@ -30,7 +30,12 @@ internal sealed class FakeBatchModel : IBatchModel
     /// <summary>Called inside every forward pass (tests use it to block the engine thread).</summary>
     public Action? OnForward { get; set; }
 
-    public float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow)
+    /// <summary>Where the logits after a prefix peak (row tokens, prefix length); null for the hash of the prefix.</summary>
+    public Func<int[], int, int>? Peak { get; init; }
+
+    public bool ReturnsAllPositions => true;
+
+    public float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions)
     {
         OnForward?.Invoke();
         lock (_lock)
@@ -38,7 +43,8 @@ internal sealed class FakeBatchModel : IBatchModel
             Calls.Add((firstRow, lengths.Length, tokensPerRow));
         }
 
-        float[] logits = new float[lengths.Length * VocabSize];
+        int positions = allPositions ? tokensPerRow : 1;
+        float[] logits = new float[lengths.Length * positions * VocabSize];
         for (int r = 0; r < lengths.Length; r++)
         {
             int[] row = _rows[firstRow + r];
@@ -47,24 +53,36 @@ internal sealed class FakeBatchModel : IBatchModel
                 row[lengths[r] + i] = tokens[r * tokensPerRow + i];
             }
 
-            int end = lengths[r] + tokensPerRow;
-            long hash = 17;
-            for (int p = 0; p < end; p++)
+            for (int j = 0; j < positions; j++)
             {
-                hash = (hash * 31 + row[p] + 1) % 1_000_003;
+                int end = lengths[r] + tokensPerRow - positions + j + 1;
+                Logits(row, end, logits.AsSpan(((r * positions) + j) * VocabSize, VocabSize));
             }
-
-            // A peak at one token, a runner-up, and a floor: sampling has something to choose from.
-            for (int v = 0; v < VocabSize; v++)
-            {
-                logits[r * VocabSize + v] = -(float)((hash + v * 7) % 13) / 4f;
-            }
-
-            logits[r * VocabSize + (int)(hash % (VocabSize - 3)) + 3] = 5f;
         }
 
         return logits;
     }
+
+    /// <summary>The logits after the first <paramref name="end"/> tokens of <paramref name="row"/>: a function of those tokens only.</summary>
+    private void Logits(int[] row, int end, Span<float> logits)
+    {
+        long hash = 17;
+        for (int p = 0; p < end; p++)
+        {
+            hash = (hash * 31 + row[p] + 1) % 1_000_003;
+        }
+
+        // A peak at one token, a runner-up, and a floor: sampling has something to choose from.
+        for (int v = 0; v < VocabSize; v++)
+        {
+            logits[v] = -(float)((hash + v * 7) % 13) / 4f;
+        }
+
+        logits[Peak?.Invoke(row, end) ?? (int)(hash % (VocabSize - 3)) + 3] = 5f;
+    }
+
+    /// <summary>The first <paramref name="count"/> tokens "in the KV" of <paramref name="row"/>.</summary>
+    public int[] RowTokens(int row, int count) => _rows[row][..count];
 
     public void CopyPrefix(int fromRow, int toRow, int positions) => Array.Copy(_rows[fromRow], _rows[toRow], positions);
 

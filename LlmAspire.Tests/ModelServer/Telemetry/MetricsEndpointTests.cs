@@ -24,6 +24,9 @@ public sealed class MetricsEndpointTests(AspireAppFixture fixture)
         { "vllm:request_success_total", "counter" },
         { "vllm:prefix_cache_queries_total", "counter" },
         { "vllm:prefix_cache_hits_total", "counter" },
+        { "vllm:spec_decode_num_drafts_total", "counter" },
+        { "vllm:spec_decode_num_draft_tokens_total", "counter" },
+        { "vllm:spec_decode_num_accepted_tokens_total", "counter" },
     };
 
     [Stories260KTheory]
