@@ -28,8 +28,11 @@ internal static class BenchEngineCommand
         var repeats = new Option<int>("--repeats") { Description = "Timed runs per setting (the best is reported)", DefaultValueFactory = _ => 3 }.AtLeast(1);
         var skipGenAi = new Option<bool>("--no-genai") { Description = "Measure our engine only" };
         // For A/B measurements of ONNX Runtime's thread pool only, so it stays out of --help.
-        var spinning = new Option<bool>("--spinning") { Description = "Let idle intra-op workers spin (the engine's default is off)", Hidden = true };
-        var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.") { model, streams, maxTokens, repeats, skipGenAi, spinning };
+        var spinning = new Option<bool>("--spinning") { Description = "Let idle intra-op workers spin (--spin always)", Hidden = true };
+        var spin = new Option<SpinningMode?>("--spin") { Description = "When ONNX Runtime's idle workers spin: Off, WithinRun or Always (default: the engine's)" };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per operator (0: the engine's choice)" }.AtLeast(0);
+        var breakdown = new Option<bool>("--breakdown") { Description = "Also print where a step's time goes (inside ONNX Runtime's Run or not) and its top operators" };
+        var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.") { model, streams, maxTokens, repeats, skipGenAi, spinning, spin, threads, breakdown };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             TextWriter stdout = parse.InvocationConfiguration.Output;
@@ -39,9 +42,16 @@ internal static class BenchEngineCommand
             int runs = parse.GetValue(repeats);
             bool withGenAi = !parse.GetValue(skipGenAi);
 
-            using LanguageModel ours = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = counts.Max(), AllowSpinning = parse.GetValue(spinning) });
+            var engineOptions = new EngineOptions
+            {
+                MaxSequences = counts.Max(),
+                IntraOpThreads = parse.GetValue(threads),
+                Spinning = parse.GetValue(spin) ?? (parse.GetValue(spinning) ? SpinningMode.Always : new EngineOptions().Spinning),
+            };
+            bool withBreakdown = parse.GetValue(breakdown);
+            using LanguageModel ours = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, engineOptions);
             using GenAi.Model? theirs = withGenAi ? new GenAi.Model(folder) : null;
-            stdout.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores");
+            stdout.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores; spinning {engineOptions.Spinning}");
             stdout.WriteLine("streams | LlmAspire tok/s | ORT GenAI tok/s | ratio");
             stdout.WriteLine("------: | --------------: | --------------: | ----:");
             foreach (int count in counts)
@@ -49,9 +59,12 @@ internal static class BenchEngineCommand
                 int[][] prompts = [.. Enumerable.Range(0, count).Select(i => ours.Tokenizer.Encode(Prompts[i % Prompts.Length], addBos: true))];
                 await OursAsync(ours, prompts, tokens, cancellationToken); // warm-up
                 double best = 0;
+                var steps = new StepBreakdown();
                 for (int r = 0; r < runs; r++)
                 {
+                    ours.Decoder.Timings.Reset();
                     best = Math.Max(best, await OursAsync(ours, prompts, tokens, cancellationToken));
+                    steps.Add(ours.Decoder.Timings);
                 }
 
                 double peer = 0;
@@ -66,6 +79,11 @@ internal static class BenchEngineCommand
 
                 string ratio = peer > 0 ? (best / peer).ToString("F2", CultureInfo.InvariantCulture) + "x" : "-";
                 stdout.WriteLine($"{count,7} | {best,15:F0} | {(peer > 0 ? peer.ToString("F0", CultureInfo.InvariantCulture) : "-"),15} | {ratio,5}");
+                if (withBreakdown)
+                {
+                    steps.Write(stdout, count);
+                    await StepBreakdown.WriteProfileAsync(stdout, folder, engineOptions, profiled => OursAsync(profiled, prompts, tokens, cancellationToken));
+                }
             }
 
             return ExitCodes.Success;

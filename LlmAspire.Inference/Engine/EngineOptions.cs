@@ -27,9 +27,13 @@ public sealed record EngineOptions
     /// <summary>ONNX Runtime threads per operator on the CPU; 0 chooses by model size (see <see cref="DecoderSession.Open"/>).</summary>
     public int IntraOpThreads { get; init; }
 
-    /// <summary>
-    /// Whether ONNX Runtime's idle intra-op workers spin instead of sleeping between operators. Off by default: the
-    /// engine thread, the HTTP server and the streams share the cores. On only to measure what spinning is worth.
-    /// </summary>
-    public bool AllowSpinning { get; init; }
+    /// <summary>When ONNX Runtime's idle intra-op workers spin instead of sleeping; see <see cref="SpinningMode"/>.</summary>
+    public SpinningMode Spinning { get; init; }
+
+    /// <summary>The older switch: true is <see cref="SpinningMode.Always"/>, false <see cref="SpinningMode.Off"/>.</summary>
+    public bool AllowSpinning
+    {
+        get => Spinning != SpinningMode.Off;
+        init => Spinning = value ? SpinningMode.Always : SpinningMode.Off;
+    }
 }
