@@ -31,8 +31,9 @@ internal static class BenchEngineCommand
         var spinning = new Option<bool>("--spinning") { Description = "Let idle intra-op workers spin (--spin always)", Hidden = true };
         var spin = new Option<SpinningMode?>("--spin") { Description = "When ONNX Runtime's idle workers spin: Off, WithinRun or Always (default: the engine's)" };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per operator (0: the engine's choice)" }.AtLeast(0);
+        var maxContext = new Option<int>("--max-context") { Description = "KV positions per sequence (0: the model's context length)" }.AtLeast(0);
         var breakdown = new Option<bool>("--breakdown") { Description = "Also print where a step's time goes (inside ONNX Runtime's Run or not) and its top operators" };
-        var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.") { model, streams, maxTokens, repeats, skipGenAi, spinning, spin, threads, breakdown };
+        var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.") { model, streams, maxTokens, repeats, skipGenAi, spinning, spin, threads, maxContext, breakdown };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             TextWriter stdout = parse.InvocationConfiguration.Output;
@@ -46,12 +47,13 @@ internal static class BenchEngineCommand
             {
                 MaxSequences = counts.Max(),
                 IntraOpThreads = parse.GetValue(threads),
+                MaxContext = parse.GetValue(maxContext),
                 Spinning = parse.GetValue(spin) ?? (parse.GetValue(spinning) ? SpinningMode.Always : new EngineOptions().Spinning),
             };
             bool withBreakdown = parse.GetValue(breakdown);
             using LanguageModel ours = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, engineOptions);
             using GenAi.Model? theirs = withGenAi ? new GenAi.Model(folder) : null;
-            stdout.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores; spinning {engineOptions.Spinning}");
+            stdout.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores; ONNX Runtime: {ours.Decoder.IntraOpThreads} threads, spinning {ours.Decoder.Spinning}");
             stdout.WriteLine("streams | LlmAspire tok/s | ORT GenAI tok/s | ratio");
             stdout.WriteLine("------: | --------------: | --------------: | ----:");
             foreach (int count in counts)

@@ -104,6 +104,12 @@ internal sealed class DecoderSession : IDisposable
     /// <summary>Whether the graph takes position ids.</summary>
     public bool TakesPositionIds => _hasPositionIds;
 
+    /// <summary>ONNX Runtime's threads per operator, as chosen or given.</summary>
+    public int IntraOpThreads { get; private init; }
+
+    /// <summary>When ONNX Runtime's idle workers spin.</summary>
+    public SpinningMode Spinning { get; private init; }
+
     /// <summary>Where the time of <see cref="ForwardBatch"/> goes (inside ONNX Runtime's Run, around it, between calls).</summary>
     internal DecoderTimings Timings { get; } = new();
 
@@ -135,7 +141,7 @@ internal sealed class DecoderSession : IDisposable
                 cudaOptions = CreateOptions(threads, spinning, profilePrefix);
                 cudaOptions.AppendExecutionProvider_CUDA(0);
                 session = new InferenceSession(modelPath, cudaOptions);
-                return new DecoderSession(session, config, names, "cuda", null);
+                return new DecoderSession(session, config, names, "cuda", null) { IntraOpThreads = threads, Spinning = spinning };
             }
             catch (Exception ex) when (preference == ExecutionProviderPreference.Auto && ex is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
             {
@@ -152,7 +158,7 @@ internal sealed class DecoderSession : IDisposable
         var cpu = new InferenceSession(modelPath, options);
         try
         {
-            return new DecoderSession(cpu, config, names, "cpu", fallbackReason);
+            return new DecoderSession(cpu, config, names, "cpu", fallbackReason) { IntraOpThreads = threads, Spinning = spinning };
         }
         catch
         {
