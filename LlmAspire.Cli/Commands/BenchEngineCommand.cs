@@ -33,7 +33,9 @@ internal static class BenchEngineCommand
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per operator (0: the engine's choice)" }.AtLeast(0);
         var maxContext = new Option<int>("--max-context") { Description = "KV positions per sequence (0: the model's context length)" }.AtLeast(0);
         var breakdown = new Option<bool>("--breakdown") { Description = "Also print where a step's time goes (inside ONNX Runtime's Run or not) and its top operators" };
-        var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.") { model, streams, maxTokens, repeats, skipGenAi, spinning, spin, threads, maxContext, breakdown };
+        var alternate = new Option<string>("--alternate") { Description = "Setups timed in turns instead: spinning modes, optionally /threads, or GenAI (e.g. Off,WithinRun,Always or Off/1,Off/2); --repeats rounds" }
+            .MustParse(text => AlternatingBench.Parse(text));
+        var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.") { model, streams, maxTokens, repeats, skipGenAi, spinning, spin, threads, maxContext, breakdown, alternate };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             TextWriter stdout = parse.InvocationConfiguration.Output;
@@ -42,6 +44,13 @@ internal static class BenchEngineCommand
             int tokens = parse.GetValue(maxTokens);
             int runs = parse.GetValue(repeats);
             bool withGenAi = !parse.GetValue(skipGenAi);
+            if (parse.GetValue(alternate) is { } setups)
+            {
+                await AlternatingBench.RunAsync(
+                    stdout, folder, AlternatingBench.Parse(setups), counts, runs, parse.GetValue(maxContext),
+                    (m, p) => OursAsync(m, p, tokens, cancellationToken), (g, p) => GenAiAsync(g, p, tokens), PromptsFor);
+                return ExitCodes.Success;
+            }
 
             var engineOptions = new EngineOptions
             {
@@ -58,7 +67,7 @@ internal static class BenchEngineCommand
             stdout.WriteLine("------: | --------------: | --------------: | ----:");
             foreach (int count in counts)
             {
-                int[][] prompts = [.. Enumerable.Range(0, count).Select(i => ours.Tokenizer.Encode(Prompts[i % Prompts.Length], addBos: true))];
+                int[][] prompts = PromptsFor(ours, count);
                 await OursAsync(ours, prompts, tokens, cancellationToken); // warm-up
                 double best = 0;
                 var steps = new StepBreakdown();
@@ -106,6 +115,10 @@ internal static class BenchEngineCommand
             ? count
             : throw new FormatException($"'{part}' is not a positive whole number; pass a comma-separated list such as 1,4,16"))];
     }
+
+    /// <summary><paramref name="count"/> prompts, the built-in ones in turn.</summary>
+    private static int[][] PromptsFor(LanguageModel model, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => model.Tokenizer.Encode(Prompts[i % Prompts.Length], addBos: true))];
 
     /// <summary>All prompts at once through the engine; generated tokens per second of wall time.</summary>
     private static async Task<double> OursAsync(LanguageModel model, int[][] prompts, int tokens, CancellationToken cancellationToken)

@@ -27,7 +27,11 @@ public sealed record EngineOptions
     /// <summary>ONNX Runtime threads per operator on the CPU; 0 chooses by model size (see <see cref="DecoderSession.Open"/>).</summary>
     public int IntraOpThreads { get; init; }
 
-    /// <summary>When ONNX Runtime's idle intra-op workers spin instead of sleeping; see <see cref="SpinningMode"/>.</summary>
+    /// <summary>
+    /// When ONNX Runtime's idle intra-op workers spin instead of sleeping (<see cref="SpinningMode"/>). Off by default:
+    /// on the shared 2-core machine (load average 9-15), timed in turns, Off beat both spinning modes, e.g. int8 100M
+    /// one stream 93 tok/s vs 63 (WithinRun) and 48 (Always), 16 streams 444 vs 196 and 195 (docs/BENCHMARKS.md).
+    /// </summary>
     public SpinningMode Spinning { get; init; }
 
     /// <summary>The older switch: true is <see cref="SpinningMode.Always"/>, false <see cref="SpinningMode.Off"/>.</summary>
