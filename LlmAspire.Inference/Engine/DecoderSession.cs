@@ -450,8 +450,9 @@ internal sealed class DecoderSession : IDisposable
         options.AddSessionConfigEntry("session.force_spinning_stop", spinning == SpinningMode.WithinRun ? "1" : "0");
         if (profilePrefix is not null)
         {
-            options.EnableProfiling = true;
+            // The prefix first: turning profiling on hands ONNX Runtime the prefix set at that moment.
             options.ProfileOutputPathPrefix = profilePrefix;
+            options.EnableProfiling = true;
         }
 
         return options;

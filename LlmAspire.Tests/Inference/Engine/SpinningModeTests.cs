@@ -54,6 +54,7 @@ public sealed class SpinningModeTests
             path = model.Decoder.EndProfiling();
         }
 
+        Assert.StartsWith(Path.Combine(temp.Path, "ort"), Path.GetFullPath(path), StringComparison.Ordinal);
         OrtProfile profile = OrtProfile.Read(path);
         Assert.Equal(4, profile.Runs);
         Assert.Contains(profile.Operators, o => o.Type == "GroupQueryAttention" && o.Calls == 4 * 5); // 5 layers
