@@ -110,7 +110,14 @@ public sealed class LanguageModel : IDisposable
     /// onnx-community export: see <see cref="OnnxExportFolder"/>) and starts its engine with KV memory for
     /// <see cref="EngineOptions.MaxSequences"/> sequences, on the attention path the graph calls for (<see cref="Attention"/>).
     /// </summary>
-    public static LanguageModel Load(string folder, ExecutionProviderPreference preference = ExecutionProviderPreference.Auto, EngineOptions? engineOptions = null, IEngineListener? listener = null)
+    public static LanguageModel Load(string folder, ExecutionProviderPreference preference = ExecutionProviderPreference.Auto, EngineOptions? engineOptions = null, IEngineListener? listener = null) =>
+        Load(folder, preference, engineOptions, listener, profilePrefix: null);
+
+    /// <summary>
+    /// <see cref="Load(string, ExecutionProviderPreference, EngineOptions?, IEngineListener?)"/> with ONNX Runtime's
+    /// profiler recording every operator to a file starting with <paramref name="profilePrefix"/> (benchmarks).
+    /// </summary>
+    internal static LanguageModel Load(string folder, ExecutionProviderPreference preference, EngineOptions? engineOptions, IEngineListener? listener, string? profilePrefix)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         string full = Path.GetFullPath(folder);
@@ -119,7 +126,7 @@ public sealed class LanguageModel : IDisposable
         engineOptions ??= new EngineOptions();
         string graph = Path.Combine(full, genai.Model.Decoder.Filename);
         AttentionPlan attention = AttentionPlan.Detect(DecoderGraphSummary.Read(graph), genai.Model.Decoder.Inputs);
-        var decoder = DecoderSession.Open(graph, config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder), engineOptions.IntraOpThreads, engineOptions.AllowSpinning);
+        var decoder = DecoderSession.Open(graph, config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder), engineOptions.IntraOpThreads, engineOptions.Spinning, profilePrefix);
         string id = Path.GetFileName(Path.TrimEndingDirectorySeparator(full));
         try
         {

@@ -49,10 +49,14 @@ public sealed class ModelServerOptions : IValidatableObject
     public int IntraOpThreads { get; set; }
 
     /// <summary>
-    /// Whether ONNX Runtime's CPU threads spin between operators instead of sleeping: faster when the server has its
-    /// cores to itself (docs/BENCHMARKS.md: int8 one stream 251 vs 172 tok/s on 2 quiet cores), much slower when the
-    /// cores are shared. Off by default.
+    /// When ONNX Runtime's idle CPU threads spin instead of sleeping: <c>Off</c>, <c>WithinRun</c> (between the operators
+    /// of a step, never between steps) or <c>Always</c>; unset or empty takes <see cref="AllowSpinning"/>, else the engine's
+    /// default (<see cref="SpinningMode"/>, docs/BENCHMARKS.md).
     /// </summary>
+    [RegularExpression("(?i)^(|off|withinrun|always)$", ErrorMessage = "ModelServer:Spinning must be Off, WithinRun or Always.")]
+    public string? Spinning { get; set; }
+
+    /// <summary>The older switch, read when <see cref="Spinning"/> is unset: true means <c>Always</c>, false the engine's default.</summary>
     public bool AllowSpinning { get; set; }
 
     /// <summary>Prompt-lookup speculative decoding, <c>ModelServer:Speculative:Tokens|MaxNgram|MinNgram|MaxBatch</c>; off by default.</summary>
@@ -62,14 +66,16 @@ public sealed class ModelServerOptions : IValidatableObject
     [Range(1024, 1L << 30)]
     public long MaxRequestBodyBytes { get; set; } = 1 << 20;
 
-    /// <summary>The engine's sizes from <see cref="MaxSequences"/>, <see cref="MaxContext"/> and <see cref="MaxQueue"/>.</summary>
+    /// <summary>The engine's settings: <see cref="MaxSequences"/>, <see cref="MaxContext"/>, <see cref="MaxQueue"/>, <see cref="IntraOpThreads"/> and the spinning mode.</summary>
     public EngineOptions GetEngineOptions() => new()
     {
         MaxSequences = MaxSequences,
         MaxContext = MaxContext,
         MaxQueue = MaxQueue,
         IntraOpThreads = IntraOpThreads,
-        AllowSpinning = AllowSpinning,
+        Spinning = !string.IsNullOrEmpty(Spinning) ? Enum.Parse<SpinningMode>(Spinning, ignoreCase: true)
+            : AllowSpinning ? SpinningMode.Always
+            : new EngineOptions().Spinning,
         Speculative = Speculative.ToEngineOptions(),
     };
 

@@ -42,7 +42,13 @@ internal static class BenchEngineCommand
         var repeats = new Option<int>("--repeats") { Description = "Timed runs per setting (the best is reported)", DefaultValueFactory = _ => 3 }.AtLeast(1);
         var skipGenAi = new Option<bool>("--no-genai") { Description = "Measure our engine only" };
         // For A/B measurements of ONNX Runtime's thread pool only, so it stays out of --help.
-        var spinning = new Option<bool>("--spinning") { Description = "Let idle intra-op workers spin (the engine's default is off)", Hidden = true };
+        var spinning = new Option<bool>("--spinning") { Description = "Let idle intra-op workers spin (--spin always)", Hidden = true };
+        var spin = new Option<SpinningMode?>("--spin") { Description = "When ONNX Runtime's idle workers spin: Off, WithinRun or Always (default: the engine's)" };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per operator (0: the engine's choice)" }.AtLeast(0);
+        var maxContext = new Option<int>("--max-context") { Description = "KV positions per sequence (0: the model's context length)" }.AtLeast(0);
+        var breakdown = new Option<bool>("--breakdown") { Description = "Also print where a step's time goes (inside ONNX Runtime's Run or not) and its top operators" };
+        var alternate = new Option<string>("--alternate") { Description = "Setups timed in turns instead: spinning modes, optionally /threads, or GenAI (e.g. Off,WithinRun,Always or Off/1,Off/2); --repeats rounds" }
+            .MustParse(text => AlternatingBench.Parse(text));
         var speculative = new Option<int>("--speculative") { Description = "Also measure prompt-lookup speculative decoding proposing this many tokens (0 = not)" }.AtLeast(0);
         var ngramMax = new Option<int>("--ngram-max") { Description = "Longest suffix looked up for proposals", DefaultValueFactory = _ => SpeculativeOptions.DefaultMaxNgram }.AtLeast(1);
         var ngramMin = new Option<int>("--ngram-min") { Description = "Shortest suffix looked up for proposals", DefaultValueFactory = _ => SpeculativeOptions.DefaultMinNgram }.AtLeast(1);
@@ -51,7 +57,7 @@ internal static class BenchEngineCommand
         workload.AcceptOnlyFromAmong(Workloads);
         var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.")
         {
-            model, streams, maxTokens, repeats, skipGenAi, spinning, speculative, ngramMax, ngramMin, specBatch, workload,
+            model, streams, maxTokens, repeats, skipGenAi, spinning, spin, threads, maxContext, breakdown, alternate, speculative, ngramMax, ngramMin, specBatch, workload,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -61,6 +67,13 @@ internal static class BenchEngineCommand
             int tokens = parse.GetValue(maxTokens);
             int runs = parse.GetValue(repeats);
             bool withGenAi = !parse.GetValue(skipGenAi);
+            if (parse.GetValue(alternate) is { } setups)
+            {
+                await AlternatingBench.RunAsync(
+                    stdout, folder, AlternatingBench.Parse(setups), counts, runs, parse.GetValue(maxContext),
+                    (m, p) => OursAsync(m, p, tokens, cancellationToken), (g, p) => GenAiAsync(g, p, tokens), PromptsFor);
+                return ExitCodes.Success;
+            }
 
             var speculation = new SpeculativeOptions
             {
@@ -73,7 +86,14 @@ internal static class BenchEngineCommand
                     .Replace("--MinNgram", "--ngram-min", StringComparison.Ordinal).Replace("--MaxBatch", "--speculative-max-batch", StringComparison.Ordinal), ExitCodes.Usage);
             }
 
-            var engineOptions = new EngineOptions { MaxSequences = counts.Max(), AllowSpinning = parse.GetValue(spinning) };
+            var engineOptions = new EngineOptions
+            {
+                MaxSequences = counts.Max(),
+                IntraOpThreads = parse.GetValue(threads),
+                MaxContext = parse.GetValue(maxContext),
+                Spinning = parse.GetValue(spin) ?? (parse.GetValue(spinning) ? SpinningMode.Always : new EngineOptions().Spinning),
+            };
+            bool withBreakdown = parse.GetValue(breakdown);
             using LanguageModel ours = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, engineOptions);
             var acceptance = new AcceptanceCounter();
             using LanguageModel? speculating = speculation.Enabled
@@ -82,7 +102,7 @@ internal static class BenchEngineCommand
             using GenAi.Model? theirs = withGenAi ? new GenAi.Model(folder) : null;
             string chosen = parse.GetRequiredValue(workload);
             string[] workloads = chosen == "both" ? ["stories", "repetitive"] : [chosen];
-            stdout.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores");
+            stdout.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores; ONNX Runtime: {ours.Decoder.IntraOpThreads} threads, spinning {ours.Decoder.Spinning}");
             if (speculating is not null)
             {
                 stdout.WriteLine($"speculative: {speculation.Tokens} tokens, n-grams {speculation.MinNgram}..{speculation.MaxNgram}, up to {speculation.MaxBatch} streams; greedy");
@@ -95,7 +115,16 @@ internal static class BenchEngineCommand
                 foreach (int count in counts)
                 {
                     int[][] prompts = [.. Enumerable.Range(0, count).Select(i => ours.Tokenizer.Encode(Prompt(kind, i), addBos: true))];
-                    double best = await BestAsync(ours, prompts, tokens, runs, cancellationToken);
+                    await OursAsync(ours, prompts, tokens, cancellationToken); // warm-up
+                    double best = 0;
+                    var steps = new StepBreakdown();
+                    for (int r = 0; r < runs; r++)
+                    {
+                        ours.Decoder.Timings.Reset();
+                        best = Math.Max(best, await OursAsync(ours, prompts, tokens, cancellationToken));
+                        steps.Add(ours.Decoder.Timings);
+                    }
+
                     string withSpeculation = "-", accepted = "-";
                     if (speculating is not null)
                     {
@@ -123,6 +152,11 @@ internal static class BenchEngineCommand
 
                     string ratio = peer > 0 ? (best / peer).ToString("F2", CultureInfo.InvariantCulture) + "x" : "-";
                     stdout.WriteLine($"{kind,-10} | {count,7} | {best,15:F0} | {withSpeculation,17} | {accepted,8} | {(peer > 0 ? peer.ToString("F0", CultureInfo.InvariantCulture) : "-"),15} | {ratio,5}");
+                    if (withBreakdown)
+                    {
+                        steps.Write(stdout, count);
+                        await StepBreakdown.WriteProfileAsync(stdout, folder, engineOptions, profiled => OursAsync(profiled, prompts, tokens, cancellationToken));
+                    }
                 }
             }
 
@@ -157,18 +191,9 @@ internal static class BenchEngineCommand
         return $"{passage} {passage} {passage[..passage.IndexOf(' ', 12)]}";
     }
 
-    /// <summary>The best of <paramref name="runs"/> timed runs after a warm-up.</summary>
-    private static async Task<double> BestAsync(LanguageModel model, int[][] prompts, int tokens, int runs, CancellationToken cancellationToken)
-    {
-        await OursAsync(model, prompts, tokens, cancellationToken); // warm-up
-        double best = 0;
-        for (int r = 0; r < runs; r++)
-        {
-            best = Math.Max(best, await OursAsync(model, prompts, tokens, cancellationToken));
-        }
-
-        return best;
-    }
+    /// <summary><paramref name="count"/> prompts, the built-in ones in turn.</summary>
+    private static int[][] PromptsFor(LanguageModel model, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => model.Tokenizer.Encode(Prompts[i % Prompts.Length], addBos: true))];
 
     /// <summary>All prompts at once through the engine; generated tokens per second of wall time.</summary>
     private static async Task<double> OursAsync(LanguageModel model, int[][] prompts, int tokens, CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Diagnostics;
 using LlmAspire.Inference.Models;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -102,6 +104,15 @@ internal sealed class DecoderSession : IDisposable
     /// <summary>Whether the graph takes position ids.</summary>
     public bool TakesPositionIds => _hasPositionIds;
 
+    /// <summary>ONNX Runtime's threads per operator, as chosen or given.</summary>
+    public int IntraOpThreads { get; private init; }
+
+    /// <summary>When ONNX Runtime's idle workers spin.</summary>
+    public SpinningMode Spinning { get; private init; }
+
+    /// <summary>Where the time of <see cref="ForwardBatch"/> goes (inside ONNX Runtime's Run, around it, between calls).</summary>
+    internal DecoderTimings Timings { get; } = new();
+
     /// <summary>Opens <paramref name="modelPath"/> on the preferred execution provider.</summary>
     /// <param name="modelPath">The ONNX file.</param>
     /// <param name="config">The model shape.</param>
@@ -111,8 +122,9 @@ internal sealed class DecoderSession : IDisposable
     /// Threads per operator on the CPU provider; 0 chooses: one for small models (below 20M parameters, where
     /// splitting each operator costs more than it saves), every core otherwise.
     /// </param>
-    /// <param name="allowSpinning">Whether idle intra-op workers spin (<see cref="EngineOptions.AllowSpinning"/>).</param>
-    public static DecoderSession Open(string modelPath, LlamaConfig config, ExecutionProviderPreference preference, DecoderIoNames? names = null, int intraOpThreads = 0, bool allowSpinning = false)
+    /// <param name="spinning">When idle intra-op workers spin (<see cref="EngineOptions.Spinning"/>).</param>
+    /// <param name="profilePrefix">When set, ONNX Runtime's profiler records every operator to a file with this prefix (<see cref="EndProfiling"/>).</param>
+    public static DecoderSession Open(string modelPath, LlamaConfig config, ExecutionProviderPreference preference, DecoderIoNames? names = null, int intraOpThreads = 0, SpinningMode spinning = SpinningMode.Off, string? profilePrefix = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         names ??= DecoderIoNames.Default;
@@ -126,10 +138,10 @@ internal sealed class DecoderSession : IDisposable
             InferenceSession? session = null;
             try
             {
-                cudaOptions = CreateOptions(threads, allowSpinning);
+                cudaOptions = CreateOptions(threads, spinning, profilePrefix);
                 cudaOptions.AppendExecutionProvider_CUDA(0);
                 session = new InferenceSession(modelPath, cudaOptions);
-                return new DecoderSession(session, config, names, "cuda", null);
+                return new DecoderSession(session, config, names, "cuda", null) { IntraOpThreads = threads, Spinning = spinning };
             }
             catch (Exception ex) when (preference == ExecutionProviderPreference.Auto && ex is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
             {
@@ -142,11 +154,11 @@ internal sealed class DecoderSession : IDisposable
             }
         }
 
-        using SessionOptions options = CreateOptions(threads, allowSpinning);
+        using SessionOptions options = CreateOptions(threads, spinning, profilePrefix);
         var cpu = new InferenceSession(modelPath, options);
         try
         {
-            return new DecoderSession(cpu, config, names, "cpu", fallbackReason);
+            return new DecoderSession(cpu, config, names, "cpu", fallbackReason) { IntraOpThreads = threads, Spinning = spinning };
         }
         catch
         {
@@ -319,45 +331,55 @@ internal sealed class DecoderSession : IDisposable
             total = Math.Max(total, length + s);
         }
 
-        long[] ids = new long[rows * s];
-        for (int i = 0; i < ids.Length; i++)
-        {
-            ids[i] = tokens[i];
-        }
-
-        long[] mask = new long[rows * total];
-        for (int r = 0; r < rows; r++)
-        {
-            Array.Fill(mask, 1L, r * total, lengths[r] + s);
-        }
-
+        // ids, mask and a prefill's full logits are rented, not allocated per step (a 256-token chunk's logits are
+        // 256 x vocab floats); only the logits handed back are new, since the caller keeps them.
         int vocab = _config.VocabSize;
-        float[] logits = new float[rows * s * vocab];
-        OrtValue[] kv = cache.Views(firstRow, rows);
+        bool whole = s == 1 || allPositions;
+        long[] ids = ArrayPool<long>.Shared.Rent(rows * s);
+        long[] mask = ArrayPool<long>.Shared.Rent(rows * total);
+        float[] logits = whole ? new float[rows * s * vocab] : ArrayPool<float>.Shared.Rent(rows * s * vocab);
         var inputs = new OrtValue[_inputNames.Length];
         var outputs = new OrtValue[_outputNames.Length];
+        long start = Stopwatch.GetTimestamp(), runStart = 0, runEnd = 0;
         try
         {
-            inputs[0] = OrtValue.CreateTensorValueFromMemory(ids, [rows, s]);
-            inputs[1] = OrtValue.CreateTensorValueFromMemory(mask, [rows, total]);
-            outputs[0] = OrtValue.CreateTensorValueFromMemory(logits, [rows, s, vocab]);
+            for (int i = 0; i < rows * s; i++)
+            {
+                ids[i] = tokens[i];
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                Array.Fill(mask, 1L, r * total, lengths[r] + s);
+                Array.Clear(mask, (r * total) + lengths[r] + s, total - lengths[r] - s);
+            }
+
+            OrtValue[] kv = cache.Views(firstRow, rows);
+            inputs[0] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, ids.AsMemory(0, rows * s), [rows, s]);
+            inputs[1] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, rows * total), [rows, total]);
+            outputs[0] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, logits.AsMemory(0, rows * s * vocab), [rows, s, vocab]);
             for (int i = 0; i < kv.Length; i++)
             {
                 inputs[_pastOffset + i] = kv[i];
                 outputs[1 + i] = kv[i];
             }
 
+            runStart = Stopwatch.GetTimestamp();
             _session.Run(_runOptions, _inputNames, inputs, _outputNames, outputs);
+            runEnd = Stopwatch.GetTimestamp();
         }
         finally
         {
             inputs[0]?.Dispose();
             inputs[1]?.Dispose();
             outputs[0]?.Dispose();
+            ArrayPool<long>.Shared.Return(ids);
+            ArrayPool<long>.Shared.Return(mask);
         }
 
-        if (s == 1 || allPositions)
+        if (whole)
         {
+            Timings.Add(start, runStart, runEnd, Stopwatch.GetTimestamp(), s == 1);
             return logits;
         }
 
@@ -367,8 +389,13 @@ internal sealed class DecoderSession : IDisposable
             Array.Copy(logits, (r * s + s - 1) * vocab, last, r * vocab, vocab);
         }
 
+        ArrayPool<float>.Shared.Return(logits);
+        Timings.Add(start, runStart, runEnd, Stopwatch.GetTimestamp(), false);
         return last;
     }
+
+    /// <summary>Stops ONNX Runtime's profiler (opened with a profile prefix) and returns the JSON file it wrote.</summary>
+    internal string EndProfiling() => _session.EndProfiling();
 
     /// <inheritdoc />
     public void Dispose()
@@ -409,7 +436,7 @@ internal sealed class DecoderSession : IDisposable
         }
     }
 
-    private static SessionOptions CreateOptions(int intraOpThreads, bool allowSpinning)
+    private static SessionOptions CreateOptions(int intraOpThreads, SpinningMode spinning, string? profilePrefix)
     {
         var options = new SessionOptions
         {
@@ -418,8 +445,16 @@ internal sealed class DecoderSession : IDisposable
             IntraOpNumThreads = intraOpThreads,
         };
 
-        // Idle ORT workers must not spin (unless asked, to measure it): the engine thread, the HTTP server and the streams share these cores.
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", allowSpinning ? "1" : "0");
+        // See SpinningMode: force_spinning_stop parks the spinning workers the moment the last concurrent Run returns.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", spinning == SpinningMode.Off ? "0" : "1");
+        options.AddSessionConfigEntry("session.force_spinning_stop", spinning == SpinningMode.WithinRun ? "1" : "0");
+        if (profilePrefix is not null)
+        {
+            // The prefix first: turning profiling on hands ONNX Runtime the prefix set at that moment.
+            options.ProfileOutputPathPrefix = profilePrefix;
+            options.EnableProfiling = true;
+        }
+
         return options;
     }
 }

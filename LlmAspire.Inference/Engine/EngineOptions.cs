@@ -30,10 +30,18 @@ public sealed record EngineOptions
     public int IntraOpThreads { get; init; }
 
     /// <summary>
-    /// Whether ONNX Runtime's idle intra-op workers spin instead of sleeping between operators. Off by default: the
-    /// engine thread, the HTTP server and the streams share the cores. On only to measure what spinning is worth.
+    /// When ONNX Runtime's idle intra-op workers spin instead of sleeping (<see cref="SpinningMode"/>). Off by default:
+    /// on the shared 2-core machine (load average 9-15), timed in turns, Off beat both spinning modes, e.g. int8 100M
+    /// one stream 93 tok/s vs 63 (WithinRun) and 48 (Always), 16 streams 444 vs 196 and 195 (docs/BENCHMARKS.md).
     /// </summary>
-    public bool AllowSpinning { get; init; }
+    public SpinningMode Spinning { get; init; }
+
+    /// <summary>The older switch: true is <see cref="SpinningMode.Always"/>, false <see cref="SpinningMode.Off"/>.</summary>
+    public bool AllowSpinning
+    {
+        get => Spinning != SpinningMode.Off;
+        init => Spinning = value ? SpinningMode.Always : SpinningMode.Off;
+    }
 
     /// <summary>Prompt-lookup speculative decoding (off unless <see cref="SpeculativeOptions.Tokens"/> &gt; 0).</summary>
     public SpeculativeOptions Speculative { get; init; } = new();

@@ -1,0 +1,26 @@
+namespace LlmAspire.Inference.Engine;
+
+/// <summary>
+/// When ONNX Runtime's idle CPU worker threads busy-wait for work instead of sleeping. Waking a sleeping worker costs
+/// tens of microseconds per operator, which a small model pays hundreds of times per decode step; a spinning worker
+/// takes a core that the engine thread, the HTTP side or another process may need — and when another process holds
+/// the core the awaited thread needs, a spinner burns its own time slice waiting for a thread that cannot run, so
+/// spinning collapses under load (to a half or a third of Off on 2 shared cores) while it is worth up to +46 % (int8,
+/// one stream) on quiet ones.
+/// </summary>
+public enum SpinningMode
+{
+    /// <summary>Workers sleep as soon as they find no work (<c>session.intra_op.allow_spinning=0</c>).</summary>
+    Off,
+
+    /// <summary>
+    /// Workers spin between the operators of one run and stop the moment the run returns
+    /// (<c>allow_spinning=1</c> with <c>session.force_spinning_stop=1</c>): sampling, streaming and requests between
+    /// engine steps get the cores back. For a server with cores of its own; under competing load it collapses like
+    /// <see cref="Always"/>, since the waste is inside the run.
+    /// </summary>
+    WithinRun,
+
+    /// <summary>Workers also keep spinning for a while after a run returns (ONNX Runtime's and GenAI's default).</summary>
+    Always,
+}

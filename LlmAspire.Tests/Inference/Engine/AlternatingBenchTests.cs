@@ -1,0 +1,35 @@
+using LlmAspire.Cli.Commands;
+using LlmAspire.Inference.Engine;
+
+namespace LlmAspire.Tests.Inference.Engine;
+
+/// <summary>The setups of <c>bench engine --alternate</c>, which the spinning and thread A/B runs are written in.</summary>
+public sealed class AlternatingBenchTests
+{
+    [Fact]
+    public void Parse_ReadsModesThreadsAndGenAi()
+    {
+        AlternatingBench.Setup[] setups = AlternatingBench.Parse("off, WithinRun/2 ,Always/1,genai");
+        Assert.Equal(
+            [
+                new AlternatingBench.Setup("off", SpinningMode.Off, 0, IsGenAi: false),
+                new AlternatingBench.Setup("WithinRun/2", SpinningMode.WithinRun, 2, IsGenAi: false),
+                new AlternatingBench.Setup("Always/1", SpinningMode.Always, 1, IsGenAi: false),
+                new AlternatingBench.Setup("GenAI", SpinningMode.Always, 0, IsGenAi: true),
+            ],
+            setups);
+    }
+
+    [Theory]
+    [InlineData("Off", "at least two setups")]
+    [InlineData("Off,Sometimes", "'Sometimes' is not a setup")]
+    [InlineData("Off,Off/0", "'Off/0' is not a setup")]
+    [InlineData("Off,Off/2/3", "'Off/2/3' is not a setup")]
+    [InlineData("Off,3", "'3' is not a setup")]
+    [InlineData("Off,2", "'2' is not a setup")]
+    public void Parse_RefusesWhatIsNotASetup_NamingIt(string text, string message)
+    {
+        FormatException error = Assert.Throws<FormatException>(() => AlternatingBench.Parse(text));
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+}
