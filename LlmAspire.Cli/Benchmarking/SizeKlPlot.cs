@@ -14,6 +14,9 @@ internal static class SizeKlPlot
 {
     private const int Width = 760, Height = 480, Left = 70, Right = 30, Top = 50, Bottom = 55;
 
+    /// <summary>Width of one character of the 10 px labels, a little over sans-serif's average, for the overlap test.</summary>
+    private const double LabelCharWidth = 5.8;
+
     /// <summary>Writes the plot of <paramref name="points"/> (name, % of float32 bytes, mean KL) to <paramref name="path"/>.</summary>
     public static void Write(string path, string title, IReadOnlyList<(string Name, double SizePercent, double Kl)> points)
     {
@@ -56,21 +59,63 @@ internal static class SizeKlPlot
         }
 
         svg.Append(c, $"<line x1=\"{Px(50):F1}\" y1=\"{Top}\" x2=\"{Px(50):F1}\" y2=\"{Top + plotHeight}\" stroke=\"#2a9d8f\" stroke-dasharray=\"6 4\"/>\n");
-        svg.Append(c, $"<text x=\"{Px(50) + 4:F1}\" y=\"{Top + 14}\" font-size=\"11\" fill=\"#2a9d8f\">yardstick: −50 % size</text>\n");
+        svg.Append(c, $"<text x=\"{Px(50) + 4:F1}\" y=\"{Top + plotHeight - 6}\" font-size=\"11\" fill=\"#2a9d8f\">yardstick: −50 % size</text>\n");
         svg.Append(c, $"<rect x=\"{Left}\" y=\"{Top}\" width=\"{plotWidth}\" height=\"{plotHeight}\" fill=\"none\" stroke=\"black\"/>\n");
         svg.Append(c, $"<text x=\"{Left + plotWidth / 2}\" y=\"{Height - 12}\" font-size=\"13\" text-anchor=\"middle\">model bytes, % of fp32</text>\n");
         svg.Append(c, $"<text transform=\"translate(18 {Top + plotHeight / 2}) rotate(-90)\" font-size=\"13\" text-anchor=\"middle\">mean KL from fp32, nats/token (log)</text>\n");
+        var taken = new List<(double X0, double Y0, double X1, double Y1)>();
+        foreach ((_, double size, double kl) in points)
+        {
+            double x = Px(size), y = Py(kl);
+            taken.Add((x - 4, y - 4, x + 4, y + 4));
+        }
+
         foreach ((string name, double size, double kl) in points)
         {
             double x = Px(size), y = Py(kl);
             string label = kl > 0 ? name : name + " (KL 0)";
             string colour = name.Contains("prune", StringComparison.Ordinal) ? "#e76f51" : "#264653";
+            (double lx, double ly, bool end) = PlaceLabel(x, y, label.Length * LabelCharWidth, taken);
+            if (Math.Abs(ly - y) > 6)
+            {
+                // A label off to the side of its point gets a faint leader, so neighbouring points cannot be confused.
+                svg.Append(c, $"<line x1=\"{x:F1}\" y1=\"{y:F1}\" x2=\"{lx:F1}\" y2=\"{(ly > y ? ly - 9 : ly + 1):F1}\" stroke=\"{colour}\" stroke-opacity=\"0.5\"/>\n");
+            }
+
             svg.Append(c, $"<circle cx=\"{x:F1}\" cy=\"{y:F1}\" r=\"4\" fill=\"{colour}\"/>\n");
-            svg.Append(c, $"<text x=\"{x + 6:F1}\" y=\"{y - 5:F1}\" font-size=\"10\" fill=\"{colour}\">{Escape(label)}</text>\n");
+            svg.Append(c, $"<text x=\"{lx:F1}\" y=\"{ly:F1}\" font-size=\"10\" fill=\"{colour}\"{(end ? " text-anchor=\"end\"" : "")}>{Escape(label)}</text>\n");
         }
 
         svg.Append("</svg>\n");
         return svg.ToString();
+    }
+
+    /// <summary>
+    /// The first of a few spots around the point (right, then left, above, then below, then further out) where the
+    /// label, <paramref name="width"/> pixels wide, overlaps no point or earlier label and stays inside the chart;
+    /// the plain spot to the right when none is free. Returns the text anchor point and whether it is anchored at its end.
+    /// </summary>
+    private static (double X, double Y, bool End) PlaceLabel(double x, double y, double width, List<(double X0, double Y0, double X1, double Y1)> taken)
+    {
+        (double Dx, double Dy, bool End)[] spots =
+        [
+            (6, -5, false), (6, 13, false), (-6, -5, true), (-6, 13, true),
+            (6, -17, false), (6, 25, false), (-6, -17, true), (-6, 25, true),
+            (6, -29, false), (6, 37, false), (-6, -29, true), (-6, 37, true),
+        ];
+        foreach ((double dx, double dy, bool end) in spots)
+        {
+            double x0 = end ? x + dx - width : x + dx, y1 = y + dy + 2, y0 = y1 - 11;
+            (double X0, double Y0, double X1, double Y1) box = (x0, y0, x0 + width, y1);
+            bool inside = box.X0 >= Left && box.X1 <= Width - Right && box.Y0 >= Top && box.Y1 <= Top + (Height - Top - Bottom);
+            if (inside && !taken.Any(t => box.X0 < t.X1 && t.X0 < box.X1 && box.Y0 < t.Y1 && t.Y0 < box.Y1))
+            {
+                taken.Add(box);
+                return (x + dx, y + dy, end);
+            }
+        }
+
+        return (x + 6, y - 5, false);
     }
 
     private static string Escape(string text) => SecurityElement.Escape(text) ?? "";
