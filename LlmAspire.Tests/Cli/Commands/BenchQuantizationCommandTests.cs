@@ -29,7 +29,7 @@ public sealed class BenchQuantizationCommandTests : IDisposable
         Assert.Equal("stories260K: 8 prompts x 4 greedy tokens, KL over 162 text tokens, decode 2 tokens x 1 rounds", lines[0]);
         Assert.Equal(Header, lines[1]);
         Assert.StartsWith("| fp32 | 1,464,098 | 100.0 % |", lines[3], StringComparison.Ordinal);
-        Assert.EndsWith("| 100.0 % | 8/8 | 100.0 % | 0 | 2.487 |", lines[3], StringComparison.Ordinal);
+        Assert.Contains("| 100.0 % | 8/8 | 100.0 % | 0 |", lines[3], StringComparison.Ordinal);
         Assert.StartsWith("| int8-b32-asym-acc4 | ", lines[4], StringComparison.Ordinal);
         Assert.Equal(5, lines.Length);
     }
