@@ -58,6 +58,8 @@ internal sealed class CalibratedQuantization : IDisposable
 
         var remaining = _candidates.GroupBy(c => c.Input, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var hessians = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        var factors = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        string SourceOf(MatMulCandidate candidate) => scaled.TryGetValue(candidate.Input, out (string Source, float[] Scales) scaling) ? scaling.Source : candidate.Input;
         double[] HessianOf(MatMulCandidate candidate, bool release)
         {
             string source = scaled.TryGetValue(candidate.Input, out (string Source, float[] Scales) scaling) ? scaling.Source : candidate.Input;
@@ -75,13 +77,30 @@ internal sealed class CalibratedQuantization : IDisposable
             if (release && --remaining[source] == 0)
             {
                 hessians.Remove(source);
+                factors.Remove(source);
             }
 
             return hessian;
         }
 
-        QuantizedMatrix Gptq(MatMulCandidate candidate, float[] weight, int blockSize, int matrixBits, bool release) =>
-            GptqQuantizer.Quantize(weight, candidate.K, candidate.N, matrixBits, blockSize, _options.Symmetric, HessianOf(candidate, release), _gemm);
+        QuantizedMatrix Gptq(MatMulCandidate candidate, float[] weight, int blockSize, int matrixBits, bool release)
+        {
+            string source = SourceOf(candidate);
+            double[] hessian = HessianOf(candidate, release: false);
+            if (!factors.TryGetValue(source, out float[]? factor))
+            {
+                factor = GptqQuantizer.Factor(hessian, candidate.K);
+                factors[source] = factor;
+            }
+
+            QuantizedMatrix q = GptqQuantizer.Quantize(weight, candidate.K, candidate.N, matrixBits, blockSize, _options.Symmetric, hessian, _gemm, factor: factor);
+            if (release)
+            {
+                _ = HessianOf(candidate, release: true);
+            }
+
+            return q;
+        }
 
         if (_options.Int8Percent == 0)
         {
@@ -119,6 +138,7 @@ internal sealed class CalibratedQuantization : IDisposable
         }
 
         hessians.Clear();
+        factors.Clear();
         remaining = _candidates.Where(c => eightBit.Contains(c.WeightName)).GroupBy(c => c.Input, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         return MatMulNBitsRewriter.Apply(model, _options, (candidate, weight, blockSize) =>
             eightBit.Contains(candidate.WeightName) ? Gptq(candidate, weight, blockSize, 8, release: true) : fourBit[candidate.WeightName]);

@@ -65,6 +65,16 @@ public sealed class CalibratedQuantizationUnitTests
         Assert.True(gptqError < 0.8 * rtnError, $"GPTQ {gptqError:G4}, RTN {rtnError:G4}");
         Assert.Equal(rtn.Packed.Length, gptq.Packed.Length);
         Assert.Equal(rtn.ZeroPoints?.Length, gptq.ZeroPoints?.Length);
+
+        // A factor computed once for the input gives the same codes as one computed per weight.
+        QuantizedMatrix shared = GptqQuantizer.Quantize(w, k, n, bits, 32, symmetric, hessian, gemm, factor: GptqQuantizer.Factor(hessian, k));
+        Assert.Equal(gptq.Packed, shared.Packed);
+        Assert.Equal(gptq.Scales, shared.Scales);
+
+        // Act-order with static groups keeps the layout and still beats round-to-nearest on these activations.
+        QuantizedMatrix ordered = GptqQuantizer.Quantize(w, k, n, bits, 32, symmetric, hessian, gemm, activationOrder: true);
+        Assert.Equal(gptq.Packed.Length, ordered.Packed.Length);
+        Assert.True(OutputError(gemm, x, t, k, n, w, ordered.Dequantize()) < rtnError);
     }
 
     [Theory]
