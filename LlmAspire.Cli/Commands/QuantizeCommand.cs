@@ -37,10 +37,14 @@ internal static class QuantizeCommand
         dtype.AcceptOnlyFromAmong("fp32", "fp16");
         var method = new Option<string>("--method")
         {
-            Description = "How codes are chosen: rtn rounds to nearest (no calibration); awq scales activation-heavy channels; gptq compensates rounding errors (both calibrate on text)",
+            Description = "How codes are chosen: rtn rounds to nearest (no calibration); awq scales activation-heavy channels; gptq compensates rounding errors; awq+gptq scales, then compensates (all calibrate on text)",
             DefaultValueFactory = _ => "rtn",
         };
-        method.AcceptOnlyFromAmong("rtn", "awq", "gptq");
+        method.AcceptOnlyFromAmong("rtn", "awq", "gptq", "awq+gptq");
+        var int8Percent = new Option<int>("--int8-percent")
+        {
+            Description = "With --bits 4 and gptq or awq+gptq: keep this percentage of the weights (the MatMuls with the largest 4-bit error) at 8 bits",
+        };
         var calibration = new Option<FileInfo?>("--calibration")
         {
             Description = "UTF-8 text to calibrate awq/gptq on, paragraphs separated by blank lines (default: a built-in sample of short stories)",
@@ -48,7 +52,7 @@ internal static class QuantizeCommand
         var force = new Option<bool>("--force") { Description = "Replace --out if it exists" };
         var command = new Command("quantize", "Quantize a model folder: int4/int8 MatMulNBits weights (rounded to nearest, or calibrated with awq/gptq), and/or float16 for the GPU.")
         {
-            input, output, bits, blockSize, symmetric, lmHead, accuracy, dtype, method, calibration, force,
+            input, output, bits, blockSize, symmetric, lmHead, accuracy, dtype, method, calibration, int8Percent, force,
         };
         command.Validators.Add(result =>
         {
@@ -58,14 +62,20 @@ internal static class QuantizeCommand
             }
 
             string? chosen = result.GetValue(method);
-            if (chosen is "awq" or "gptq" && result.GetResult(bits) is null)
+            if (chosen is "awq" or "gptq" or "awq+gptq" && result.GetResult(bits) is null)
             {
                 result.AddError($"--method {chosen} quantizes weights: give --bits 4|8");
             }
 
             if (result.GetResult(calibration) is not null && chosen is null or "rtn")
             {
-                result.AddError("--calibration is read by --method awq or gptq; rtn uses no calibration text");
+                result.AddError("--calibration is read by --method awq, gptq or awq+gptq; rtn uses no calibration text");
+            }
+
+            if (result.GetValue(int8Percent) is int share && share != 0
+                && (share is < 0 or > 100 || result.GetValue(bits) != 4 || chosen is not ("gptq" or "awq+gptq")))
+            {
+                result.AddError("--int8-percent is a percentage (0 to 100) for --bits 4 with --method gptq or awq+gptq");
             }
         });
         command.SetGuardedAction(parse =>
@@ -81,6 +91,7 @@ internal static class QuantizeCommand
                 Float16 = parse.GetValue(dtype) == "fp16",
                 Method = QuantizationOptions.ParseMethod(parse.GetRequiredValue(method)),
                 CalibrationFile = parse.GetValue(calibration)?.FullName,
+                Int8Percent = parse.GetValue(int8Percent),
             };
             string inDir = CommandPaths.ModelFolder(parse.GetRequiredValue(input), "--in");
             DirectoryInfo outDir = parse.GetRequiredValue(output);

@@ -28,9 +28,18 @@ internal static class AwqScaler
 
     private static readonly HashSet<string> NormOps = new(StringComparer.Ordinal) { "SimplifiedLayerNormalization", "SkipSimplifiedLayerNormalization", "RMSNormalization" };
 
-    /// <summary>Scales the weights of <paramref name="candidates"/> in <paramref name="model"/> and folds or inserts the inverse; returns one line per group.</summary>
+    /// <summary>
+    /// Scales the weights of <paramref name="candidates"/> in <paramref name="model"/> and folds or inserts the inverse;
+    /// returns one line per group. <paramref name="applied"/>, when given, receives for each scaled group the input its
+    /// MatMuls now read, with the original input and s (a later method rescales the statistics by 1/s).
+    /// </summary>
     public static IReadOnlyList<string> Apply(
-        ModelProto model, IReadOnlyList<MatMulCandidate> candidates, IReadOnlyDictionary<string, ActivationStatistics> statistics, QuantizationOptions options, OrtGemm gemm)
+        ModelProto model,
+        IReadOnlyList<MatMulCandidate> candidates,
+        IReadOnlyDictionary<string, ActivationStatistics> statistics,
+        QuantizationOptions options,
+        OrtGemm gemm,
+        IDictionary<string, (string Source, float[] Scales)>? applied = null)
     {
         GraphProto graph = model.Graph;
         int bits = options.Bits ?? throw new ArgumentException("Bits must be set to quantize.", nameof(options));
@@ -95,6 +104,7 @@ internal static class AwqScaler
             string alphaText = bestAlpha.ToString("0.00", CultureInfo.InvariantCulture);
             if (TryFoldIntoNorm(graph, group.Key, members.Length, s, initializers, uses, graphOutputs, out string? norm))
             {
+                applied?.Add(group.Key, (group.Key, s));
                 report.Add($"{group.Key}: α {alphaText}, 1/s folded into {norm}");
                 continue;
             }
@@ -114,6 +124,7 @@ internal static class AwqScaler
             }
 
             insertions.Add((first, mul));
+            applied?.Add(scaledName, (group.Key, s));
             report.Add($"{group.Key}: α {alphaText}, 1/s applied by an inserted Mul");
         }
 

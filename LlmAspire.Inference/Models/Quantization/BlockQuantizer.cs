@@ -15,6 +15,9 @@ namespace LlmAspire.Inference.Models.Quantization;
 /// </summary>
 public static class BlockQuantizer
 {
+    /// <summary>Range shrinks <see cref="SearchedBlockParameters"/> tries between the full range and half of it.</summary>
+    internal const int ShrinkSteps = 10;
+
     private const int ColumnTile = 16;
 
     /// <summary>Bit widths the quantizer writes (MatMulNBits runs both on the CPU and CUDA providers).</summary>
@@ -141,15 +144,17 @@ public static class BlockQuantizer
     }
 
     /// <summary>
-    /// Like <see cref="BlockParameters"/>, but the range may shrink (to 95 %, 90 %, … 50 % of it) when clipping the
-    /// extremes lowers the block's squared rounding error: GPTQ's reference quantizer does this search (its "mse"
-    /// option); with 4 bits a slightly clipped range often rounds the bulk of a block better than the full one.
+    /// Like <see cref="BlockParameters"/>, but the range may shrink (in <see cref="ShrinkSteps"/> steps down to half
+    /// of it) when clipping the extremes lowers the block's squared rounding error, each value's error weighted by
+    /// <paramref name="importance"/> when given: GPTQ's reference quantizer does this search (its "mse" option), AWQ's
+    /// clipping search the same with the output error; with 4 bits a slightly clipped range often rounds the bulk of a
+    /// block better than the full one.
     /// </summary>
-    internal static int SearchedBlockParameters(ReadOnlySpan<float> values, int bits, bool symmetric, out float scale)
+    internal static int SearchedBlockParameters(ReadOnlySpan<float> values, int bits, bool symmetric, out float scale, ReadOnlySpan<float> importance = default)
     {
         int maxCode = (1 << bits) - 1;
         int best = BlockParameters(values, bits, symmetric, out scale);
-        double bestError = RoundingError(values, scale, best, maxCode);
+        double bestError = RoundingError(values, importance, scale, best, maxCode);
         float min = 0f, max = 0f;
         foreach (float v in values)
         {
@@ -157,12 +162,12 @@ public static class BlockQuantizer
             max = MathF.Max(max, v);
         }
 
-        for (int step = 1; step <= 10; step++)
+        for (int step = 1; step <= ShrinkSteps; step++)
         {
-            float shrink = 1f - (0.05f * step);
+            float shrink = 1f - (0.5f * step / ShrinkSteps);
             Span<float> range = [min * shrink, max * shrink];
             int zeroPoint = BlockParameters(range, bits, symmetric, out float candidate);
-            double error = RoundingError(values, candidate, zeroPoint, maxCode);
+            double error = RoundingError(values, importance, candidate, zeroPoint, maxCode);
             if (error < bestError)
             {
                 (bestError, best, scale) = (error, zeroPoint, candidate);
@@ -172,14 +177,15 @@ public static class BlockQuantizer
         return best;
     }
 
-    private static double RoundingError(ReadOnlySpan<float> values, float scale, int zeroPoint, int maxCode)
+    private static double RoundingError(ReadOnlySpan<float> values, ReadOnlySpan<float> importance, float scale, int zeroPoint, int maxCode)
     {
         float reciprocal = scale != 0f ? 1f / scale : 0f;
         double error = 0;
-        foreach (float v in values)
+        for (int i = 0; i < values.Length; i++)
         {
+            float v = values[i];
             double e = v - ((Code(v, reciprocal, zeroPoint, maxCode) - zeroPoint) * scale);
-            error += e * e;
+            error += importance.IsEmpty ? e * e : importance[i] * e * e;
         }
 
         return error;

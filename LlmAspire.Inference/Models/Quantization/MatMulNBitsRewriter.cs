@@ -22,14 +22,15 @@ public static class MatMulNBitsRewriter
 
     /// <summary>
     /// Rewrites <paramref name="model"/> in place; <paramref name="quantize"/>, when given, quantizes each weight
-    /// (float32 [K, N] row-major, the block size to use) instead of round-to-nearest.
+    /// (float32 [K, N] row-major, the block size to use) instead of round-to-nearest, at the bits it chooses (a
+    /// mixed-precision quantizer may keep a sensitive weight at 8 bits in a 4-bit model).
     /// </summary>
     public static MatMulNBitsResult Apply(ModelProto model, QuantizationOptions options, Func<MatMulCandidate, float[], int, QuantizedMatrix>? quantize)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        int bits = options.Bits ?? throw new ArgumentException("Bits must be set to quantize.", nameof(options));
+        int defaultBits = options.Bits ?? throw new ArgumentException("Bits must be set to quantize.", nameof(options));
         GraphProto graph = model.Graph;
         (IReadOnlyList<MatMulCandidate> candidates, IReadOnlyList<string> kept) = FindCandidates(model, options);
         Dictionary<string, TensorProto> initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
@@ -46,9 +47,11 @@ public static class MatMulNBitsRewriter
             int k = candidate.K, n = candidate.N;
             int blockSize = EffectiveBlockSize(options.BlockSize, k);
             float[] values = ReadFloats(weight);
+            int bits = defaultBits;
             QuantizedMatrix q = quantize is null
                 ? BlockQuantizer.Quantize(values, k, n, bits, blockSize, options.Symmetric)
                 : quantize(candidate, values, blockSize);
+            bits = q.Bits;
             bytesBefore += values.LongLength * sizeof(float);
             bytesAfter += q.StorageBytes;
 

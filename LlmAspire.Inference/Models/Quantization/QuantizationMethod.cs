@@ -17,4 +17,11 @@ public enum QuantizationMethod
     /// channels not yet quantized through the inverse Hessian of the calibration activations.
     /// </summary>
     Gptq,
+
+    /// <summary>
+    /// AWQ's channel scaling first, then GPTQ on the scaled weights with the Hessian of the scaled activations
+    /// (diag(1/s)·H·diag(1/s)): the scaling moves precision to the channels that matter, the error compensation
+    /// then spends what rounding leaves over the later channels.
+    /// </summary>
+    AwqGptq,
 }

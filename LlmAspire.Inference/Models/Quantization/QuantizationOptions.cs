@@ -43,6 +43,13 @@ public sealed record QuantizationOptions
     /// </summary>
     public string? CalibrationFile { get; init; }
 
+    /// <summary>
+    /// Mixed precision for a 4-bit GPTQ quantization: this percentage of the quantized weights (by count) stays at
+    /// 8 bits, given to the MatMuls whose 4-bit output error, relative to their output, is largest. 0 (the default)
+    /// quantizes every MatMul to <see cref="Bits"/>.
+    /// </summary>
+    public int Int8Percent { get; init; }
+
     /// <summary>Throws when the options are not a combination the quantizer writes.</summary>
     public void Validate()
     {
@@ -71,13 +78,23 @@ public sealed record QuantizationOptions
             throw new ArgumentException($"The {MethodName(Method)} method quantizes weights: give bits (4 or 8).");
         }
 
+        if (Int8Percent is < 0 or > 100)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Int8Percent), Int8Percent, "The 8-bit share is a percentage, 0 to 100.");
+        }
+
+        if (Int8Percent > 0 && (Bits != 4 || Method is not (QuantizationMethod.Gptq or QuantizationMethod.AwqGptq)))
+        {
+            throw new ArgumentException("An 8-bit share (mix<percent>) needs bits 4 and the gptq or awq+gptq method, which measure each MatMul's error.");
+        }
+
         if (CalibrationFile is not null && Method == QuantizationMethod.Rtn)
         {
             throw new ArgumentException("A calibration file is read by the awq and gptq methods only; rtn uses none.");
         }
     }
 
-    /// <summary>A short name such as <c>int4-b32-asym-acc4</c>, <c>int8-b128-sym-acc0-head</c> or <c>fp16</c>.</summary>
+    /// <summary>A short name such as <c>int4-b32-asym-acc4</c>, <c>int8-b128-sym-acc0-head</c>, <c>int4-b32-asym-acc4-gptq-mix25</c> or <c>fp16</c>.</summary>
     public string Describe()
     {
         var parts = new List<string>();
@@ -97,6 +114,11 @@ public sealed record QuantizationOptions
             {
                 parts.Add(MethodName(Method));
             }
+
+            if (Int8Percent > 0)
+            {
+                parts.Add($"mix{Int8Percent}");
+            }
         }
 
         if (Float16)
@@ -107,29 +129,31 @@ public sealed record QuantizationOptions
         return string.Join('-', parts);
     }
 
-    /// <summary>The method's name as the command line and <see cref="QuantizationManifest"/> spell it: rtn, awq or gptq.</summary>
+    /// <summary>The method's name as the command line and <see cref="QuantizationManifest"/> spell it: rtn, awq, gptq or awq+gptq.</summary>
     public static string MethodName(QuantizationMethod method) => method switch
     {
         QuantizationMethod.Awq => "awq",
         QuantizationMethod.Gptq => "gptq",
+        QuantizationMethod.AwqGptq => "awq+gptq",
         _ => "rtn",
     };
 
-    /// <summary>Parses rtn, awq or gptq (any case).</summary>
+    /// <summary>Parses rtn, awq, gptq or awq+gptq (any case).</summary>
     public static QuantizationMethod ParseMethod(string name) => name.Trim().ToLowerInvariant() switch
     {
         "rtn" => QuantizationMethod.Rtn,
         "awq" => QuantizationMethod.Awq,
         "gptq" => QuantizationMethod.Gptq,
-        _ => throw new FormatException($"'{name}' is not a quantization method: rtn, awq or gptq."),
+        "awq+gptq" => QuantizationMethod.AwqGptq,
+        _ => throw new FormatException($"'{name}' is not a quantization method: rtn, awq, gptq or awq+gptq."),
     };
 
-    /// <summary>Parses a name written by <see cref="Describe"/> (e.g. <c>int4-b32-sym-acc4</c>, <c>int8-b64-asym-head</c>, <c>int4-b32-asym-acc4-gptq</c>, <c>fp16</c>); absent parts take the defaults.</summary>
+    /// <summary>Parses a name written by <see cref="Describe"/> (e.g. <c>int4-b32-sym-acc4</c>, <c>int8-b64-asym-head</c>, <c>int4-b32-asym-acc4-gptq</c>, <c>int4-b32-asym-acc4-gptq-mix25</c>, <c>fp16</c>); absent parts take the defaults.</summary>
     public static QuantizationOptions Parse(string name)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         int? bits = null;
-        int blockSize = DefaultBlockSize, accuracy = DefaultAccuracyLevel;
+        int blockSize = DefaultBlockSize, accuracy = DefaultAccuracyLevel, int8Percent = 0;
         bool symmetric = false, head = false, half = false;
         QuantizationMethod method = QuantizationMethod.Rtn;
         foreach (string part in name.Trim().ToLowerInvariant().Split('-'))
@@ -151,7 +175,7 @@ public sealed record QuantizationOptions
                 case "fp16":
                     half = true;
                     break;
-                case "rtn" or "awq" or "gptq":
+                case "rtn" or "awq" or "gptq" or "awq+gptq":
                     method = ParseMethod(part);
                     break;
                 default:
@@ -159,13 +183,17 @@ public sealed record QuantizationOptions
                     {
                         blockSize = b;
                     }
+                    else if (part.StartsWith("mix", StringComparison.Ordinal) && int.TryParse(part.AsSpan(3), System.Globalization.CultureInfo.InvariantCulture, out int mix))
+                    {
+                        int8Percent = mix;
+                    }
                     else if (part.StartsWith("acc", StringComparison.Ordinal) && int.TryParse(part.AsSpan(3), System.Globalization.CultureInfo.InvariantCulture, out int a))
                     {
                         accuracy = a;
                     }
                     else
                     {
-                        throw new FormatException($"'{part}' in '{name}' is not int4, int8, b<block size>, sym, asym, acc<level>, head, rtn, awq, gptq or fp16.");
+                        throw new FormatException($"'{part}' in '{name}' is not int4, int8, b<block size>, sym, asym, acc<level>, head, rtn, awq, gptq, awq+gptq, mix<percent> or fp16.");
                     }
 
                     break;
@@ -181,6 +209,7 @@ public sealed record QuantizationOptions
             AccuracyLevel = accuracy,
             Float16 = half,
             Method = method,
+            Int8Percent = int8Percent,
         };
         options.Validate();
         return options;

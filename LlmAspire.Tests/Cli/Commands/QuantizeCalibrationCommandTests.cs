@@ -18,6 +18,9 @@ public sealed class QuantizeCalibrationCommandTests : IDisposable
     [InlineData(new[] { "--bits", "4", "--method", "rtn", "--calibration", "text.txt" }, new[] { "--calibration", "rtn" })]
     [InlineData(new[] { "--bits", "4", "--calibration", "text.txt" }, new[] { "--calibration", "rtn" })]
     [InlineData(new[] { "--dtype", "fp16", "--method", "gptq" }, new[] { "--method gptq", "--bits" })]
+    [InlineData(new[] { "--bits", "8", "--method", "gptq", "--int8-percent", "50" }, new[] { "--int8-percent", "--bits 4" })]
+    [InlineData(new[] { "--bits", "4", "--method", "awq", "--int8-percent", "50" }, new[] { "--int8-percent", "gptq" })]
+    [InlineData(new[] { "--bits", "4", "--method", "gptq", "--int8-percent", "101" }, new[] { "--int8-percent", "0 to 100" })]
     public async Task Quantize_BadMethodOrCalibration_OneErrorLine_ExitCode2(string[] options, string[] named)
     {
         string output = Path.Combine(_temp.Path, "out");

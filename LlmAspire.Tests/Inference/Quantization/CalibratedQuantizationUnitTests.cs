@@ -65,6 +65,16 @@ public sealed class CalibratedQuantizationUnitTests
         Assert.True(gptqError < 0.8 * rtnError, $"GPTQ {gptqError:G4}, RTN {rtnError:G4}");
         Assert.Equal(rtn.Packed.Length, gptq.Packed.Length);
         Assert.Equal(rtn.ZeroPoints?.Length, gptq.ZeroPoints?.Length);
+
+        // A factor computed once for the input gives the same codes as one computed per weight.
+        QuantizedMatrix shared = GptqQuantizer.Quantize(w, k, n, bits, 32, symmetric, hessian, gemm, factor: GptqQuantizer.Factor(hessian, k));
+        Assert.Equal(gptq.Packed, shared.Packed);
+        Assert.Equal(gptq.Scales, shared.Scales);
+
+        // Act-order with static groups keeps the layout and still beats round-to-nearest on these activations.
+        QuantizedMatrix ordered = GptqQuantizer.Quantize(w, k, n, bits, 32, symmetric, hessian, gemm, activationOrder: true);
+        Assert.Equal(gptq.Packed.Length, ordered.Packed.Length);
+        Assert.True(OutputError(gemm, x, t, k, n, w, ordered.Dequantize()) < rtnError);
     }
 
     [Theory]
@@ -123,6 +133,8 @@ public sealed class CalibratedQuantizationUnitTests
     [InlineData("int8-b128-sym-acc4-awq", QuantizationMethod.Awq)]
     [InlineData("int4-b32-asym-acc4", QuantizationMethod.Rtn)]
     [InlineData("int4-b32-asym-acc4-rtn", QuantizationMethod.Rtn)]
+    [InlineData("int4-b32-asym-acc4-awq+gptq", QuantizationMethod.AwqGptq)]
+    [InlineData("int4-b16-asym-acc4-gptq-mix50", QuantizationMethod.Gptq)]
     public void Options_MethodRoundTripsThroughTheVariantName(string name, QuantizationMethod method)
     {
         QuantizationOptions options = QuantizationOptions.Parse(name);
@@ -137,6 +149,10 @@ public sealed class CalibratedQuantizationUnitTests
         Assert.Throws<ArgumentException>(() => new QuantizationOptions { Bits = 4, CalibrationFile = "text.txt" }.Validate());
         Assert.Throws<ArgumentException>(() => new QuantizationOptions { Float16 = true, Method = QuantizationMethod.Awq }.Validate());
         new QuantizationOptions { Bits = 4, Method = QuantizationMethod.Gptq, CalibrationFile = "text.txt" }.Validate();
+        Assert.Throws<ArgumentException>(() => QuantizationOptions.Parse("int4-b32-asym-acc4-mix50"));
+        Assert.Throws<ArgumentException>(() => QuantizationOptions.Parse("int8-b32-asym-acc4-gptq-mix50"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => QuantizationOptions.Parse("int4-b32-asym-acc4-gptq-mix101"));
+        Assert.Equal(50, QuantizationOptions.Parse("int4-b32-asym-acc4-awq+gptq-mix50").Int8Percent);
     }
 
     /// <summary>2XᵀX/t of t rows whose channels are correlated (a random mixing of fewer sources) and of unequal size.</summary>

@@ -27,7 +27,7 @@ public sealed class CalibratedStories260KTests
         var results = new Dictionary<string, (double Kl, int Greedy, long Bytes)>();
         (float[] referenceLogits, int[] referenceGreedy, int[] text, int vocab) = Measure(fp32, null);
         long fp32Bytes = OnnxModelFile.SizeOnDisk(Path.Combine(fp32, ModelFolder.ModelFile));
-        foreach (string variant in (string[])["int4-b32-asym-acc4", "int4-b32-asym-acc4-awq", "int4-b32-asym-acc4-gptq"])
+        foreach (string variant in (string[])["int4-b32-asym-acc4", "int4-b32-asym-acc4-awq", "int4-b32-asym-acc4-gptq", "int4-b32-asym-acc4-gptq-mix50"])
         {
             string folder = Path.Combine(temp.Path, variant);
             QuantizationManifest manifest = ModelQuantizer.QuantizeFolder(fp32, folder, QuantizationOptions.Parse(variant));
@@ -39,7 +39,7 @@ public sealed class CalibratedStories260KTests
             }
 
             results[variant] = (kl / (text.Length - 1), QuantizationMetrics.CommonPrefix(referenceGreedy, greedy), manifest.Bytes);
-            Assert.Equal(variant.EndsWith("acc4", StringComparison.Ordinal) ? "rtn" : variant[(variant.LastIndexOf('-') + 1)..], manifest.Method);
+            Assert.Equal(variant.EndsWith("acc4", StringComparison.Ordinal) ? "rtn" : variant.Contains("gptq", StringComparison.Ordinal) ? "gptq" : "awq", manifest.Method);
         }
 
         string summary = string.Join("; ", results.Select(r => $"{r.Key}: KL {r.Value.Kl:F4}, greedy {r.Value.Greedy}, {100.0 * r.Value.Bytes / fp32Bytes:F1} %"));
@@ -48,9 +48,15 @@ public sealed class CalibratedStories260KTests
         (double gptqKl, int gptqGreedy, long gptqBytes) = results["int4-b32-asym-acc4-gptq"];
         Assert.True(rtnKl > 0.055, summary); // 0.065 measured
         Assert.True(awqKl < 0.95 * rtnKl, summary); // 0.057 measured
-        Assert.True(gptqKl < 0.55 * rtnKl, summary); // 0.031 measured: half of RTN's, short of the issue's 0.02
+        Assert.True(gptqKl < 0.55 * rtnKl, summary); // 0.033 measured: half of RTN's, short of the issue's 0.02
         Assert.True(gptqGreedy >= rtnGreedy, summary);
         Assert.True(gptqBytes <= 0.40 * fp32Bytes && awqBytes <= 0.40 * fp32Bytes, summary);
+
+        // Issue 14's goals, reached by GPTQ with half of the weights (those with the largest 4-bit error) at 8 bits.
+        (double mixKl, int mixGreedy, long mixBytes) = results["int4-b32-asym-acc4-gptq-mix50"];
+        Assert.True(mixKl <= 0.02, summary); // 0.0119 measured
+        Assert.True(mixGreedy >= 32, summary); // 44 measured
+        Assert.True(mixBytes <= 0.40 * fp32Bytes, summary); // 39.9 % measured
     }
 
     [Stories260KFact]
