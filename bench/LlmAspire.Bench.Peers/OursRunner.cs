@@ -17,7 +17,7 @@ internal sealed class OursRunner : IPeerRunner
     private readonly Dictionary<int, float> _noEnd;
     private int[] _lastTokens = [];
 
-    public OursRunner(PeerModel model, Workload workload, RunSettings settings)
+    public OursRunner(PeerModel model, Workload workload, RunSettings settings, SpinningMode spinning = SpinningMode.Off)
     {
         _workload = workload;
         _settings = settings;
@@ -27,6 +27,7 @@ internal sealed class OursRunner : IPeerRunner
             MaxSequences = streams,
             MaxQueue = streams,
             IntraOpThreads = settings.Threads,
+            Spinning = spinning,
         });
         _noEnd = _model.EndTokenIds.Distinct().ToDictionary(id => id, _ => -1e9f);
     }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using LlmAspire.Bench.Peers;
+using LlmAspire.Inference.Engine;
 using LlmAspire.Inference.Tokenization;
 
 // bench peers: our engine, llama.cpp and ONNX Runtime GenAI on the same weights, in alternated rounds, one table.
@@ -23,6 +24,10 @@ var threads = new Option<string>("--threads")
     Description = "Thread counts, comma-separated: single-stream rows run at each, the others at the first",
     DefaultValueFactory = _ => "2,1",
 };
+var oursWithinRun = new Option<bool>("--ours-within-run")
+{
+    Description = "Also run our engine with ONNX Runtime's workers spinning between a step's operators (ModelServer:Spinning=WithinRun), a column of its own",
+};
 var label = new Option<string?>("--label") { Description = "A line under the title (e.g. that this is a smoke run)" };
 var sweep = new Option<bool>("--sweep")
 {
@@ -35,7 +40,7 @@ var runCOpenMp = new Option<FileInfo?>("--runc-omp")
 };
 var command = new RootCommand("LlmAspire vs llama.cpp (LLamaSharp, CPU) vs ONNX Runtime GenAI (and llama2.c's run.c) on the same weights, side by side.")
 {
-    output, work, stories, rounds, tokens, only, threads, label, sweep, runC, runCOpenMp,
+    output, work, stories, rounds, tokens, only, threads, label, sweep, runC, runCOpenMp, oursWithinRun,
 };
 command.SetAction(async (parse, cancellationToken) =>
 {
@@ -96,6 +101,11 @@ command.SetAction(async (parse, cancellationToken) =>
         {
             var settings = new RunSettings(threadCount, tokenCount, prompt, prefillPrompt, promptText);
             var peers = new List<(string Peer, Func<IPeerRunner> Start)> { (Report.Ours, () => new OursRunner(model, workload, settings)) };
+            if (parse.GetValue(oursWithinRun))
+            {
+                peers.Add((Report.OursWithinRun, () => new OursRunner(model, workload, settings, SpinningMode.WithinRun)));
+            }
+
             peers.Add((Report.LlamaCpp, () => new LlamaCppRunner(model, workload, settings)));
             peers.Add((Report.GenAi, () => new GenAiRunner(model, workload, settings)));
             if (!workload.Prefill && workload.Streams > 1)

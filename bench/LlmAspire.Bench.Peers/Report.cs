@@ -10,6 +10,9 @@ internal static class Report
     /// <summary>Our engine, the first column and the one every ratio divides.</summary>
     public const string Ours = "LlmAspire";
 
+    /// <summary>Our engine with ONNX Runtime's workers spinning between the operators of a step (only with <c>--ours-within-run</c>).</summary>
+    public const string OursWithinRun = "LlmAspire, spinning WithinRun";
+
     /// <summary>llama.cpp's parallel decoding in one context.</summary>
     public const string LlamaCpp = "llama.cpp";
 
@@ -22,13 +25,17 @@ internal static class Report
     /// <summary>llama2.c's run.c (stories260K, one stream; only with <c>--runc</c>/<c>--runc-omp</c>).</summary>
     public const string RunC = "llama2.c run.c";
 
-    /// <summary>The peers in column order; the last two get a column only when some row ran (or tried) them.</summary>
-    public static IReadOnlyList<string> Peers { get; } = [Ours, LlamaCpp, GenAi, GenAiPerStream, RunC];
+    /// <summary>The peers in column order; all but ours, llama.cpp and GenAI get a column only when some row ran (or tried) them.</summary>
+    public static IReadOnlyList<string> Peers { get; } = [Ours, OursWithinRun, LlamaCpp, GenAi, GenAiPerStream, RunC];
+
+    /// <summary>The columns every report has.</summary>
+    private static readonly string[] AlwaysShown = [Ours, LlamaCpp, GenAi];
 
     /// <summary>Renders the whole report; <paramref name="charts"/> are the sweep plots written next to it.</summary>
     public static string Render(IReadOnlyList<RowResult> rows, IReadOnlyDictionary<int, double> bandwidth, string header, LlamaConfig config100M, IReadOnlyList<Sweep.Chart> charts)
     {
-        string[] peers = [.. Peers.Where((p, i) => i < 3 || rows.Any(r => r.Samples.ContainsKey(p) || r.Failures.ContainsKey(p)))];
+        string[] peers = [.. Peers.Where(p => AlwaysShown.Contains(p) || rows.Any(r => r.Samples.ContainsKey(p) || r.Failures.ContainsKey(p)))];
+        bool withinRun = peers.Contains(OursWithinRun);
         var footnotes = new List<string>();
         var text = new StringBuilder();
         var invariant = CultureInfo.InvariantCulture;
@@ -39,8 +46,9 @@ internal static class Report
         text.AppendLine("Cells: median tokens/s over the rounds (min–max); decode rows count generated tokens over wall time (short prompt's prefill included), prefill rows prompt tokens over the prefill's time.")
             .AppendLine(string.Create(invariant, $"Bandwidth share (100M float32, 1 stream): {BytesPerToken(config100M) / 1e6:F0} MB of weights read per token × tokens/s ÷ the read bandwidth at that thread count."))
             .AppendLine();
-        text.Append("| workload | threads | ").Append(string.Join(" | ", peers)).AppendLine(" | LlmAspire ÷ best peer | greedy tokens shared with ours |");
-        text.Append("|---|--:|").Append(string.Concat(peers.Select(_ => "--:|"))).AppendLine("--:|---|");
+        text.Append("| workload | threads | ").Append(string.Join(" | ", peers)).Append(" | LlmAspire ÷ best peer |")
+            .Append(withinRun ? " LlmAspire WithinRun ÷ best peer |" : string.Empty).AppendLine(" greedy tokens shared with ours |");
+        text.Append("|---|--:|").Append(string.Concat(peers.Select(_ => "--:|"))).Append(withinRun ? "--:|--:|" : "--:|").AppendLine("---|");
         foreach (RowResult row in rows)
         {
             text.Append(invariant, $"| {row.Workload.Title} | {row.Threads} |");
@@ -56,9 +64,13 @@ internal static class Report
                 text.Append(' ').Append(cell).Append(" |");
             }
 
-            double ours = Median(row.Samples.GetValueOrDefault(Ours));
-            double best = peers.Skip(1).Select(p => Median(row.Samples.GetValueOrDefault(p))).DefaultIfEmpty(0).Max();
-            text.Append(' ').Append(ours > 0 && best > 0 ? (ours / best).ToString("F2", invariant) + "×" : "–").Append(" |");
+            double best = peers.Where(p => p is not (Ours or OursWithinRun)).Select(p => Median(row.Samples.GetValueOrDefault(p))).DefaultIfEmpty(0).Max();
+            foreach (string mine in withinRun ? [Ours, OursWithinRun] : new[] { Ours })
+            {
+                double ours = Median(row.Samples.GetValueOrDefault(mine));
+                text.Append(' ').Append(ours > 0 && best > 0 ? (ours / best).ToString("F2", invariant) + "×" : "–").Append(" |");
+            }
+
             text.Append(' ').Append(row.Agreement.Count == 0 ? "–" : string.Join(", ", row.Agreement.Select(a => $"{a.Key}: {a.Value}"))).AppendLine(" |");
         }
 
