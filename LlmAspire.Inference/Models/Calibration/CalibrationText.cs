@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 
 namespace LlmAspire.Inference.Models.Calibration;
@@ -78,6 +79,13 @@ public static class CalibrationText
         }
 
         return documents;
+    }
+
+    /// <summary>The SHA-256 of a calibration file (lower-case hex), which a compressed folder's manifest records.</summary>
+    public static string Sha256(string path)
+    {
+        using FileStream stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     /// <summary>The built-in sample when <paramref name="path"/> is null, else <see cref="ReadFile"/>.</summary>

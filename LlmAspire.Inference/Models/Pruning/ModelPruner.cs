@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using LlmAspire.Inference.Models.Calibration;
 using LlmAspire.Inference.Models.Quantization;
@@ -41,7 +40,7 @@ public static class ModelPruner
         }
 
         IReadOnlyList<string> documents = CalibrationText.Load(calibrationFile);
-        string? sha = calibrationFile is null ? null : Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(calibrationFile)));
+        string? sha = calibrationFile is null ? null : CalibrationText.Sha256(calibrationFile);
         BuilderFolder source = LlamaFolderReader.Read(inputDirectory);
         IReadOnlyList<int[]> sequences = Tokenize(inputDirectory, source, documents);
         CalibrationStatistics statistics = CalibrationPass.Run(source.Config, source.Weights, sequences);
@@ -84,9 +83,7 @@ public static class ModelPruner
         }
 
         (LlamaConfig config, LlamaWeights weights) = WeightPruner.Apply(source.Config, source.Weights, plan);
-        string staging = output + ".partial-" + Guid.NewGuid().ToString("N");
-        Directory.CreateDirectory(staging);
-        try
+        return StagedFolder.Write(output, staging =>
         {
             GenAiModel model = source.GenAi.Model;
             var tokens = new TokenIds(model.BosTokenId ?? 0, model.EosTokenId ?? [], model.PadTokenId ?? 0);
@@ -102,7 +99,7 @@ public static class ModelPruner
             File.WriteAllText(Path.Combine(staging, ModelFolder.ConfigFile), JsonSerializer.Serialize(genai, ModelJsonContext.Default.GenAiConfig));
 
             var skip = new HashSet<string>(Rewritten, StringComparer.Ordinal) { model.Decoder.Filename, model.Decoder.Filename + ".data" };
-            CopyTree(input, staging, input, skip);
+            StagedFolder.CopyFiles(input, staging, skip);
 
             LlamaConfig before = source.Config;
             var manifest = new PruningManifest
@@ -122,24 +119,8 @@ public static class ModelPruner
                 Bytes = OnnxModelFile.SizeOnDisk(Path.Combine(staging, ModelFolder.ModelFile)),
             };
             File.WriteAllText(Path.Combine(staging, PruningManifest.FileName), JsonSerializer.Serialize(manifest, PruningJsonContext.Default.PruningManifest));
-
-            if (Directory.Exists(output))
-            {
-                Directory.Delete(output, recursive: true);
-            }
-
-            Directory.Move(staging, output);
             return manifest;
-        }
-        catch
-        {
-            if (Directory.Exists(staging))
-            {
-                Directory.Delete(staging, recursive: true);
-            }
-
-            throw;
-        }
+        });
     }
 
     /// <summary>Reads a folder's <see cref="PruningManifest.FileName"/>, or null when it has none.</summary>
@@ -147,24 +128,5 @@ public static class ModelPruner
     {
         string path = Path.Combine(directory, PruningManifest.FileName);
         return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), PruningJsonContext.Default.PruningManifest) : null;
-    }
-
-    private static void CopyTree(string root, string destination, string directory, HashSet<string> skip)
-    {
-        foreach (string file in Directory.EnumerateFiles(directory))
-        {
-            string relative = Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
-            if (!skip.Contains(relative))
-            {
-                string target = Path.Combine(destination, relative);
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Copy(file, target);
-            }
-        }
-
-        foreach (string sub in Directory.EnumerateDirectories(directory))
-        {
-            CopyTree(root, destination, sub, skip);
-        }
     }
 }

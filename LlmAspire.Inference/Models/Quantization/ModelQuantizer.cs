@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using LlmAspire.Inference.Models.Calibration;
 using Onnx;
@@ -55,14 +54,12 @@ public static class ModelQuantizer
             Float16Converter.Convert(model, [genai.Model.Decoder.Outputs.Logits]);
         }
 
-        string staging = output + ".partial-" + Guid.NewGuid().ToString("N");
-        Directory.CreateDirectory(staging);
-        try
+        return StagedFolder.Write(output, staging =>
         {
             string written = Path.Combine(staging, modelFile);
             ModelFolder.WriteOnnx(model, written);
             var skip = new HashSet<string>(externalFiles.Append(modelFile), StringComparer.Ordinal);
-            CopyTree(input, staging, input, skip);
+            StagedFolder.CopyFiles(input, staging, skip);
 
             var manifest = new QuantizationManifest
             {
@@ -75,7 +72,7 @@ public static class ModelQuantizer
                 DType = options.Float16 ? "float16" : "float32",
                 Method = options.Bits is null ? null : QuantizationOptions.MethodName(options.Method),
                 Calibration = documents is null ? null : options.CalibrationFile is null ? "built-in" : Path.GetFileName(options.CalibrationFile),
-                CalibrationSha256 = documents is null || options.CalibrationFile is null ? null : Sha256(options.CalibrationFile),
+                CalibrationSha256 = documents is null || options.CalibrationFile is null ? null : CalibrationText.Sha256(options.CalibrationFile),
                 CalibrationTokens = calibrated?.Tokens,
                 CalibrationNotes = calibrated is { Notes.Count: > 0 } ? calibrated.Notes : null,
                 QuantizedMatMuls = result?.Quantized ?? 0,
@@ -85,24 +82,8 @@ public static class ModelQuantizer
                 Bytes = OnnxModelFile.SizeOnDisk(written),
             };
             File.WriteAllText(Path.Combine(staging, QuantizationManifest.FileName), JsonSerializer.Serialize(manifest, QuantizationJsonContext.Default.QuantizationManifest));
-
-            if (Directory.Exists(output))
-            {
-                Directory.Delete(output, recursive: true);
-            }
-
-            Directory.Move(staging, output);
             return manifest;
-        }
-        catch
-        {
-            if (Directory.Exists(staging))
-            {
-                Directory.Delete(staging, recursive: true);
-            }
-
-            throw;
-        }
+        });
     }
 
     /// <summary>Reads a folder's <see cref="QuantizationManifest.FileName"/>, or null when it has none.</summary>
@@ -110,30 +91,5 @@ public static class ModelQuantizer
     {
         string path = Path.Combine(directory, QuantizationManifest.FileName);
         return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), QuantizationJsonContext.Default.QuantizationManifest) : null;
-    }
-
-    private static string Sha256(string path)
-    {
-        using FileStream stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
-
-    private static void CopyTree(string root, string destination, string directory, HashSet<string> skip)
-    {
-        foreach (string file in Directory.EnumerateFiles(directory))
-        {
-            string relative = Path.GetRelativePath(root, file);
-            if (!skip.Contains(relative.Replace(Path.DirectorySeparatorChar, '/')) && !skip.Contains(relative))
-            {
-                string target = Path.Combine(destination, relative);
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Copy(file, target);
-            }
-        }
-
-        foreach (string sub in Directory.EnumerateDirectories(directory))
-        {
-            CopyTree(root, destination, sub, skip);
-        }
     }
 }
