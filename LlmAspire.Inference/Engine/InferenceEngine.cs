@@ -355,7 +355,15 @@ internal sealed class InferenceEngine : IDisposable
             return false;
         }
 
-        Propose(decoding, SpeculationRoom(decoding.Count));
+        int room = SpeculationRoom(decoding.Count);
+        Propose(decoding, room);
+        if (room <= 0 || !decoding.Exists(static c => c.DraftCount > 0))
+        {
+            // Nothing proposed (always so with speculation off): one pass over every decoding row, no second list.
+            DecodeTogether(decoding);
+            return true;
+        }
+
         List<Choice> single = [.. decoding.Where(c => c.DraftCount == 0)];
         if (single.Count > 0)
         {

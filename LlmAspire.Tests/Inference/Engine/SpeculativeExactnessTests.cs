@@ -116,17 +116,7 @@ public sealed class SpeculativeExactnessTests
         using var temp = TestPaths.CreateTempDirectory();
         string folder = Convert(temp);
         GenerationRequest Seeded(LanguageModel model) => new(model.Tokenizer.Encode(Repetitive, addBos: true), 60, Temperature: 0.8f, TopP: 0.95f, Seed: 1234) { TopK = 40 };
-        string plain, speculated;
-        using (LanguageModel model = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 1 }))
-        {
-            plain = await CompleteAsync(model, Seeded(model));
-        }
-
-        var recorder = new SpeculationRecorder();
-        using (LanguageModel model = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 1, Speculative = Speculate }, recorder))
-        {
-            speculated = await CompleteAsync(model, Seeded(model));
-        }
+        (string plain, string speculated, SpeculationRecorder recorder) = await WithAndWithoutAsync(folder, Seeded);
 
         Assert.Equal(plain, speculated);
         Assert.True(recorder.Accepted > 0, $"accepted {recorder.Accepted} of {recorder.Proposed}");
@@ -140,17 +130,7 @@ public sealed class SpeculativeExactnessTests
         // A grammar whose text repeats itself would invite proposals; a refused proposal would need the matcher rolled back.
         OutputConstraint constraint = OutputConstraint.Regex("(la ){3,12}end");
         GenerationRequest Constrained(LanguageModel model) => new(model.Tokenizer.Encode("Tom said", addBos: true), 40, Temperature: 0) { Grammar = model.Grammars.Get(constraint) };
-        string plain, speculated;
-        using (LanguageModel model = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 1 }))
-        {
-            plain = await CompleteAsync(model, Constrained(model));
-        }
-
-        var recorder = new SpeculationRecorder();
-        using (LanguageModel model = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 1, Speculative = Speculate }, recorder))
-        {
-            speculated = await CompleteAsync(model, Constrained(model));
-        }
+        (string plain, string speculated, SpeculationRecorder recorder) = await WithAndWithoutAsync(folder, Constrained);
 
         Assert.Equal(plain, speculated);
         Assert.StartsWith("la la la ", speculated, StringComparison.Ordinal);
@@ -180,6 +160,20 @@ public sealed class SpeculativeExactnessTests
         }
 
         return [.. results];
+    }
+
+    /// <summary>One request's text on one sequence without speculation, then with it (and what the speculating engine proposed).</summary>
+    private static async Task<(string Plain, string Speculated, SpeculationRecorder Recorder)> WithAndWithoutAsync(string folder, Func<LanguageModel, GenerationRequest> request)
+    {
+        string plain;
+        using (LanguageModel model = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 1 }))
+        {
+            plain = await CompleteAsync(model, request(model));
+        }
+
+        var recorder = new SpeculationRecorder();
+        using LanguageModel speculating = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 1, Speculative = Speculate }, recorder);
+        return (plain, await CompleteAsync(speculating, request(speculating)), recorder);
     }
 
     private static async Task<string> CompleteAsync(LanguageModel model, GenerationRequest request)
