@@ -6,11 +6,12 @@ namespace LlmAspire.Tests.Inference.Quantization;
 /// <summary>The pieces of calibrated quantization on synthetic matrices: GPTQ's algebra, AWQ's scales, the packing, the options.</summary>
 public sealed class CalibratedQuantizationUnitTests
 {
-    [Fact]
-    public void InverseCholeskyUpper_UTransposeU_IsTheDampedInverseHessian()
+    [Theory]
+    [InlineData(40, 200)] // one partial panel
+    [InlineData(150, 400)] // panels of 64, 64 and 22: the blocked factorization's hand-over between panels
+    public void InverseCholeskyUpper_UTransposeU_IsTheDampedInverseHessian(int k, int samples)
     {
-        const int k = 40;
-        (double[] hessian, _) = RandomHessian(k, 200, seed: 1);
+        (double[] hessian, _) = RandomHessian(k, samples, seed: 1);
         double damp = GptqQuantizer.DampFraction * Enumerable.Range(0, k).Average(i => hessian[i * k + i]);
 
         float[] u = GptqQuantizer.InverseCholeskyUpper(hessian, k, new float[k], 1);
@@ -23,7 +24,22 @@ public sealed class CalibratedQuantizationUnitTests
             }
         }
 
-        // (UᵀU)(H + damp I) = I.
+        // UᵀU, then (UᵀU)(H + damp I) = I.
+        double[] inverse = new double[k * k];
+        for (int i = 0; i < k; i++)
+        {
+            for (int m = 0; m < k; m++)
+            {
+                double sum = 0;
+                for (int r = 0; r <= Math.Min(i, m); r++)
+                {
+                    sum += (double)u[r * k + i] * u[r * k + m];
+                }
+
+                inverse[i * k + m] = sum;
+            }
+        }
+
         for (int i = 0; i < k; i++)
         {
             for (int j = 0; j < k; j++)
@@ -31,13 +47,7 @@ public sealed class CalibratedQuantizationUnitTests
                 double sum = 0;
                 for (int m = 0; m < k; m++)
                 {
-                    double inverse = 0;
-                    for (int r = 0; r <= Math.Min(i, m); r++)
-                    {
-                        inverse += (double)u[r * k + i] * u[r * k + m];
-                    }
-
-                    sum += inverse * (hessian[m * k + j] + (m == j ? damp : 0));
+                    sum += inverse[i * k + m] * (hessian[m * k + j] + (m == j ? damp : 0));
                 }
 
                 Assert.Equal(i == j ? 1.0 : 0.0, sum, 3);
