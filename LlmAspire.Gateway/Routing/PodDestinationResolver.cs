@@ -26,8 +26,8 @@ namespace LlmAspire.Gateway.Routing;
 /// answer: a pod keeps its id, and with it its load readings, health and prefix-affinity keys, however the DNS server
 /// orders or rotates its answer. YARP's own <c>DnsDestinationResolver</c> numbers them instead (<c>[0]</c>, <c>[1]</c>),
 /// and as YARP's one destination resolver it would also replace service discovery; hence this one, which wraps it.
-/// The <c>Host</c> header (and so TLS SNI) stays the name the server was configured with, the address only says where
-/// to connect. A lookup that fails or times out keeps the addresses last known for the name (a DNS hiccup must not
+/// The <c>Host</c> header (and so TLS SNI) stays the name that was looked up, with its port (or a <c>Host</c> service
+/// discovery set): the address only says where to connect. A lookup that fails or times out keeps the addresses last known for the name (a DNS hiccup must not
 /// empty a cluster); a name never resolved stays one destination, as configured.
 /// </para>
 /// </remarks>

@@ -18,9 +18,10 @@ namespace LlmAspire.Tests.Gateway;
 /// <summary>
 /// Pod-level routing without Kubernetes. A fresh test name in <c>/etc/hosts</c> resolves, through the system resolver,
 /// to three loopback addresses, each a real model server on the same port, as a headless Service's name resolves to
-/// its ready pods. The gateway is configured with that one name and routes to each address as its own destination;
-/// an address taken off the name stops getting requests after the refresh, and one put back gets them again. Requests
-/// are counted by each server's own <c>/metrics</c>.
+/// its ready pods. The gateway is configured with that one name (as an absolute URL, or as a service-discovery name
+/// whose <c>services:</c> entry is the URL, as <c>deploy kubernetes</c> writes it) and routes to each address as its own
+/// destination; an address taken off the name stops getting requests after the refresh, and one put back gets them
+/// again. Requests are counted by each server's own <c>/metrics</c>.
 /// </summary>
 public sealed class PodRoutingEndToEndTests(LoopbackPodsFixture pods, ITestOutputHelper output) : IClassFixture<LoopbackPodsFixture>
 {
@@ -33,7 +34,7 @@ public sealed class PodRoutingEndToEndTests(LoopbackPodsFixture pods, ITestOutpu
     public async Task RoundRobin_OneNameThreeAddresses_EachServesItsShare_OneTakenOffGetsNoMore_OnePutBackServesAgain()
     {
         using var hosts = HostsFileEntry.Add("pods", pods.Addresses);
-        await using var gateway = await StartGatewayAsync(hosts.Name, LlmLoadBalancingPolicies.RoundRobin);
+        await using var gateway = await StartGatewayAsync($"http://{hosts.Name}:{pods.Port}", [], LlmLoadBalancingPolicies.RoundRobin);
         using var client = gateway.CreateClient();
         await WaitForPodsAsync(gateway, pods.Addresses);
         Assert.All(Destinations(gateway), destination =>
@@ -66,9 +67,16 @@ public sealed class PodRoutingEndToEndTests(LoopbackPodsFixture pods, ITestOutpu
     public async Task PrefixAffinity_PerPod_LoadReadOfEachPodTheNameGains_SharedPrefixSticksToOnePod_DistinctPromptsSpread()
     {
         using var hosts = HostsFileEntry.Add("pods", pods.Addresses.Take(2));
-        await using var gateway = await StartGatewayAsync(hosts.Name, LlmLoadBalancingPolicies.PrefixAffinity);
+        await using var gateway = await StartGatewayAsync(
+            "modelserver-0", [("modelserver-0", $"http://{hosts.Name}:{pods.Port}")], LlmLoadBalancingPolicies.PrefixAffinity);
         using var client = gateway.CreateClient();
         await WaitForPodsAsync(gateway, pods.Addresses.Take(2));
+        Assert.All(Destinations(gateway), destination =>
+        {
+            // The Host header is the name that was looked up, which service discovery gave for modelserver-0.
+            Assert.Equal($"{hosts.Name}:{pods.Port}", destination.Model.Config.Host);
+            Assert.Equal($"modelserver-0/{new Uri(destination.Model.Config.Address).Host}", DestinationMetadata.ServerName(destination));
+        });
 
         // The /metrics poller follows the set: the pod the name gains is read too, by its own address.
         hosts.Set(pods.Addresses);
@@ -92,16 +100,16 @@ public sealed class PodRoutingEndToEndTests(LoopbackPodsFixture pods, ITestOutpu
         Assert.All(pods.Addresses, address => Assert.True(distinct[address] > 0, $"{address} got no request: {Format(distinct)}"));
     }
 
-    private Task<WebApplication> StartGatewayAsync(string name, string policy) =>
+    private static Task<WebApplication> StartGatewayAsync(string server, IEnumerable<(string Name, string Url)> discovery, string policy) =>
         InProcessGateway.StartAsync(
             new Dictionary<string, string?>
             {
-                ["Gateway:ModelServers:0"] = $"http://{name}:{pods.Port}",
+                ["Gateway:ModelServers:0"] = server,
                 ["Gateway:DefaultModel"] = AspireAppFixture.ModelId,
                 ["Gateway:LoadBalancingPolicy"] = policy,
                 ["Gateway:Routing:DnsRefreshInterval"] = s_refresh.ToString(),
             },
-            []);
+            discovery);
 
     private static IReadOnlyList<DestinationState> Destinations(WebApplication gateway)
     {
