@@ -25,11 +25,16 @@ internal static partial class KubernetesCommand
         var registry = new Option<string>("--image-registry") { Description = "Image registry prefix, e.g. myregistry.azurecr.io", DefaultValueFactory = _ => "" };
         var tag = new Option<string>("--image-tag") { Description = "Image tag", DefaultValueFactory = _ => "latest" };
         var externalRedis = new Option<string?>("--external-redis") { Description = "Use this Redis connection string (stored in the Secret) instead of deploying the cache" };
+        var clusterDomain = new Option<string>("--cluster-domain")
+        {
+            Description = "The cluster's DNS domain; the gateway resolves each model server's pods at <server>.<namespace>.svc.<domain>",
+            DefaultValueFactory = _ => "cluster.local",
+        }.MustParse(CheckDomain);
         var monitoring = new Option<string>("--monitoring-namespace") { Description = "Namespace whose pods (Prometheus) may scrape the services", DefaultValueFactory = _ => "monitoring" }.MustParse(CheckNamespace);
 
         var command = new Command("kubernetes", "Generate Kubernetes YAML (Deployments, Services, NetworkPolicy, HPA, PDB, Secret, ServiceMonitor) from the Aspire manifest.")
         {
-            manifest, output, gpu, gpus, replicas, maxReplicas, waiting, ns, registry, tag, externalRedis, monitoring,
+            manifest, output, gpu, gpus, replicas, maxReplicas, waiting, ns, registry, tag, externalRedis, clusterDomain, monitoring,
         };
         command.SetGuardedAction(parse =>
         {
@@ -46,6 +51,7 @@ internal static partial class KubernetesCommand
                 ImageRegistry = parse.GetRequiredValue(registry),
                 ImageTag = parse.GetRequiredValue(tag),
                 ExternalRedisConnectionString = parse.GetValue(externalRedis),
+                ClusterDomain = parse.GetRequiredValue(clusterDomain),
                 MonitoringNamespace = parse.GetRequiredValue(monitoring),
             };
 
@@ -67,6 +73,14 @@ internal static partial class KubernetesCommand
         if (!NamespacePattern().IsMatch(name))
         {
             throw new FormatException("not a Kubernetes namespace: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters");
+        }
+    }
+
+    private static void CheckDomain(string domain)
+    {
+        if (domain.Length > 253 || !domain.Split('.').All(NamespacePattern().IsMatch))
+        {
+            throw new FormatException("not a DNS domain: dot-separated labels of lowercase letters, digits and '-'");
         }
     }
 

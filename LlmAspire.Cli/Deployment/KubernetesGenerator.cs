@@ -7,17 +7,38 @@ namespace LlmAspire.Cli.Deployment;
 
 /// <summary>
 /// Generates the Kubernetes objects for the app model in an Aspire manifest: per project a Deployment and a
-/// Service (the externally bound one a LoadBalancer, the rest ClusterIP), per container a StatefulSet with a
-/// headless Service, the secret parameters as one Secret, and for the model servers GPU scheduling, probes sized
-/// for model loading, a NetworkPolicy, a PodDisruptionBudget, an HPA on <c>vllm:num_requests_waiting</c> and a
-/// ServiceMonitor.
+/// Service (the externally bound one a LoadBalancer, the model servers' headless, the rest ClusterIP), per container a
+/// StatefulSet with a headless Service, the secret parameters as one Secret, and for the model servers GPU scheduling,
+/// probes sized for model loading, a graceful stop, a NetworkPolicy, a PodDisruptionBudget, an HPA on
+/// <c>vllm:num_requests_waiting</c> and a ServiceMonitor.
 /// </summary>
+/// <remarks>
+/// Pod-level routing: each model server's Service is headless (no cluster IP, ready pods only), and the gateway is
+/// pointed at its fully qualified name, which resolves to every ready pod; the gateway makes each pod its own
+/// destination and looks the name up again every <see cref="GatewayDnsRefreshSeconds"/>. Through a ClusterIP Service
+/// the gateway would see one destination per server and kube-proxy would pick the pod at random, so prefix affinity
+/// and load awareness would stop at the Service. Nothing else needs a cluster IP: the ServiceMonitor finds the pods
+/// through the Service's endpoints, the NetworkPolicy and the PodDisruptionBudget select pods, the HPA its Deployment.
+/// </remarks>
 internal sealed class KubernetesGenerator(AspireManifest manifest, KubernetesOptions options)
 {
     private const string ModelCacheVolume = "model-cache";
 
-    /// <summary>How long a terminating model-server pod keeps serving before SIGTERM, while its endpoints are removed.</summary>
-    private const int PreStopSeconds = 5;
+    /// <summary>
+    /// How long a terminating model-server pod keeps serving before SIGTERM, while it leaves its Service's endpoints and
+    /// the gateway's next lookups (<see cref="GatewayDnsRefreshSeconds"/>) drop it. Kubernetes' <c>sleep</c> action
+    /// (1.30+), not an exec of <c>/bin/sleep</c>: it needs nothing in the image and holds no process in the container.
+    /// </summary>
+    internal const int PreStopSeconds = 5;
+
+    /// <summary>How long a model server finishes what it runs after SIGTERM (<c>ModelServer:ShutdownGracePeriodSeconds</c>).</summary>
+    internal const int ShutdownGraceSeconds = 30;
+
+    /// <summary>The pod's whole budget from deletion to SIGKILL: the pause, the drain, and ten seconds to exit.</summary>
+    internal const int ModelServerTerminationGraceSeconds = PreStopSeconds + ShutdownGraceSeconds + 10;
+
+    /// <summary>How often the gateway looks the model servers' names up again: shorter than <see cref="PreStopSeconds"/>.</summary>
+    internal const int GatewayDnsRefreshSeconds = 2;
 
     /// <summary>The generated objects, grouped by the file each goes into.</summary>
     public IReadOnlyList<(string FileName, IReadOnlyList<object> Objects)> Generate(Func<int, string>? secretGenerator = null)
@@ -29,7 +50,8 @@ internal sealed class KubernetesGenerator(AspireManifest manifest, KubernetesOpt
             external.UnionWith(manifest.Resources.Values.Where(IsRedis).Select(resource => resource.Name));
         }
 
-        var resolver = new ManifestExpressionResolver(manifest, external);
+        var podAddressed = manifest.Resources.Values.Where(IsModelServer).ToDictionary(resource => resource.Name, HeadlessHost, StringComparer.Ordinal);
+        var resolver = new ManifestExpressionResolver(manifest, external, podAddressed);
         var secrets = new SortedSet<string>(StringComparer.Ordinal);
         var files = new List<(string, IReadOnlyList<object>)>();
 
@@ -84,6 +106,9 @@ internal sealed class KubernetesGenerator(AspireManifest manifest, KubernetesOpt
         resource.IsProject && (resource.Path?.Contains("LlmAspire.ModelServer", StringComparison.Ordinal) == true
             || resource.Name.StartsWith("modelserver", StringComparison.Ordinal));
 
+    /// <summary>The fully qualified name of a model server's headless Service: it resolves to every ready pod.</summary>
+    private string HeadlessHost(ManifestResource resource) => $"{resource.Name}.{options.Namespace}.svc.{options.ClusterDomain}";
+
     private static bool IsRedis(ManifestResource resource) =>
         resource.IsContainer && resource.Image?.Contains("redis", StringComparison.OrdinalIgnoreCase) == true;
 
@@ -119,12 +144,14 @@ internal sealed class KubernetesGenerator(AspireManifest manifest, KubernetesOpt
             },
         };
 
-        var pod = new V1PodSpec { Containers = [container], TerminationGracePeriodSeconds = modelServer ? 60 : 30 };
+        var pod = new V1PodSpec { Containers = [container], TerminationGracePeriodSeconds = modelServer ? ModelServerTerminationGraceSeconds : 30 };
         if (modelServer)
         {
-            // A terminating pod keeps serving while it is taken out of its Service's endpoints, so no connection the gateway
-            // opens meanwhile is refused; then SIGTERM lets its requests finish (the grace period bounds them).
+            // A terminating pod keeps serving while it leaves its Service's endpoints and the gateway's lookups drop it,
+            // so no connection the gateway opens meanwhile is refused; then SIGTERM makes it refuse new requests (503,
+            // retried elsewhere) and finish the ones it runs within ShutdownGracePeriodSeconds.
             container.Lifecycle = new V1Lifecycle { PreStop = new V1LifecycleHandler { Sleep = new V1SleepAction { Seconds = PreStopSeconds } } };
+            env.Add(EnvVar("ModelServer__ShutdownGracePeriodSeconds", ShutdownGraceSeconds.ToString(CultureInfo.InvariantCulture)));
             env.Add(EnvVar("ModelServer__ExecutionProvider", options.Gpu ? "cuda" : "cpu"));
             env.Add(EnvVar("ModelServer__CacheDirectory", KubernetesNames.ModelCacheDirectory));
             container.VolumeMounts = [new V1VolumeMount { Name = ModelCacheVolume, MountPath = KubernetesNames.ModelCacheDirectory }];
@@ -158,6 +185,9 @@ internal sealed class KubernetesGenerator(AspireManifest manifest, KubernetesOpt
                 Spec = new V1ServiceSpec
                 {
                     Type = resource.IsExternal ? "LoadBalancer" : "ClusterIP",
+                    // A model server's Service is headless: its name resolves to each ready pod, for the gateway to pick.
+                    ClusterIP = modelServer ? "None" : null,
+                    PublishNotReadyAddresses = modelServer ? false : null,
                     Selector = Selector(resource.Name),
                     Ports = resource.Bindings.Select(binding => new V1ServicePort
                     {
@@ -208,12 +238,9 @@ internal sealed class KubernetesGenerator(AspireManifest manifest, KubernetesOpt
         }
         else if (component == KubernetesNames.GatewayComponent)
         {
-            if (Math.Max(options.ReplicasPerServer, options.MaxReplicasPerServer) > 1)
-            {
-                // Each modelserver-N Service may front several pods: one pod refusing a connection must not end the
-                // requests on the others. Pods that die still reset their connections, and keep-alive finds lost nodes.
-                env.Add(EnvVar("Gateway__Health__EndRequestsWhenUnreachable", "false"));
-            }
+            // Each model server's name is looked up again this often, each address its own destination: one pod each,
+            // so a pod refusing connections ends only its own requests (Gateway:Health:EndRequestsWhenUnreachable).
+            env.Add(EnvVar("Gateway__Routing__DnsRefreshInterval", TimeSpan.FromSeconds(GatewayDnsRefreshSeconds).ToString("c", CultureInfo.InvariantCulture)));
 
             // The gateway serves its meter on /metrics (llmaspire_gateway_*): job="gateway", as the alerts expect.
             objects.Add(Monitor(resource.Name, KubernetesNames.GatewayComponent, resource.Bindings.First().Name));

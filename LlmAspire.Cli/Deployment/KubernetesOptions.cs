@@ -30,6 +30,12 @@ internal sealed record KubernetesOptions
     /// <summary>A Redis connection string to use instead of deploying the cache (stored in the Secret); null deploys it.</summary>
     public string? ExternalRedisConnectionString { get; init; }
 
+    /// <summary>
+    /// The cluster's DNS domain: the gateway reaches each model server's pods at
+    /// <c>{server}.{namespace}.svc.{domain}</c>, a fully qualified name that needs no search-list lookups.
+    /// </summary>
+    public string ClusterDomain { get; init; } = "cluster.local";
+
     /// <summary>The namespace Prometheus runs in: its pods may scrape the model servers.</summary>
     public string MonitoringNamespace { get; init; } = "monitoring";
 }

@@ -7,8 +7,12 @@ namespace LlmAspire.Cli.Deployment;
 /// Turns the manifest's <c>{resource.bindings.http.url}</c>-style expressions into values for Kubernetes: bindings
 /// become Service DNS names and ports, secret parameters become <c>$(PARAM_…)</c> references to env vars taken
 /// from the parameters Secret (Kubernetes expands <c>$(VAR)</c> from variables defined earlier in the container).
+/// A binding of a resource in <paramref name="podAddressed"/> (resource → fully qualified name of its headless
+/// Service) becomes that name and the container's own port: the name resolves to the pods themselves, with no
+/// Service port in between.
 /// </summary>
-internal sealed partial class ManifestExpressionResolver(AspireManifest manifest, ISet<string> externalResources)
+internal sealed partial class ManifestExpressionResolver(
+    AspireManifest manifest, ISet<string> externalResources, IReadOnlyDictionary<string, string>? podAddressed = null)
 {
     /// <summary>The env var that carries secret parameter <paramref name="parameter"/> inside a container.</summary>
     public static string ParameterVariable(string parameter) =>
@@ -48,14 +52,21 @@ internal sealed partial class ManifestExpressionResolver(AspireManifest manifest
             case [_, "bindings", var bindingName, var property]:
             {
                 var binding = resource.GetBinding(bindingName);
+                string host = resource.Name;
                 int port = ServicePort(resource, binding);
+                if (podAddressed?.TryGetValue(resource.Name, out var podHost) == true)
+                {
+                    host = podHost;
+                    port = ContainerPort(resource, binding);
+                }
+
                 return property switch
                 {
-                    "host" => resource.Name,
+                    "host" => host,
                     "port" => port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     "targetPort" => ContainerPort(resource, binding).ToString(System.Globalization.CultureInfo.InvariantCulture),
                     "scheme" => binding.Scheme,
-                    "url" => $"{binding.Scheme}://{resource.Name}:{port}",
+                    "url" => $"{binding.Scheme}://{host}:{port}",
                     "tlsEnabled" => "false",
                     _ => throw new NotSupportedException($"Binding property '{property}' in '{{{expression}}}' is not supported."),
                 };

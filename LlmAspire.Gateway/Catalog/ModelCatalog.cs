@@ -183,7 +183,8 @@ internal sealed partial class ModelCatalog(
         {
             var client = httpClientFactory.CreateClient(DestinationLoadPoller.HttpClientName);
             var uri = new Uri(new Uri(address.EndsWith('/') ? address : address + "/"), "v1/models");
-            using var response = await client.GetAsync(uri, timeout.Token);
+            using var request = DestinationLoadPoller.ProbeRequest(destination, uri);
+            using var response = await client.SendAsync(request, timeout.Token);
             if (!response.IsSuccessStatusCode)
             {
                 LogReadFailed(logger, destination.DestinationId, $"status {(int)response.StatusCode}");

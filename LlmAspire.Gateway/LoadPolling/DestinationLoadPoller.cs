@@ -106,7 +106,8 @@ internal sealed partial class DestinationLoadPoller : BackgroundService
         try
         {
             var client = _httpClientFactory.CreateClient(HttpClientName);
-            using var response = await client.GetAsync(MetricsUri(address), linked.Token);
+            using var request = ProbeRequest(destination, MetricsUri(address));
+            using var response = await client.SendAsync(request, linked.Token);
             if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
                 // The server exposes no metrics (yet): its load is unknown, not stale.
@@ -125,6 +126,21 @@ internal sealed partial class DestinationLoadPoller : BackgroundService
             _store.RecordFailure(destination);
             LogReadFailed(_logger, destination.DestinationId, exception.Message);
         }
+    }
+
+    /// <summary>
+    /// A GET of <paramref name="uri"/> on the destination, with the <c>Host</c> header (and so TLS SNI) YARP sends it:
+    /// a destination resolved to a pod's address is still reached under the server's name.
+    /// </summary>
+    internal static HttpRequestMessage ProbeRequest(DestinationState destination, Uri uri)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        if (destination.Model?.Config.Host is { Length: > 0 } host)
+        {
+            request.Headers.Host = host;
+        }
+
+        return request;
     }
 
     /// <summary><c>{address}/metrics</c>, keeping any path the address has.</summary>

@@ -222,6 +222,11 @@ public static class ModelServerProxyConfig
         {
             failures.Add("Gateway:Routing:ModelListTimeout must be positive and ModelListCacheDuration not negative.");
         }
+
+        if (routing.DnsRefreshInterval < TimeSpan.Zero)
+        {
+            failures.Add("Gateway:Routing:DnsRefreshInterval must not be negative (zero turns the per-address lookups off).");
+        }
     }
 
     private static void ValidateTimeouts(GatewayOptions options, List<string> failures)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.LoadBalancing;
+using Yarp.ReverseProxy.ServiceDiscovery;
 using Yarp.ReverseProxy.Transforms;
 using LlmAspire.Gateway.Catalog;
 using LlmAspire.Gateway.LoadBalancing;
@@ -18,8 +19,9 @@ public static class ModelServerProxyExtensions
     /// <summary>
     /// Binds <see cref="GatewayOptions"/> (validated on start) and configures YARP in code: a cluster per model, the
     /// LLM-aware load-balancing policies and the <c>/metrics</c> reader they use, passive health, the model catalog,
-    /// each model server's address resolved through service discovery, and the client that bounds every wait on a
-    /// server (<see cref="ModelServerHttpClientFactory"/>).
+    /// each model server's address resolved through service discovery and then to every address its DNS name has
+    /// (<see cref="PodDestinationResolver"/>), and the client that bounds every wait on a server
+    /// (<see cref="ModelServerHttpClientFactory"/>).
     /// </summary>
     public static TBuilder AddModelServerProxy<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
@@ -71,6 +73,7 @@ public static class ModelServerProxyExtensions
         services.AddReverseProxy()
             .LoadFromMemory(ModelServerProxyConfig.CreateRoutes(options), ModelServerProxyConfig.CreateClusters(options))
             .AddServiceDiscoveryDestinationResolver()
+            .AddPodDestinations(options.Routing)
             .AddTransforms(transforms =>
             {
                 transforms.AddRequestHeaderRemove(ModelServerProxyConfig.ClusterHeader);
@@ -96,6 +99,26 @@ public static class ModelServerProxyExtensions
             });
 
         return builder;
+    }
+
+    /// <summary>
+    /// Wraps the destination resolver registered last (service discovery's) in <see cref="PodDestinationResolver"/>:
+    /// YARP takes one resolver, so the per-address lookups run on what service discovery returns.
+    /// </summary>
+    private static IReverseProxyBuilder AddPodDestinations(this IReverseProxyBuilder proxy, RoutingOptions routing)
+    {
+        var services = proxy.Services;
+        var inner = services.Last(descriptor => descriptor.ServiceType == typeof(IDestinationResolver));
+        services.Remove(inner);
+        services.AddSingleton<IDestinationResolver>(provider => new PodDestinationResolver(
+            (IDestinationResolver)(inner.ImplementationInstance
+                ?? inner.ImplementationFactory?.Invoke(provider)
+                ?? ActivatorUtilities.CreateInstance(provider, inner.ImplementationType!)),
+            PodDestinationResolver.SystemLookup,
+            routing,
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<ILogger<PodDestinationResolver>>()));
+        return proxy;
     }
 
     /// <summary>

@@ -36,6 +36,15 @@ public sealed class RoutingOptions
     /// <summary>How long one server's <c>/v1/models</c> may take to answer.</summary>
     public TimeSpan ModelListTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How often a model server whose address names a DNS host (not <c>localhost</c>, not an IP literal) is looked up
+    /// again; each address the name resolves to is its own destination (<see cref="PodDestinationResolver"/>), so the
+    /// policies pick a pod, not a Service. Keep it shorter than the model servers' <c>preStop</c> pause (5 s in the
+    /// generated Kubernetes YAML), so a terminating pod is dropped before it stops taking requests. Zero turns the
+    /// lookups off: every server is one destination, as service discovery resolved it.
+    /// </summary>
+    public TimeSpan DnsRefreshInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The response header naming the server that answered (a debugging aid); empty sends none.</summary>
     public string ServerHeader { get; set; } = "x-llmaspire-server";
 }

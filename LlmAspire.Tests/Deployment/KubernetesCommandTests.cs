@@ -23,7 +23,7 @@ public sealed class KubernetesCommandTests(PublishedManifestFixture fixture) : I
 
         var exitCode = await root.Parse(
             ["deploy", "kubernetes", "--manifest", manifestPath, "--out", outDir, "--gpu", "--replicas-per-server", "3",
-             "--namespace", "prod", "--image-registry", "registry.example/llm", "--image-tag", "1.2.3"])
+             "--namespace", "prod", "--image-registry", "registry.example/llm", "--image-tag", "1.2.3", "--cluster-domain", "corp.internal"])
             .InvokeAsync().WaitAsync(s_timeout);
 
         Assert.Equal(0, exitCode);
@@ -41,8 +41,26 @@ public sealed class KubernetesCommandTests(PublishedManifestFixture fixture) : I
         var modelServer = Assert.Single(objects.OfType<V1Deployment>(), d => d.Metadata.Name == "modelserver-1");
         Assert.Equal(3, modelServer.Spec.Replicas);
         Assert.Equal("registry.example/llm/llmaspire-modelserver-cuda:1.2.3", modelServer.Spec.Template.Spec.Containers.Single().Image);
-        Assert.Equal("registry.example/llm/llmaspire-gateway:1.2.3",
-            Assert.Single(objects.OfType<V1Deployment>(), d => d.Metadata.Name == "gateway").Spec.Template.Spec.Containers.Single().Image);
+        var gateway = Assert.Single(objects.OfType<V1Deployment>(), d => d.Metadata.Name == "gateway").Spec.Template.Spec.Containers.Single();
+        Assert.Equal("registry.example/llm/llmaspire-gateway:1.2.3", gateway.Image);
+        Assert.Contains(gateway.Env, variable => variable.Name == "services__modelserver-1__http__0" && variable.Value == "http://modelserver-1.prod.svc.corp.internal:8080");
+        Assert.Equal("None", Assert.Single(objects.OfType<V1Service>(), s => s.Metadata.Name == "modelserver-1").Spec.ClusterIP);
+    }
+
+    [Fact]
+    public async Task DeployKubernetes_BadClusterDomain_FailsWithoutWriting()
+    {
+        using var temp = TestPaths.CreateTempDirectory();
+        var manifestPath = Path.Combine(temp.Path, "aspire-manifest.json");
+        await File.WriteAllTextAsync(manifestPath, fixture.Json).WaitAsync(s_timeout);
+        var outDir = Path.Combine(temp.Path, "k8s");
+        var root = new RootCommand { KubernetesCommand.Create() };
+
+        var exitCode = await root.Parse(["deploy", "kubernetes", "--manifest", manifestPath, "--out", outDir, "--cluster-domain", "Cluster_Local"])
+            .InvokeAsync().WaitAsync(s_timeout);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.False(Directory.Exists(outDir));
     }
 
     [Fact]

@@ -54,7 +54,7 @@ public sealed class KubernetesGeneratorTests(PublishedManifestFixture fixture) :
     }
 
     [Fact]
-    public void Generate_GatewayEnvironment_PointsAtTheModelServerServicesAndTheCache()
+    public void Generate_GatewayEnvironment_PointsAtTheModelServersHeadlessNamesOnTheirPodsPortAndTheCache()
     {
         var generated = GeneratedObjects.Generate(fixture.Manifest, s_cpu);
 
@@ -62,8 +62,10 @@ public sealed class KubernetesGeneratorTests(PublishedManifestFixture fixture) :
         var env = generated.Single<V1Deployment>(gateway.Name).Spec.Template.Spec.Containers.Single().Env.ToDictionary(variable => variable.Name);
         foreach (var server in ModelServers)
         {
-            var port = generated.Single<V1Service>(server.Name).Spec.Ports.Single().Port;
-            Assert.Equal($"http://{server.Name}:{port}", env[$"services__{server.Name}__http__0"].Value);
+            // The name resolves to the pods themselves: the port is the one their container listens on, not the Service's.
+            var containerPort = generated.Single<V1Deployment>(server.Name).Spec.Template.Spec.Containers.Single().Ports.Single(port => port.Name == "http").ContainerPort;
+            Assert.Equal($"http://{server.Name}.llmaspire-test.svc.cluster.local:{containerPort}", env[$"services__{server.Name}__http__0"].Value);
+            Assert.Contains(generated.Single<V1Service>(server.Name).Spec.Ports, port => port.TargetPort.Value == "http");
         }
 
         Assert.StartsWith("cache:6379,password=$(PARAM_CACHE_PASSWORD)", env["ConnectionStrings__cache"].Value, StringComparison.Ordinal);
@@ -137,13 +139,25 @@ public sealed class KubernetesGeneratorTests(PublishedManifestFixture fixture) :
     }
 
     [Fact]
-    public void Generate_ModelServers_AreClusterIpAndAcceptIngressOnlyFromTheGatewayAndPrometheus()
+    public void Generate_ModelServers_AreHeadlessOfReadyPodsAndAcceptIngressOnlyFromTheGatewayAndPrometheus()
     {
         var generated = GeneratedObjects.Generate(fixture.Manifest, s_cpu);
 
         var exposed = generated.OfType<V1Service>().Where(service => service.Spec.Type is "LoadBalancer" or "NodePort").ToList();
         Assert.Equal("gateway", Assert.Single(exposed).Metadata.Name);
-        Assert.All(ModelServers, server => Assert.Equal("ClusterIP", generated.Single<V1Service>(server.Name).Spec.Type));
+        foreach (var server in ModelServers)
+        {
+            // Headless: the name resolves to each ready pod (a pod still loading or terminating is left out), never to a
+            // cluster IP behind which kube-proxy would pick the pod at random.
+            var service = generated.Single<V1Service>(server.Name);
+            Assert.Equal("None", service.Spec.ClusterIP);
+            Assert.False(service.Spec.PublishNotReadyAddresses);
+            Assert.Equal(service.Spec.Selector, generated.Single<V1Deployment>(server.Name).Spec.Selector.MatchLabels);
+            Assert.Single(generated.OfType<V1Service>(), other => other.Spec.Selector?.SequenceEqual(service.Spec.Selector) == true);
+        }
+
+        Assert.All(Projects.Where(project => !project.IsExternal && !KubernetesGenerator.IsModelServer(project)),
+            project => Assert.Null(generated.Single<V1Service>(project.Name).Spec.ClusterIP));
 
         var policy = Assert.Single(generated.OfType<V1NetworkPolicy>(), p =>
             p.Spec.PodSelector.MatchLabels.TryGetValue(KubernetesNames.ComponentLabel, out var component) && component == KubernetesNames.ModelServerComponent);
@@ -233,7 +247,7 @@ public sealed class KubernetesGeneratorTests(PublishedManifestFixture fixture) :
     }
 
     [Fact]
-    public void Generate_ModelServers_LeaveTheirServiceSoonWhenTheyStopAnsweringAndKeepServingWhileTheyAreTakenOut()
+    public void Generate_ModelServers_LeaveTheirServiceSoonWhenTheyStopAnswering_KeepServingWhileTakenOut_DrainWithinTheGracePeriod()
     {
         var generated = GeneratedObjects.Generate(fixture.Manifest, s_cpu);
 
@@ -246,20 +260,42 @@ public sealed class KubernetesGeneratorTests(PublishedManifestFixture fixture) :
             Assert.True((readiness.PeriodSeconds + readiness.TimeoutSeconds) * readiness.FailureThreshold <= 20, $"{server.Name}'s readiness is too slow.");
             var preStop = container.Lifecycle?.PreStop?.Sleep?.Seconds;
             Assert.NotNull(preStop);
-            Assert.InRange(preStop.Value, 1, (pod.TerminationGracePeriodSeconds ?? 30) / 2);
+            Assert.Equal(5, preStop);
+
+            // SIGTERM comes after the pause; the server then drains for ShutdownGracePeriodSeconds, and the pod has time to exit.
+            var drain = int.Parse(container.Env.Single(variable => variable.Name == "ModelServer__ShutdownGracePeriodSeconds").Value, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(30, drain);
+            Assert.Equal(45, pod.TerminationGracePeriodSeconds);
+            Assert.True(preStop + drain < pod.TerminationGracePeriodSeconds, $"{server.Name}: {preStop} s + {drain} s must fit in {pod.TerminationGracePeriodSeconds} s.");
         }
     }
 
     [Fact]
-    public void Generate_ServersThatMayHaveSeveralPods_GatewayDoesNotEndAServersRequestsWhenOnePodRefuses()
+    public void Generate_Gateway_LooksTheModelServersUpAgainWithinTheirPreStopPause()
     {
-        static IDictionary<string, V1EnvVar> GatewayEnvironment(GeneratedObjects generated) =>
-            generated.Single<V1Deployment>("gateway").Spec.Template.Spec.Containers.Single().Env.ToDictionary(variable => variable.Name);
+        foreach (var options in new[] { s_cpu, s_cpu with { MaxReplicasPerServer = 1 }, s_gpu })
+        {
+            var generated = GeneratedObjects.Generate(fixture.Manifest, options);
+            var env = generated.Single<V1Deployment>("gateway").Spec.Template.Spec.Containers.Single().Env.ToDictionary(variable => variable.Name);
 
-        var scaling = GatewayEnvironment(GeneratedObjects.Generate(fixture.Manifest, s_cpu));
-        var onePodEach = GatewayEnvironment(GeneratedObjects.Generate(fixture.Manifest, s_cpu with { MaxReplicasPerServer = 1 }));
+            // A terminating pod is dropped by the gateway's next lookup before it stops taking requests.
+            var refresh = TimeSpan.Parse(env["Gateway__Routing__DnsRefreshInterval"].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(refresh, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(4));
+            Assert.All(ModelServers, server => Assert.True(
+                refresh < TimeSpan.FromSeconds(generated.Single<V1Deployment>(server.Name).Spec.Template.Spec.Containers.Single().Lifecycle.PreStop.Sleep.Seconds),
+                $"the gateway's refresh ({refresh}) is not shorter than {server.Name}'s preStop pause."));
 
-        Assert.Equal("false", scaling["Gateway__Health__EndRequestsWhenUnreachable"].Value);
-        Assert.False(onePodEach.ContainsKey("Gateway__Health__EndRequestsWhenUnreachable"));
+            // Every destination is one pod: a pod refusing connections ends only its own requests (the default).
+            Assert.False(env.ContainsKey("Gateway__Health__EndRequestsWhenUnreachable"));
+        }
+    }
+
+    [Fact]
+    public void Generate_AnotherClusterDomain_TheGatewayUsesIt()
+    {
+        var generated = GeneratedObjects.Generate(fixture.Manifest, s_cpu with { Namespace = "prod", ClusterDomain = "corp.internal" });
+
+        var env = generated.Single<V1Deployment>("gateway").Spec.Template.Spec.Containers.Single().Env.ToDictionary(variable => variable.Name);
+        Assert.Equal("http://modelserver-0.prod.svc.corp.internal:8080", env["services__modelserver-0__http__0"].Value);
     }
 }

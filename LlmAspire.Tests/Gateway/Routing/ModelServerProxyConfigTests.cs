@@ -158,11 +158,13 @@ public sealed class ModelServerProxyConfigTests
     {
         var options = new GatewayOptions { ModelServers = ["a"] };
         options.Routing.PrefixLength = 0;
+        options.Routing.DnsRefreshInterval = TimeSpan.FromSeconds(-1);
         options.Health.FailureRateLimit = 1.5;
 
         var failures = ModelServerProxyConfig.Validate(options);
 
         Assert.Contains(failures, failure => failure.StartsWith("Gateway:Routing:PrefixLength", StringComparison.Ordinal));
+        Assert.Contains(failures, failure => failure.StartsWith("Gateway:Routing:DnsRefreshInterval", StringComparison.Ordinal));
         Assert.Contains(failures, failure => failure.StartsWith("Gateway:Health:FailureRateLimit", StringComparison.Ordinal));
     }
 
