@@ -148,6 +148,12 @@ EOF
 
 elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
 
+# The images these tags name now: once rebuilt, the old ones would linger untagged, so they are removed at the end.
+previous_images=()
+for image in llmaspire-gateway:$tag llmaspire-modelserver:$tag docker.io/library/redis:8.6 llmaspire-base:$tag; do
+  if id="$("$podman" image inspect --format '{{.Id}}' "$image" 2>/dev/null)"; then previous_images+=("$id"); fi
+done
+
 start=$(date +%s)
 publish LlmAspire.Gateway/LlmAspire.Gateway.csproj gateway
 publish LlmAspire.ModelServer/LlmAspire.ModelServer.csproj modelserver
@@ -162,6 +168,13 @@ if [ "$with_redis" = true ]; then
   build_redis
 fi
 echo "built the images in $(elapsed "$start")"
+
+# Apps before the base they were built on; an image still tagged or used by a container stays.
+for id in "${previous_images[@]}"; do
+  if [ -z "$("$podman" image inspect --format '{{.RepoTags}}' "$id" 2>/dev/null | tr -d '[]')" ]; then
+    "$podman" rmi "$id" >/dev/null 2>&1 || true
+  fi
+done
 
 "$podman" images --filter reference='localhost/llmaspire-*' --filter reference='docker.io/library/redis' \
   --format '{{.Repository}}:{{.Tag}}  {{.Size}}'
