@@ -165,7 +165,7 @@ for ((i = 0; i < servers; i++)); do
   echo "ok    gateway /v1/completions in ${ms} ms -> \"$text\""
 done
 
-# Which server answered: each model server's vLLM-style request counter, read from inside the network's view.
+# Which server answered: each model server's vLLM-style request counter (its /metrics, read from the host).
 for ((i = 0; i < servers; i++)); do
   served="$(curl -s "http://127.0.0.1:${server_ports[i]}/metrics" \
     | awk '/^vllm:request_success_total/ { sum += $NF } END { print sum + 0 }')"
