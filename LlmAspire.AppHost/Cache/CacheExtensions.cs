@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 
 namespace LlmAspire.AppHost.Cache;
 
@@ -7,16 +8,33 @@ internal static class CacheExtensions
 {
     /// <summary>
     /// Adds the Redis cache as the container or as <c>redis-server</c> (see <see cref="RedisModeSelector"/>),
-    /// health-checked either way so that <c>WaitFor(cache)</c> returns once Redis answers.
+    /// health-checked either way so that <c>WaitFor(cache)</c> returns once Redis answers. When the container runs on a
+    /// runtime other than Aspire's default (Podman where Docker does not answer) and the user named none, Aspire is
+    /// pointed at it through <c>ASPIRE_CONTAINER_RUNTIME</c>, which its orchestrator reads when the app starts.
     /// </summary>
     internal static IResourceBuilder<IResourceWithConnectionString> AddCache(
         this IDistributedApplicationBuilder builder, string name, RedisMode mode)
     {
+        var configuredRuntime = ContainerRuntimeProbe.GetConfiguredRuntime(builder.Configuration);
         var plan = RedisModeSelector.Select(
             mode,
             builder.ExecutionContext.IsPublishMode,
-            () => ContainerRuntimeProbe.Answers(ContainerRuntimeProbe.GetRuntime(builder.Configuration)),
+            configuredRuntime,
+            ContainerRuntimeProbe.Answers,
+            runtime => ContainerRuntimeProbe.ImageAvailable(runtime, RedisModeSelector.RedisContainerImage),
             () => RedisModeSelector.FindOnPath(Environment.GetEnvironmentVariable("PATH")));
+
+        if (plan.ContainerRuntime is { } runtime && configuredRuntime is null && runtime != ContainerRuntimeProbe.DefaultRuntimes[0])
+        {
+            builder.Configuration[ContainerRuntimeProbe.RuntimeKey] = runtime;
+        }
+
+        builder.Eventing.Subscribe<BeforeStartEvent>((@event, _) =>
+        {
+            @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CacheExtensions).FullName!)
+                .LogInformation("Redis '{Name}' runs as {Mode}: {Reason}", name, plan.Mode, plan.Reason);
+            return Task.CompletedTask;
+        });
 
         return plan.Mode == RedisMode.Container
             ? builder.AddRedis(name)
