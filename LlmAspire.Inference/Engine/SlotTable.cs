@@ -190,21 +190,30 @@ internal sealed class SlotTable
         return new SlotAssignment(best, reused, source);
     }
 
-    /// <summary>Takes the lowest free row without looking for a prefix (for rows about to receive a copy).</summary>
+    /// <summary>
+    /// Takes a free row without looking for a prefix (for rows about to receive a copy): the least recently freed, so
+    /// never-used rows go first (the lowest of them) and recent prefixes stay cached longest.
+    /// </summary>
     public int AcquireAny()
     {
+        int chosen = -1;
         for (int slot = 0; slot < Slots; slot++)
         {
-            if (!_busy[slot])
+            if (!_busy[slot] && (chosen < 0 || _freedAt[slot] < _freedAt[chosen]))
             {
-                _busy[slot] = true;
-                _reserved[slot] = 0;
-                _tokens[slot].Clear();
-                return slot;
+                chosen = slot;
             }
         }
 
-        throw new InvalidOperationException("No free KV slot.");
+        if (chosen < 0)
+        {
+            throw new InvalidOperationException("No free KV slot.");
+        }
+
+        _busy[chosen] = true;
+        _reserved[chosen] = 0;
+        _tokens[chosen].Clear();
+        return chosen;
     }
 
     /// <summary>Records that busy <paramref name="slot"/>'s KV now holds exactly <paramref name="tokens"/> (after a prefix copy).</summary>

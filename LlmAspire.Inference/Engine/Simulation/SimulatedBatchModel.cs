@@ -12,12 +12,12 @@ namespace LlmAspire.Inference.Engine.Simulation;
 /// </summary>
 internal sealed class SimulatedBatchModel : IBatchModel
 {
-    /// <summary>What the sequences recite.</summary>
+    /// <summary>What the sequences recite, over and over (the tokenizer's leading space joins the end to the start).</summary>
     public const string Passage =
         "Continuous batching lets a server admit new requests at every step, while requests that finish leave at once. "
         + "A prompt that shares its beginning with an earlier one reuses the cached keys and values of that prefix, so only "
         + "the rest of the prompt is computed and the first token comes sooner. When memory runs short, the least recently "
-        + "used prefixes are dropped first. ";
+        + "used prefixes are dropped first.";
 
     /// <summary>The logit of the passage's next token; every other token has 0, so even at temperature 2 another token is drawn about once in a million.</summary>
     private const float ChosenLogit = 40f;
