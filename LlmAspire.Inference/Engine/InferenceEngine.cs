@@ -121,7 +121,7 @@ internal sealed class InferenceEngine : IDisposable
             throw new ArgumentOutOfRangeException(nameof(request), request.N, $"n must be between 1 and {_model.Slots}.");
         }
 
-        if (Reservation(request) > _slots.TokenBudget)
+        if (_slots.HasTokenBudget && Reservation(request) > _slots.TokenBudget)
         {
             throw new ArgumentOutOfRangeException(nameof(request), request.N,
                 $"n = {request.N} sequences of {prompt} + {request.MaxTokens} positions exceed the KV budget of {_slots.TokenBudget} tokens.");

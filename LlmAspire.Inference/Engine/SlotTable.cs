@@ -111,7 +111,10 @@ internal sealed class SlotTable
     }
 
     /// <summary>Whether <paramref name="positions"/> more could be reserved without the busy rows exceeding <see cref="TokenBudget"/>.</summary>
-    public bool CanReserve(long positions) => ReservedPositions + positions <= TokenBudget;
+    public bool CanReserve(long positions) => !HasTokenBudget || ReservedPositions + positions <= TokenBudget;
+
+    /// <summary>Whether a <see cref="TokenBudget"/> bounds the rows (false: only their number and size do, as for ONNX Runtime's preallocated KV).</summary>
+    public bool HasTokenBudget => TokenBudget != int.MaxValue;
 
     /// <summary>Reserves up to <paramref name="positions"/> positions for busy <paramref name="slot"/>: what its sequence may grow to.</summary>
     public void Reserve(int slot, int positions)
@@ -271,7 +274,7 @@ internal sealed class SlotTable
     /// </summary>
     private void MakeRoom(int positions)
     {
-        if (TokenBudget == int.MaxValue || positions <= 0)
+        if (!HasTokenBudget || positions <= 0)
         {
             return;
         }
