@@ -29,6 +29,21 @@ internal sealed partial class LlmAspireSettings
     /// </summary>
     public string? ModelPath { get; init; }
 
+    /// <summary>The model servers' engine when not configured: ONNX Runtime over <see cref="ModelPath"/>.</summary>
+    public const string OnnxEngine = "onnx";
+
+    /// <summary>The engine that loads no model and sleeps through a GPU server's latency model (<c>ModelServer:Engine=simulated</c>).</summary>
+    public const string SimulatedEngine = "simulated";
+
+    /// <summary>
+    /// Every model server's <c>ModelServer:Engine</c>: <c>onnx</c> (the default) or <c>simulated</c>, where the servers load
+    /// nothing, need no model path, and start in about a second each: the way to run fleets of up to <see cref="MaxModelServers"/>.
+    /// </summary>
+    public string Engine { get; init; } = OnnxEngine;
+
+    /// <summary>Whether <see cref="Engine"/> is <c>simulated</c>.</summary>
+    public bool IsSimulated => Engine == SimulatedEngine;
+
     /// <summary>The gateway's port; null lets the orchestrator choose one.</summary>
     public int? GatewayPort { get; init; } = 5080;
 
@@ -66,8 +81,16 @@ internal sealed partial class LlmAspireSettings
                 $"{SectionName}:{nameof(RedisMode)} must be auto, container or executable; it is '{redisModeText}'.");
         }
 
+        var engineText = section[nameof(Engine)];
+        var engine = string.IsNullOrWhiteSpace(engineText) ? OnnxEngine : engineText.Trim().ToLowerInvariant();
+        if (engine is not (OnnxEngine or SimulatedEngine))
+        {
+            throw new InvalidOperationException(
+                $"{SectionName}:{nameof(Engine)} must be {OnnxEngine} or {SimulatedEngine}; it is '{engineText}'.");
+        }
+
         string? modelPath = null;
-        var modelPathText = section[nameof(ModelPath)];
+        var modelPathText = engine == SimulatedEngine ? null : section[nameof(ModelPath)];
         if (!string.IsNullOrWhiteSpace(modelPathText) && modelPathText.TrimStart().StartsWith("hf:", StringComparison.OrdinalIgnoreCase))
         {
             // A hub reference is resolved by each model server; only its shape is checked here.
@@ -92,6 +115,7 @@ internal sealed partial class LlmAspireSettings
         return new LlmAspireSettings
         {
             ModelServers = modelServers,
+            Engine = engine,
             ModelPath = modelPath,
             GatewayPort = gatewayPort == 0 ? null : gatewayPort,
             RedisMode = redisMode,

@@ -1,24 +1,25 @@
 using System.Threading.Channels;
 using LlmAspire.Inference.Constraints;
 using LlmAspire.Inference.Engine;
+using LlmAspire.Inference.Engine.Simulation;
 using LlmAspire.Inference.Models;
 using LlmAspire.Inference.Tokenization;
 
 namespace LlmAspire.Inference;
 
 /// <summary>
-/// A model folder loaded on ONNX Runtime and served by its continuous-batching engine: the one surface a host needs —
+/// A model folder loaded on ONNX Runtime (or a simulated one, <see cref="CreateSimulated(SimulatedEngineOptions, EngineOptions?, IEngineListener?)"/>) and served by its continuous-batching engine: the one surface a host needs —
 /// submit a generation, the context it fits in, the tokenizer and chat renderer, the engine's load, and a drain
 /// that is awaited. The engine and the decoder session behind it are internal (tests and benchmarks see them).
 /// Thread-safe; many generations run at once.
 /// </summary>
 public sealed class LanguageModel : IDisposable
 {
-    private readonly DecoderSession _decoder;
+    private readonly DecoderSession? _decoder;
     private readonly IBatchModel _batch;
     private readonly InferenceEngine _engine;
 
-    private LanguageModel(string id, LlamaConfig config, ITokenizer tokenizer, DecoderSession decoder, AttentionPlan attention, int[] endTokens, EngineOptions options, IEngineListener? listener)
+    private LanguageModel(string id, LlamaConfig config, ITokenizer tokenizer, DecoderSession? decoder, AttentionPlan attention, int[] endTokens, IBatchModel batch, long kvCacheBytes, EngineOptions options, IEngineListener? listener)
     {
         Attention = attention;
         Id = id;
@@ -28,30 +29,22 @@ public sealed class LanguageModel : IDisposable
         Chat = ChatRenderer.For(tokenizer);
         Grammars = new GrammarCache(TokenVocabulary.For(tokenizer, [.. endTokens, .. Chat.StopTokenIds]));
         _decoder = decoder;
-        int context = options.MaxContext > 0 ? Math.Min(options.MaxContext, config.ContextLength) : config.ContextLength;
-        if (attention.Path == AttentionPath.SharedBuffer)
-        {
-            var shared = new OnnxBatchModel(decoder, options.MaxSequences, context);
-            (_batch, KvCacheBytes) = (shared, shared.KvBytes);
-        }
-        else
-        {
-            var perSequence = new PerSequenceBatchModel(decoder, options.MaxSequences, context, attention.Padded);
-            (_batch, KvCacheBytes) = (perSequence, perSequence.KvBytes);
-        }
-
+        (_batch, KvCacheBytes) = (batch, kvCacheBytes);
         try
         {
             _engine = new InferenceEngine(_batch, tokenizer, endTokens, options, listener);
         }
         catch
         {
-            ((IDisposable)_batch).Dispose();
+            (_batch as IDisposable)?.Dispose();
             throw;
         }
     }
 
-    /// <summary>The model id served by the OpenAI API: the folder name.</summary>
+    /// <summary>The <see cref="ExecutionProvider"/> of a simulated model.</summary>
+    public const string SimulatedProvider = "simulated";
+
+    /// <summary>The model id served by the OpenAI API: the folder name (a simulated model's configured id).</summary>
     public string Id { get; }
 
     /// <summary>Architecture and the model's own context length.</summary>
@@ -81,16 +74,16 @@ public sealed class LanguageModel : IDisposable
     /// </summary>
     public GrammarCache Grammars { get; }
 
-    /// <summary>"cuda" or "cpu": the provider the session runs on.</summary>
-    public string ExecutionProvider => _decoder.ExecutionProvider;
+    /// <summary>"cuda" or "cpu": the provider the session runs on; "simulated" for <see cref="CreateSimulated"/>.</summary>
+    public string ExecutionProvider => _decoder?.ExecutionProvider ?? SimulatedProvider;
 
     /// <summary>Why CUDA was not used when <see cref="ExecutionProviderPreference.Auto"/> fell back; else null.</summary>
-    public string? FallbackReason => _decoder.FallbackReason;
+    public string? FallbackReason => _decoder?.FallbackReason;
 
     /// <summary>Bytes of KV memory allocated up front for the engine.</summary>
     public long KvCacheBytes { get; }
 
-    /// <summary>How the engine keeps the KV cache for this decoder (shared buffer or per sequence), and why.</summary>
+    /// <summary>How the engine keeps the KV cache for this decoder (shared buffer or per sequence), and why; for a simulated model, a placeholder saying so.</summary>
     public AttentionPlan Attention { get; }
 
     /// <summary>Requests holding KV rows now.</summary>
@@ -99,8 +92,11 @@ public sealed class LanguageModel : IDisposable
     /// <summary>Requests waiting for a KV row.</summary>
     public int Waiting => _engine.Waiting;
 
-    /// <summary>The decoder session, for step-level use (tests, benchmarks).</summary>
-    internal DecoderSession Decoder => _decoder;
+    /// <summary>The decoder session, for step-level use (tests, benchmarks); a simulated model has none.</summary>
+    internal DecoderSession Decoder => _decoder ?? throw new InvalidOperationException($"The simulated model {Id} has no decoder session.");
+
+    /// <summary>The batch model under the engine (the simulated one's counters, for tests).</summary>
+    internal IBatchModel BatchModel => _batch;
 
     /// <summary>The continuous-batching engine behind <see cref="Submit"/>.</summary>
     internal InferenceEngine Engine => _engine;
@@ -130,13 +126,54 @@ public sealed class LanguageModel : IDisposable
         string id = Path.GetFileName(Path.TrimEndingDirectorySeparator(full));
         try
         {
-            return new LanguageModel(id, config, tokenizer, decoder, attention, genai.Model.EosTokenId is { Length: > 0 } eos ? eos : [tokenizer.EosId], engineOptions, listener);
+            int context = engineOptions.MaxContext > 0 ? Math.Min(engineOptions.MaxContext, config.ContextLength) : config.ContextLength;
+            (IBatchModel batch, long kvBytes) = attention.Path == AttentionPath.SharedBuffer
+                ? Shared(new OnnxBatchModel(decoder, engineOptions.MaxSequences, context))
+                : PerSequence(new PerSequenceBatchModel(decoder, engineOptions.MaxSequences, context, attention.Padded));
+            return new LanguageModel(id, config, tokenizer, decoder, attention, genai.Model.EosTokenId is { Length: > 0 } eos ? eos : [tokenizer.EosId], batch, kvBytes, engineOptions, listener);
         }
         catch
         {
             decoder.Dispose();
             throw;
         }
+
+        static (IBatchModel, long) Shared(OnnxBatchModel model) => (model, model.KvBytes);
+
+        static (IBatchModel, long) PerSequence(PerSequenceBatchModel model) => (model, model.KvBytes);
+    }
+
+    /// <summary>
+    /// A model server without a model: the real engine (queue, continuous batching, prefix cache, sampler) over
+    /// <see cref="SimulatedBatchModel"/>, whose passes sleep for <paramref name="simulated"/>'s latency model of a GPU
+    /// server and emit text in the built-in demo vocabulary. Nothing is loaded and no KV memory is allocated, so it
+    /// starts in milliseconds. <paramref name="engineOptions"/> gives the queue length and sampling-related settings;
+    /// rows, context and prompt chunking come from <paramref name="simulated"/>, and speculation is off.
+    /// </summary>
+    public static LanguageModel CreateSimulated(SimulatedEngineOptions simulated, EngineOptions? engineOptions = null, IEngineListener? listener = null) =>
+        CreateSimulated(simulated, engineOptions, listener, pacer: null);
+
+    /// <summary><see cref="CreateSimulated(SimulatedEngineOptions, EngineOptions?, IEngineListener?)"/> with a given pacer (tests).</summary>
+    internal static LanguageModel CreateSimulated(SimulatedEngineOptions simulated, EngineOptions? engineOptions, IEngineListener? listener, StepPacer? pacer)
+    {
+        ArgumentNullException.ThrowIfNull(simulated);
+        if (simulated.Validate() is { } invalid)
+        {
+            throw new ArgumentException(invalid, nameof(simulated));
+        }
+
+        SentencePieceBpeTokenizer tokenizer = BuiltInModels.DemoVocabulary();
+        LlamaConfig config = BuiltInModels.DemoConfig with { ContextLength = simulated.ContextLength };
+        var model = new SimulatedBatchModel(simulated, tokenizer, config.VocabSize, pacer);
+        EngineOptions options = (engineOptions ?? new EngineOptions()) with
+        {
+            MaxSequences = simulated.MaxSequences,
+            MaxContext = simulated.ContextLength,
+            PrefillChunkTokens = simulated.PrefillChunkTokens,
+            Speculative = new(),
+        };
+        var attention = new AttentionPlan(AttentionPath.PerSequence, false, "none (simulated)", "The simulated engine computes no attention and holds no KV memory; its passes sleep for a latency model.");
+        return new LanguageModel(simulated.ModelId, config, tokenizer, null, attention, [tokenizer.EosId], model, 0, options, listener);
     }
 
     /// <summary>
@@ -173,7 +210,7 @@ public sealed class LanguageModel : IDisposable
     public void Dispose()
     {
         _engine.Dispose();
-        ((IDisposable)_batch).Dispose();
-        _decoder.Dispose();
+        (_batch as IDisposable)?.Dispose();
+        _decoder?.Dispose();
     }
 }

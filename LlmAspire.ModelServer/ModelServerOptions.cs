@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using LlmAspire.Inference.Engine;
+using LlmAspire.Inference.Engine.Simulation;
 
 namespace LlmAspire.ModelServer;
 
@@ -7,6 +8,30 @@ namespace LlmAspire.ModelServer;
 public sealed class ModelServerOptions : IValidatableObject
 {
     public const string SectionName = "ModelServer";
+
+    /// <summary>The <see cref="Engine"/> that loads <see cref="ModelPath"/> on ONNX Runtime (the default).</summary>
+    public const string OnnxEngine = "onnx";
+
+    /// <summary>The <see cref="Engine"/> that loads nothing and sleeps through a latency model (<see cref="Simulated"/>).</summary>
+    public const string SimulatedEngine = "simulated";
+
+    /// <summary>
+    /// <c>onnx</c> serves <see cref="ModelPath"/> on ONNX Runtime; <c>simulated</c> serves no model: the same HTTP surface,
+    /// queue, scheduler, prefix cache and metrics over passes that sleep for a GPU server's latency model
+    /// (<see cref="Simulated"/>), for fleets of many servers on one machine. <see cref="ModelPath"/> is then ignored.
+    /// </summary>
+    [Required]
+    [RegularExpression("(?i)^(onnx|simulated)$", ErrorMessage = "ModelServer:Engine must be onnx or simulated.")]
+    public string Engine { get; set; } = OnnxEngine;
+
+    /// <summary>Whether <see cref="Engine"/> is <c>simulated</c>.</summary>
+    public bool IsSimulated => string.Equals(Engine, SimulatedEngine, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// <c>ModelServer:Simulated:ModelId|PrefillMsPerToken|DecodeBaseMs|DecodeMsPerSequence|DecodeMsPerKvToken|KvBudgetTokens|MaxSequences|ContextLength|PrefillChunkTokens</c>:
+    /// the simulated engine's model id and latency model; the defaults and their sources are on <see cref="SimulatedEngineOptions"/>.
+    /// </summary>
+    public SimulatedEngineOptions Simulated { get; set; } = new();
 
     /// <summary>
     /// The model to serve: a model folder, or a hub reference <c>hf:owner/repo[/subfolder][@revision]</c> downloaded
@@ -83,6 +108,11 @@ public sealed class ModelServerOptions : IValidatableObject
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         var results = new List<ValidationResult>();
+        if (IsSimulated && Simulated?.Validate($"{SectionName}:{nameof(Simulated)}:") is { } badSimulation)
+        {
+            results.Add(new ValidationResult(badSimulation, [nameof(Simulated)]));
+        }
+
         if (Speculative is null)
         {
             return results;

@@ -17,20 +17,23 @@ internal static class ModelServerExtensions
     /// <param name="modelPath">
     /// The model every server loads, a folder or an <c>hf:</c> reference; null for <see cref="LlmAspireSettings.DefaultModelPath"/>.
     /// </param>
+    /// <param name="simulated">Whether the servers run the simulated engine (<c>ModelServer__Engine=simulated</c>) and load no model.</param>
     internal static IReadOnlyList<IResourceBuilder<ProjectResource>> AddModelServers(
-        this IDistributedApplicationBuilder builder, int count, string? modelPath)
+        this IDistributedApplicationBuilder builder, int count, string? modelPath, bool simulated = false)
     {
         var servers = new List<IResourceBuilder<ProjectResource>>(count);
         for (var index = 0; index < count; index++)
         {
-            servers.Add(builder.AddModelServer(ModelServerName(index), modelPath ?? LlmAspireSettings.DefaultModelPath));
+            var server = builder.AddModelServer(ModelServerName(index));
+            servers.Add(simulated
+                ? server.WithEnvironment("ModelServer__Engine", LlmAspireSettings.SimulatedEngine)
+                : server.WithEnvironment("ModelServer__ModelPath", modelPath ?? LlmAspireSettings.DefaultModelPath));
         }
 
         return servers;
     }
 
-    private static IResourceBuilder<ProjectResource> AddModelServer(
-        this IDistributedApplicationBuilder builder, string name, string modelPath)
+    private static IResourceBuilder<ProjectResource> AddModelServer(this IDistributedApplicationBuilder builder, string name)
     {
         // The endpoint is declared here, not taken from a launch profile, so every server gets its own port. It is not
         // proxied: the gateway connects to the server process itself (DCP picks the port), so a server that dies resets
@@ -40,7 +43,6 @@ internal static class ModelServerExtensions
         return builder.AddProject<Projects.LlmAspire_ModelServer>(name, options => options.ExcludeLaunchProfile = true)
             .WithHttpEndpoint(isProxied: false)
             .WithHttpHealthCheck(HealthPath)
-            .WithAppHostEnvironment()
-            .WithEnvironment("ModelServer__ModelPath", modelPath);
+            .WithAppHostEnvironment();
     }
 }

@@ -2,7 +2,8 @@ namespace LlmAspire.Inference.Engine;
 
 /// <summary>
 /// What the scheduler needs from a model: a forward pass over consecutive KV rows and a prefix copy
-/// between rows. ONNX Runtime implements it (<see cref="OnnxBatchModel"/>); unit tests use a fake.
+/// between rows. ONNX Runtime implements it (<see cref="OnnxBatchModel"/>), the simulated engine sleeps through it
+/// (<see cref="Simulation.SimulatedBatchModel"/>); unit tests use a fake.
 /// </summary>
 internal interface IBatchModel
 {
@@ -22,6 +23,12 @@ internal interface IBatchModel
     /// </summary>
     bool ComputesEveryRow => true;
 
+    /// <summary>
+    /// The most KV positions all rows together may hold, when the model's KV memory is counted in tokens rather than
+    /// rows (<see cref="SlotTable.TokenBudget"/>); <see cref="int.MaxValue"/> (the default) when the rows bound it.
+    /// </summary>
+    int KvTokenBudget => int.MaxValue;
+
     /// <summary>Whether <see cref="Forward"/> can return the logits of every new position (to check proposed tokens in one pass).</summary>
     bool ReturnsAllPositions => false;
 
@@ -29,9 +36,25 @@ internal interface IBatchModel
     /// Appends <paramref name="tokensPerRow"/> tokens to each of the rows starting at <paramref name="firstRow"/>, after
     /// <c>lengths[i]</c> positions; returns the logits of each row's last new position, [rows, vocab], or with
     /// <paramref name="allPositions"/> (only where <see cref="ReturnsAllPositions"/>) of every new position,
-    /// [rows, tokensPerRow, vocab]. The KV of a row past <c>lengths[i]</c> is stale and overwritten.
+    /// [rows, tokensPerRow, vocab]. The KV of a row past <c>lengths[i]</c> is stale and overwritten. The caller reads the
+    /// logits before its next call, so a model may return the same buffer each time.
     /// </summary>
     float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions);
+
+    /// <summary>
+    /// Computes <paramref name="tokens"/>, a chunk of one sequence's prompt, in <paramref name="row"/> after its first
+    /// <paramref name="length"/> positions, and returns the logits of the chunk's last position: a <see cref="Forward"/>
+    /// of one row, which a model that prices prompt tokens apart from decode steps can tell from a one-row decode pass.
+    /// </summary>
+    float[] Prefill(int row, int length, ReadOnlySpan<int> tokens) => Forward(row, [length], tokens, tokens.Length, allPositions: false);
+
+    /// <summary>
+    /// Marks the end of an engine step: the passes since the last call (prompt chunks, then one decode pass) are what one
+    /// fused forward pass of a GPU server computes. Nothing to do for a model that really computes them.
+    /// </summary>
+    void EndStep()
+    {
+    }
 
     /// <summary>Copies the KV of the first <paramref name="positions"/> positions of one row into another.</summary>
     void CopyPrefix(int fromRow, int toRow, int positions);

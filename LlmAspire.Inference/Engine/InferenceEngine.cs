@@ -51,7 +51,7 @@ internal sealed class InferenceEngine : IDisposable
             throw new ArgumentException(invalid, nameof(options));
         }
 
-        _slots = new SlotTable(model.Slots, model.Context);
+        _slots = new SlotTable(model.Slots, model.Context, model.KvTokenBudget);
         _thread = new Thread(Loop) { IsBackground = true, Name = "llmaspire-engine" };
         _thread.Start();
     }
@@ -119,6 +119,12 @@ internal sealed class InferenceEngine : IDisposable
         if (request.N < 1 || request.N > _model.Slots)
         {
             throw new ArgumentOutOfRangeException(nameof(request), request.N, $"n must be between 1 and {_model.Slots}.");
+        }
+
+        if (_slots.HasTokenBudget && Reservation(request) > _slots.TokenBudget)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), request.N,
+                $"n = {request.N} sequences of {prompt} + {request.MaxTokens} positions exceed the KV budget of {_slots.TokenBudget} tokens.");
         }
 
         var group = new Group(request, cancellationToken, this);
@@ -191,7 +197,12 @@ internal sealed class InferenceEngine : IDisposable
             Admit();
             bool worked = Prefill();
             worked |= Decode();
-            _listener.StepCompleted(Running, Waiting, (double)_slots.BusyPositions / (_slots.Slots * (double)_slots.Context));
+            if (worked)
+            {
+                _model.EndStep();
+            }
+
+            _listener.StepCompleted(Running, Waiting, _slots.BusyPositions / (double)_slots.Capacity);
             if (!worked && !_stopping)
             {
                 SignalIdle();
@@ -249,9 +260,22 @@ internal sealed class InferenceEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Positions a request may come to hold: each of its sequences' prompt plus completion budget (a sequence's KV is its
+    /// own here, so choices do not share the prompt's positions).
+    /// </summary>
+    private long Reservation(GenerationRequest request) =>
+        (long)request.N * Math.Min(Context, request.PromptTokens.Count + (long)request.MaxTokens);
+
+    /// <summary>
+    /// Moves waiting requests, oldest first, into free rows while rows are free and, under a KV token budget, their
+    /// reservations fit beside those of the running ones (cached prefixes give way as the rows grow: see
+    /// <see cref="SlotTable"/>). Reserving the completion budget up front means a running sequence never has to be
+    /// preempted, where vLLM admits on the prompt's blocks and preempts when decoding runs out.
+    /// </summary>
     private void Admit()
     {
-        while (_waiting.Count > 0 && _slots.FreeCount >= _waiting[0].Request.N)
+        while (_waiting.Count > 0 && _slots.FreeCount >= _waiting[0].Request.N && _slots.CanReserve(Reservation(_waiting[0].Request)))
         {
             Group group = _waiting[0];
             _waiting.RemoveAt(0);
@@ -270,6 +294,7 @@ internal sealed class InferenceEngine : IDisposable
             foreach (Choice choice in group.Choices)
             {
                 choice.Slot = choice.Index == 0 ? first.Slot : _slots.AcquireAny();
+                _slots.Reserve(choice.Slot, prompt.Count + choice.Budget);
                 choice.Phase = choice.Index == 0 ? Phase.Prefill : Phase.AwaitingPrompt;
                 _running.Add(choice);
             }
@@ -300,7 +325,7 @@ internal sealed class InferenceEngine : IDisposable
             float[] logits;
             try
             {
-                logits = _model.Forward(choice.Slot, [computed], prompt.AsSpan(computed, chunk), chunk, allPositions: false);
+                logits = _model.Prefill(choice.Slot, computed, prompt.AsSpan(computed, chunk));
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

@@ -3,25 +3,79 @@ namespace LlmAspire.Inference.Engine;
 /// <summary>
 /// KV-slot bookkeeping: which rows are busy, and which tokens each row's KV holds — for busy rows what the
 /// sequence has computed so far, for free rows what the last sequence left behind, kept as a prefix cache.
-/// A new prompt takes the free row that already holds its longest prefix, or copies that prefix from a busy row.
+/// A new prompt takes the free row that already holds its longest prefix (the least recently freed among equals), or
+/// copies that prefix from a busy row.
 /// </summary>
+/// <remarks>
+/// With a <see cref="TokenBudget"/> (a model whose KV memory is counted in tokens, not rows: see
+/// <see cref="IBatchModel.KvTokenBudget"/>) the positions held by all rows, busy and free, stay within it: a row that
+/// grows first takes positions from the cached prefixes of free rows, least recently freed first and from the end of a
+/// row (as vLLM evicts free blocks), and sequences are admitted only while the positions reserved for them
+/// (<see cref="Reserve"/>) fit, so running sequences never need more than the budget.
+/// </remarks>
 internal sealed class SlotTable
 {
     private readonly List<int>[] _tokens;
     private readonly bool[] _busy;
+    private readonly long[] _freedAt;
+    private readonly int[] _reserved;
+    private long _clock;
 
-    /// <summary>Creates <paramref name="slots"/> empty rows of <paramref name="context"/> positions.</summary>
-    public SlotTable(int slots, int context)
+    /// <summary>Creates <paramref name="slots"/> empty rows of <paramref name="context"/> positions, holding at most <paramref name="tokenBudget"/> positions in all.</summary>
+    public SlotTable(int slots, int context, int tokenBudget = int.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(context, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokenBudget, 1);
         Context = context;
+        TokenBudget = tokenBudget;
         _tokens = [.. Enumerable.Range(0, slots).Select(_ => new List<int>())];
         _busy = new bool[slots];
+        _freedAt = new long[slots];
+        _reserved = new int[slots];
     }
 
     /// <summary>Positions per row.</summary>
     public int Context { get; }
+
+    /// <summary>The most positions all rows together may hold; <see cref="int.MaxValue"/> when only the rows bound them.</summary>
+    public int TokenBudget { get; }
+
+    /// <summary>Positions the rows can hold at most: the smaller of the rows' size and <see cref="TokenBudget"/>.</summary>
+    public long Capacity => Math.Min(TokenBudget, (long)Slots * Context);
+
+    /// <summary>Cached positions dropped from free rows to make room under <see cref="TokenBudget"/>, since creation.</summary>
+    public long EvictedPositions { get; private set; }
+
+    /// <summary>Positions held by free rows: the prefix cache.</summary>
+    public int CachedPositions
+    {
+        get
+        {
+            int positions = 0;
+            for (int slot = 0; slot < _busy.Length; slot++)
+            {
+                positions += _busy[slot] ? 0 : _tokens[slot].Count;
+            }
+
+            return positions;
+        }
+    }
+
+    /// <summary>Positions reserved by busy rows (each at least what it holds).</summary>
+    public long ReservedPositions
+    {
+        get
+        {
+            long positions = 0;
+            for (int slot = 0; slot < _busy.Length; slot++)
+            {
+                positions += _busy[slot] ? Math.Max(_reserved[slot], _tokens[slot].Count) : 0;
+            }
+
+            return positions;
+        }
+    }
 
     /// <summary>Rows.</summary>
     public int Slots => _busy.Length;
@@ -56,6 +110,23 @@ internal sealed class SlotTable
         }
     }
 
+    /// <summary>Whether <paramref name="positions"/> more could be reserved without the busy rows exceeding <see cref="TokenBudget"/>.</summary>
+    public bool CanReserve(long positions) => !HasTokenBudget || ReservedPositions + positions <= TokenBudget;
+
+    /// <summary>Whether a <see cref="TokenBudget"/> bounds the rows (false: only their number and size do, as for ONNX Runtime's preallocated KV).</summary>
+    public bool HasTokenBudget => TokenBudget != int.MaxValue;
+
+    /// <summary>Reserves up to <paramref name="positions"/> positions for busy <paramref name="slot"/>: what its sequence may grow to.</summary>
+    public void Reserve(int slot, int positions)
+    {
+        if (!_busy[slot])
+        {
+            throw new InvalidOperationException($"Slot {slot} is free.");
+        }
+
+        _reserved[slot] = positions;
+    }
+
     /// <summary>Whether <paramref name="slot"/> is held.</summary>
     public bool IsBusy(int slot) => _busy[slot];
 
@@ -77,7 +148,7 @@ internal sealed class SlotTable
             if (!_busy[slot])
             {
                 int match = CommonPrefix(_tokens[slot], prompt, limit);
-                if (match > bestMatch)
+                if (match > bestMatch || (match == bestMatch && _freedAt[slot] < _freedAt[best]))
                 {
                     best = slot;
                     bestMatch = match;
@@ -106,30 +177,46 @@ internal sealed class SlotTable
 
         int reused = source >= 0 ? sourceMatch : bestMatch;
         _busy[best] = true;
+        _reserved[best] = 0;
         List<int> held = _tokens[best];
-        held.Clear();
-        for (int i = 0; i < reused; i++)
+        held.RemoveRange(bestMatch, held.Count - bestMatch);
+        if (source >= 0)
         {
-            held.Add(prompt[i]);
+            MakeRoom(reused - bestMatch);
+            held.Clear();
+            for (int i = 0; i < reused; i++)
+            {
+                held.Add(prompt[i]);
+            }
         }
 
         return new SlotAssignment(best, reused, source);
     }
 
-    /// <summary>Takes the lowest free row without looking for a prefix (for rows about to receive a copy).</summary>
+    /// <summary>
+    /// Takes a free row without looking for a prefix (for rows about to receive a copy): the least recently freed, so
+    /// never-used rows go first (the lowest of them) and recent prefixes stay cached longest.
+    /// </summary>
     public int AcquireAny()
     {
+        int chosen = -1;
         for (int slot = 0; slot < Slots; slot++)
         {
-            if (!_busy[slot])
+            if (!_busy[slot] && (chosen < 0 || _freedAt[slot] < _freedAt[chosen]))
             {
-                _busy[slot] = true;
-                _tokens[slot].Clear();
-                return slot;
+                chosen = slot;
             }
         }
 
-        throw new InvalidOperationException("No free KV slot.");
+        if (chosen < 0)
+        {
+            throw new InvalidOperationException("No free KV slot.");
+        }
+
+        _busy[chosen] = true;
+        _reserved[chosen] = 0;
+        _tokens[chosen].Clear();
+        return chosen;
     }
 
     /// <summary>Records that busy <paramref name="slot"/>'s KV now holds exactly <paramref name="tokens"/> (after a prefix copy).</summary>
@@ -142,6 +229,7 @@ internal sealed class SlotTable
         }
 
         _tokens[slot].Clear();
+        MakeRoom(tokens.Count);
         _tokens[slot].AddRange(tokens);
     }
 
@@ -158,6 +246,7 @@ internal sealed class SlotTable
             throw new InvalidOperationException($"Slot {slot} would exceed {Context} positions.");
         }
 
+        MakeRoom(tokens.Length);
         _tokens[slot].AddRange(tokens);
     }
 
@@ -165,6 +254,8 @@ internal sealed class SlotTable
     public void Release(int slot)
     {
         _busy[slot] = false;
+        _reserved[slot] = 0;
+        _freedAt[slot] = ++_clock;
 
         // A free row still takes a throw-away position in batched decode steps: keep one free at the end.
         List<int> held = _tokens[slot];
@@ -176,6 +267,42 @@ internal sealed class SlotTable
 
     /// <summary>Forgets what <paramref name="slot"/> held (after a failed step left its KV undefined).</summary>
     public void Forget(int slot) => _tokens[slot].Clear();
+
+    /// <summary>
+    /// Drops cached positions from free rows until <paramref name="positions"/> more fit within <see cref="TokenBudget"/>:
+    /// the least recently freed row first, from its end, so the shared beginnings of prompts stay longest.
+    /// </summary>
+    private void MakeRoom(int positions)
+    {
+        if (!HasTokenBudget || positions <= 0)
+        {
+            return;
+        }
+
+        long over = BusyPositions + (long)CachedPositions + positions - TokenBudget;
+        while (over > 0)
+        {
+            int oldest = -1;
+            for (int slot = 0; slot < Slots; slot++)
+            {
+                if (!_busy[slot] && _tokens[slot].Count > 0 && (oldest < 0 || _freedAt[slot] < _freedAt[oldest]))
+                {
+                    oldest = slot;
+                }
+            }
+
+            if (oldest < 0)
+            {
+                throw new InvalidOperationException($"The busy rows would hold more than the budget of {TokenBudget} positions.");
+            }
+
+            List<int> held = _tokens[oldest];
+            int drop = (int)Math.Min(over, held.Count);
+            held.RemoveRange(held.Count - drop, drop);
+            EvictedPositions += drop;
+            over -= drop;
+        }
+    }
 
     private static int CommonPrefix(List<int> held, IReadOnlyList<int> prompt, int limit)
     {

@@ -12,6 +12,7 @@ namespace LlmAspire.ModelServer.Hosting;
 /// Resolves and loads the configured model off the start-up path, so the server answers health probes (Degraded)
 /// while it downloads and loads; see <see cref="ModelHealthCheck"/>. <c>ModelServer:ModelPath</c> is a model
 /// folder, an <c>hf:</c> hub reference (downloaded, converted and cached on first use), or empty for the demo model.
+/// With <c>ModelServer:Engine=simulated</c> nothing is resolved or loaded: the simulated engine starts at once.
 /// </summary>
 internal sealed partial class ModelLoader(
     ModelHost host,
@@ -35,8 +36,17 @@ internal sealed partial class ModelLoader(
         var settings = options.Value;
         try
         {
-            var folder = await ResolveFolderAsync(settings, stoppingToken);
-            var model = await Task.Run(() => Load(folder, settings), stoppingToken);
+            LanguageModel model;
+            if (settings.IsSimulated)
+            {
+                model = CreateSimulated(settings);
+            }
+            else
+            {
+                var folder = await ResolveFolderAsync(settings, stoppingToken);
+                model = await Task.Run(() => Load(folder, settings), stoppingToken);
+            }
+
             host.SetReady(model);
             LogReady(logger, model.Id, model.ExecutionProvider, model.Config.ContextLength, model.Config.VocabSize);
             if (model.FallbackReason is { } reason)
@@ -99,6 +109,16 @@ internal sealed partial class ModelLoader(
         }
     }
 
+    /// <summary>The simulated engine: no ONNX Runtime session, no KV memory; its metrics carry the configured model id.</summary>
+    private LanguageModel CreateSimulated(ModelServerOptions settings)
+    {
+        var simulated = settings.Simulated;
+        var model = LanguageModel.CreateSimulated(simulated, settings.GetEngineOptions(), vllmMetrics.CreateListener(simulated.ModelId));
+        LogSimulated(logger, simulated.ModelId, simulated.MaxSequences, simulated.ContextLength, simulated.KvBudgetTokens,
+            simulated.PrefillMsPerToken, simulated.DecodeBaseMs, simulated.DecodeMsPerSequence, simulated.DecodeMsPerKvToken);
+        return model;
+    }
+
     private LanguageModel Load(string folder, ModelServerOptions settings)
     {
         LogLoading(logger, folder, settings.ExecutionProvider);
@@ -147,6 +167,13 @@ internal sealed partial class ModelLoader(
 
     [LoggerMessage(LogLevel.Information, "Converting the {Format} snapshot into {Folder} (once; later starts reuse it).")]
     private static partial void LogConverting(ILogger logger, string? format, string folder);
+
+    [LoggerMessage(LogLevel.Warning,
+        "ModelServer:Engine is simulated: serving {ModelId} WITHOUT A MODEL. Its text is a fixed passage and its timing a latency model "
+        + "({MaxSequences} sequences of {Context} positions, KV budget {KvBudgetTokens} tokens, prefill {PrefillMsPerToken} ms per uncached prompt token, "
+        + "decode step {DecodeBaseMs} ms + {DecodeMsPerSequence} ms per sequence + {DecodeMsPerKvToken} ms per KV position read).")]
+    private static partial void LogSimulated(ILogger logger, string modelId, int maxSequences, int context, int kvBudgetTokens,
+        double prefillMsPerToken, double decodeBaseMs, double decodeMsPerSequence, double decodeMsPerKvToken);
 
     [LoggerMessage(LogLevel.Information, "Loading model folder {Folder} (execution provider preference {Preference}).")]
     private static partial void LogLoading(ILogger logger, string folder, string preference);

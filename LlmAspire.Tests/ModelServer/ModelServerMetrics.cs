@@ -47,11 +47,14 @@ internal sealed partial class ModelServerMetrics
     }
 
     /// <summary>The value of <paramref name="name"/> for the served model (and <paramref name="labels"/>); fails when there is no such sample.</summary>
-    public double Value(string name, params (string Name, string Value)[] labels)
+    public double Value(string name, params (string Name, string Value)[] labels) => ModelValue(AppHost.AspireAppFixture.ModelId, name, labels);
+
+    /// <summary>The value of <paramref name="name"/> for model <paramref name="modelId"/> (and <paramref name="labels"/>); fails when there is no such sample.</summary>
+    public double ModelValue(string modelId, string name, params (string Name, string Value)[] labels)
     {
         var matches = _samples
             .Where(sample => sample.Name == name
-                && sample.Labels.TryGetValue("model_name", out var model) && model == AppHost.AspireAppFixture.ModelId
+                && sample.Labels.TryGetValue("model_name", out var model) && model == modelId
                 && labels.All(label => sample.Labels.TryGetValue(label.Name, out var value) && value == label.Value))
             .ToList();
         Assert.True(matches.Count == 1, $"expected one sample of {name} {string.Join(',', labels)}, found {matches.Count}:\n{Text}");
