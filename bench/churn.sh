@@ -3,21 +3,21 @@
 # configured with four model server addresses and three of those servers as plain processes on 127.0.0.1 (as
 # bench/soak.sh does), then runs `llmaspire bench serve` through the gateway at a steady rate with half the requests
 # streamed, and meanwhile:
-#   (a) SIGTERMs modelserver-1 and waits for it to drain and exit (it stays down);
+#   (a) SIGTERMs modelserver-1 (once its engine runs a request) and waits for it to drain and exit (it stays down);
 #   (b) starts modelserver-3, whose address the gateway had from the start, and waits for it to be healthy;
 #   (c) restarts every running server one after another: SIGTERM, wait for the exit, start again, wait for /health,
 #       then SETTLE seconds (the gateway's probe interval plus passive health's reactivation period) before the next.
 # The bench's report counts failed non-streamed requests and streams broken after they began; both should be 0.
 # Writes $OUT/churn.md (command, timeline, counts), $OUT/churn.json (bench serve's result), logs in $OUT/logs/churn-*.
 # Exits 1 when a request or a started stream was lost, or when the bench ended before the churn did.
-# Usage: bench/churn.sh     (env: RATE=8 PROMPTS=1200 OUTPUT_LEN=384 STREAM_RATIO=0.5 SETTLE=15 GRACE=30 OUT=bench/results)
+# Usage: bench/churn.sh     (env: RATE=4 PROMPTS=960 OUTPUT_LEN=256 STREAM_RATIO=0.5 SETTLE=15 GRACE=30 OUT=bench/results)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=${OUT:-bench/results}
-RATE=${RATE:-8}
-PROMPTS=${PROMPTS:-1200}
-OUTPUT_LEN=${OUTPUT_LEN:-384}
+RATE=${RATE:-4}
+PROMPTS=${PROMPTS:-960}
+OUTPUT_LEN=${OUTPUT_LEN:-256}
 STREAM_RATIO=${STREAM_RATIO:-0.5}
 SETTLE=${SETTLE:-15}
 GRACE=${GRACE:-30}
@@ -46,9 +46,13 @@ start_server() { # start_server I: modelserver-I on its port (a fresh log per st
 T0=$(date +%s.%N)
 TIMELINE=()
 note() { local t; t=$(awk "BEGIN { print $(date +%s.%N) - $T0 }"); TIMELINE+=("$(printf '%6.1f s  %s' "$t" "$1")"); echo "$(printf '%6.1f s' "$t")  $1"; }
-stop_server() { # stop_server I: SIGTERM, then wait for the exit (the drain ends within GRACE seconds)
-  local i=$1 pid=${SERVER_PID[$1]} rc=0
-  note "SIGTERM modelserver-$i (pid $pid)"
+in_flight() { # in_flight PORT: requests the server runs or queues, from its /metrics (0 when it does not answer)
+  { curl -s --max-time 5 "http://127.0.0.1:$1/metrics" || true; } | awk '/^vllm:num_requests_(running|waiting)\{/ { n += $NF } END { print n + 0 }'
+}
+stop_server() { # stop_server I: SIGTERM while it runs something (waited for, at most 10 s), then wait for the exit
+  local i=$1 pid=${SERVER_PID[$1]} rc=0 busy=0
+  for _ in $(seq 1 200); do busy=$(in_flight "${PORTS[$i]}"); [ "$busy" != 0 ] && break; sleep 0.05; done
+  note "SIGTERM modelserver-$i (pid $pid) with $busy requests in its engine"
   kill -TERM "$pid"
   wait "$pid" || rc=$?
   note "modelserver-$i exited (code $rc)"
@@ -71,7 +75,7 @@ BENCH=(bench serve --base-url "http://127.0.0.1:$GW" --label churn --request-rat
   --result-json "$OUT/churn.json")
 echo "== bench: llmaspire ${BENCH[*]}"
 T0=$(date +%s.%N)
-llmaspire "${BENCH[@]}" > "$OUT/logs/churn-bench.txt" 2>&1 & BENCH_PID=$!
+llmaspire "${BENCH[@]}" > "$OUT/logs/churn-bench.txt" 2>&1 & BENCH_PID=$!; PIDS+=("$BENCH_PID")
 note "bench serve started: $RATE req/s, $PROMPTS requests, ${STREAM_RATIO} streamed"
 sleep 15
 
@@ -94,7 +98,7 @@ kill -0 "$BENCH_PID" 2>/dev/null || CHURN_LATE=1
 rc=0; wait "$BENCH_PID" || rc=$?
 note "bench serve ended (code $rc)"
 RETRIES=$(curl -s "http://127.0.0.1:$GW/metrics" | grep '^llmaspire_gateway_retries_total' || true)
-DRAINS=$(grep -h "Drained\|grace period ended" "$OUT"/logs/churn-modelserver-*.log | sed 's/^/    /' || true)
+DRAINS=$(grep -h "Stopping: \|Drained\|grace period ended" "$OUT"/logs/churn-modelserver-*.log | sed 's/^ */    /' || true)
 stop_all; trap - EXIT
 
 read -r FAILED_PLAIN BROKEN BEFORE STREAMED TOTAL < <(python3 -c "
