@@ -91,6 +91,14 @@ public sealed class ModelServerOptions : IValidatableObject
     [Range(1024, 1L << 30)]
     public long MaxRequestBodyBytes { get; set; } = 1 << 20;
 
+    /// <summary>
+    /// Seconds a stopping server (SIGTERM) keeps serving the generations it already runs, streams included, while it
+    /// refuses new ones with 503 <c>shutting_down</c> and reports unready; then it exits. The host's shutdown timeout is
+    /// raised to cover it. Kubernetes' <c>terminationGracePeriodSeconds</c> must exceed it plus the <c>preStop</c> sleep.
+    /// </summary>
+    [Range(0, 3600)]
+    public int ShutdownGracePeriodSeconds { get; set; } = 30;
+
     /// <summary>The engine's settings: <see cref="MaxSequences"/>, <see cref="MaxContext"/>, <see cref="MaxQueue"/>, <see cref="IntraOpThreads"/> and the spinning mode.</summary>
     public EngineOptions GetEngineOptions() => new()
     {

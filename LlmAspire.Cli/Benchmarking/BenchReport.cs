@@ -18,6 +18,17 @@ public static class BenchReport
         Row("Request rate (req/s):", rate + (run.MaxConcurrency is { } c ? $", max concurrency {c}" : string.Empty));
         Row("Successful requests:", m.Completed.ToString(CultureInfo.InvariantCulture));
         Row("Failed requests:", m.Failed.ToString(CultureInfo.InvariantCulture));
+        if (m.Streamed > 0 && m.Streamed < m.Completed + m.Failed)
+        {
+            Row("Streamed requests:", m.Streamed.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (m.Failed > 0 || (m.Streamed > 0 && m.Streamed < m.Completed + m.Failed))
+        {
+            Row("Failed non-streamed requests:", m.FailedNonStreamed.ToString(CultureInfo.InvariantCulture));
+            Row("Streams broken after they started:", m.StreamsBroken.ToString(CultureInfo.InvariantCulture));
+            Row("Streams failed before they started:", m.StreamsFailedBeforeStart.ToString(CultureInfo.InvariantCulture));
+        }
         Number("Benchmark duration (s):", m.DurationSeconds);
         Row("Total input tokens:", m.TotalInputTokens.ToString(CultureInfo.InvariantCulture));
         Row("Total generated tokens:", m.TotalOutputTokens.ToString(CultureInfo.InvariantCulture));

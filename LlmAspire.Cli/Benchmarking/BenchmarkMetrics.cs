@@ -22,6 +22,22 @@ public sealed record BenchmarkMetrics
     [JsonPropertyName("failed")]
     public int Failed { get; init; }
 
+    /// <summary>Requests sent streamed (the rest were not).</summary>
+    [JsonPropertyName("streamed")]
+    public int Streamed { get; init; }
+
+    /// <summary>Non-streamed requests that failed: each one a request lost to the client.</summary>
+    [JsonPropertyName("failed_non_streamed")]
+    public int FailedNonStreamed { get; init; }
+
+    /// <summary>Streams that failed after their answer began (<see cref="RequestOutcome.StreamStarted"/>): broken mid-way.</summary>
+    [JsonPropertyName("streams_broken")]
+    public int StreamsBroken { get; init; }
+
+    /// <summary>Streams that failed before their answer began (refused with an error status, or no answer at all).</summary>
+    [JsonPropertyName("streams_failed_before_start")]
+    public int StreamsFailedBeforeStart { get; init; }
+
     /// <summary>Failure messages with how often each occurred, most frequent first.</summary>
     [JsonPropertyName("errors")]
     public IReadOnlyDictionary<string, int> Errors { get; init; } = new Dictionary<string, int>();
@@ -79,6 +95,10 @@ public sealed record BenchmarkMetrics
         {
             Completed = done.Length,
             Failed = outcomes.Count - done.Length,
+            Streamed = outcomes.Count(o => o.Stream),
+            FailedNonStreamed = outcomes.Count(o => !o.Success && !o.Stream),
+            StreamsBroken = outcomes.Count(o => !o.Success && o.Stream && o.StreamStarted),
+            StreamsFailedBeforeStart = outcomes.Count(o => !o.Success && o.Stream && !o.StreamStarted),
             Errors = outcomes.Where(o => !o.Success)
                 .GroupBy(o => o.Error ?? "unknown error")
                 .OrderByDescending(g => g.Count())

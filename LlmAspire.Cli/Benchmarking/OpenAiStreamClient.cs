@@ -20,24 +20,26 @@ public enum BenchEndpoint
 /// Sends one benchmark request to an OpenAI-compatible server and times it. Streamed (the default): server-sent events
 /// are read line by line, every non-empty content chunk is timestamped, <c>stream_options.include_usage</c> asks for
 /// exact token counts (without a usage chunk the content chunks are counted). Not streamed: TTFT is the whole latency.
+/// A prompt's own <see cref="BenchPrompt.Stream"/> overrides <paramref name="stream"/>.
 /// </summary>
 public sealed class OpenAiStreamClient(HttpClient http, BenchEndpoint endpoint, string? model, string? apiKey, double temperature, bool stream = true)
 {
     public async Task<RequestOutcome> SendAsync(BenchPrompt prompt, long runStartTimestamp, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(prompt);
+        bool streamed = prompt.Stream ?? stream;
         var body = new JsonObject
         {
             ["max_tokens"] = prompt.MaxTokens,
             ["temperature"] = temperature,
-            ["stream"] = stream,
+            ["stream"] = streamed,
         };
         if (model is not null)
         {
             body["model"] = model;
         }
 
-        if (stream)
+        if (streamed)
         {
             body["stream_options"] = new JsonObject { ["include_usage"] = true };
         }
@@ -65,7 +67,12 @@ public sealed class OpenAiStreamClient(HttpClient http, BenchEndpoint endpoint, 
 
         long start = Stopwatch.GetTimestamp();
         double startMs = Stopwatch.GetElapsedTime(runStartTimestamp, start).TotalMilliseconds;
-        RequestOutcome Failure(string error) => new() { Success = false, StartMs = startMs, MaxTokens = prompt.MaxTokens, Error = error, LatencyMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds };
+        bool started = false;
+        RequestOutcome Failure(string error) => new()
+        {
+            Success = false, StartMs = startMs, MaxTokens = prompt.MaxTokens, Error = error, LatencyMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds,
+            Stream = streamed, StreamStarted = started,
+        };
         // HttpClient.Timeout bounds only the wait for the headers here: bound the whole stream with it too.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (http.Timeout != Timeout.InfiniteTimeSpan)
@@ -84,7 +91,7 @@ public sealed class OpenAiStreamClient(HttpClient http, BenchEndpoint endpoint, 
                 return Failure($"HTTP {(int)response.StatusCode}: {ErrorMessage(text)}");
             }
 
-            if (!stream)
+            if (!streamed)
             {
                 string text = await response.Content.ReadAsStringAsync(token);
                 double latency = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -99,6 +106,8 @@ public sealed class OpenAiStreamClient(HttpClient http, BenchEndpoint endpoint, 
                 };
             }
 
+            // The answer began: nothing upstream can send this stream again elsewhere, so a failure from here on breaks it.
+            started = true;
             await using Stream content = await response.Content.ReadAsStreamAsync(token);
             using var reader = new StreamReader(content, Encoding.UTF8);
             double? ttft = null;
@@ -163,7 +172,7 @@ public sealed class OpenAiStreamClient(HttpClient http, BenchEndpoint endpoint, 
 
             return new RequestOutcome
             {
-                Success = true, StartMs = startMs, TtftMs = ttft.Value, LatencyMs = end, ChunkGapsMs = gaps, MaxTokens = prompt.MaxTokens, Cache = cache,
+                Success = true, StartMs = startMs, TtftMs = ttft.Value, LatencyMs = end, ChunkGapsMs = gaps, MaxTokens = prompt.MaxTokens, Cache = cache, Stream = true,
                 UsageReported = reported is not null,
                 PromptTokens = reported?.promptTokens ?? prompt.EstimatedInputTokens,
                 OutputTokens = reported?.completionTokens ?? chunks,

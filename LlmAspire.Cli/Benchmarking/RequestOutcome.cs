@@ -47,6 +47,17 @@ public sealed record RequestOutcome
     [JsonPropertyName("error")]
     public string? Error { get; init; }
 
+    /// <summary>Whether the request was streamed.</summary>
+    [JsonPropertyName("stream")]
+    public bool Stream { get; init; }
+
+    /// <summary>
+    /// Whether a streamed request's answer began (200 with its headers) before it ended: such a stream that failed was
+    /// broken mid-way, where nothing could send it again; one that failed before it began could have been retried.
+    /// </summary>
+    [JsonPropertyName("stream_started")]
+    public bool StreamStarted { get; init; }
+
     /// <summary>Time per output token after the first: (E2E − TTFT) / (output tokens − 1); null with fewer than two.</summary>
     [JsonIgnore]
     public double? TpotMs => Success && OutputTokens > 1 ? (LatencyMs - TtftMs) / (OutputTokens - 1) : null;

@@ -10,7 +10,9 @@ namespace LlmAspire.Cli.Commands;
 
 /// <summary>
 /// <c>bench serve</c>: drives any OpenAI-compatible server (the gateway, one model server, or another project's) with
-/// streamed requests and reports vLLM benchmark_serving's metrics; see <see cref="BenchmarkMetrics"/> for their definitions.
+/// streamed requests (or non-streamed ones, or a mix: <c>--stream-ratio</c>) and reports vLLM benchmark_serving's
+/// metrics; see <see cref="BenchmarkMetrics"/> for their definitions. Failures are counted apart by kind: non-streamed
+/// requests, streams broken after they began, streams refused before.
 /// </summary>
 internal static class BenchServeCommand
 {
@@ -35,6 +37,14 @@ internal static class BenchServeCommand
         var seed = new Option<int>("--seed") { Description = "Seed of prompts and arrival times", DefaultValueFactory = _ => 0 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0: greedy, deterministic, cacheable)", DefaultValueFactory = _ => 0 }.AtLeast(0.0);
         var noStream = new Option<bool>("--no-stream") { Description = "Send non-streamed requests (TTFT is then the whole latency)" };
+        var streamRatio = new Option<double?>("--stream-ratio") { Description = "Stream this share of the requests (0-1), interleaved evenly with non-streamed ones; the report counts failed non-streamed requests and broken streams apart" };
+        streamRatio.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double?>() is { } ratio && ratio is < 0 or > 1)
+            {
+                result.AddError("--stream-ratio must be between 0 and 1.");
+            }
+        });
         var goodput = new Option<string[]>("--goodput") { Description = "SLOs in ms for goodput: ttft:500 tpot:50 e2el:2000", AllowMultipleArgumentsPerToken = true };
         var resultJson = new Option<FileInfo?>("--result-json") { Description = "Write the result (metrics and every request) here" };
         var plotDir = new Option<DirectoryInfo?>("--plot-dir") { Description = "Write latency CDFs (and for a sweep, throughput and TTFT against rate) here" };
@@ -46,8 +56,15 @@ internal static class BenchServeCommand
         var command = new Command("serve", "Load-test an OpenAI-compatible server with streamed requests: TTFT, TPOT, ITL, E2E latency, throughput, goodput (vLLM's benchmark_serving metrics).")
         {
             baseUrl, endpoint, model, apiKey, requestRate, burstiness, maxConcurrency, numPrompts, warmup, dataset, inputLen, outputLen,
-            groups, prefixLen, jsonl, seed, temperature, noStream, goodput, resultJson, plotDir, plotFormat, label, timeout,
+            groups, prefixLen, jsonl, seed, temperature, noStream, streamRatio, goodput, resultJson, plotDir, plotFormat, label, timeout,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(noStream) && result.GetResult(streamRatio) is not null)
+            {
+                result.AddError("--no-stream and --stream-ratio cannot be used together (--stream-ratio 0 sends none streamed).");
+            }
+        });
         command.Validators.Add(result =>
         {
             if (result.GetValue(dataset) == "jsonl" && result.GetResult(jsonl) is null)
@@ -94,6 +111,12 @@ internal static class BenchServeCommand
 
             IReadOnlyList<BenchPrompt> prompts = Prompts(count, s);
             IReadOnlyList<BenchPrompt> warmupPrompts = kind == "jsonl" ? prompts.Take(warm).ToArray() : Prompts(warm, s + 1_000_003);
+            if (parse.GetValue(streamRatio) is { } ratio)
+            {
+                prompts = StreamMix.Apply(prompts, ratio);
+                warmupPrompts = StreamMix.Apply(warmupPrompts, ratio);
+            }
+
             string root = parse.GetRequiredValue(baseUrl).TrimEnd('/');
             if (root.EndsWith("/v1", StringComparison.Ordinal))
             {

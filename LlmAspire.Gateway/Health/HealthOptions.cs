@@ -1,11 +1,15 @@
 namespace LlmAspire.Gateway.Health;
 
-/// <summary>Passive health (ejection on transport failures) and the retry on another server, section <c>Gateway:Health</c>.</summary>
+/// <summary>
+/// Passive health (ejection on transport failures, and at once for a server that refuses connections or is shutting
+/// down: <see cref="ServerDrainEjection"/>) and the retry on another server, section <c>Gateway:Health</c>.
+/// </summary>
 public sealed class HealthOptions
 {
     /// <summary>
     /// Whether a request that failed before any response byte reached the client (a transport failure, or a 503 from
-    /// a server that is loading, draining or full) is forwarded once more, to another server.
+    /// a server that is loading, draining or full) is forwarded again, to another server not tried yet
+    /// (<see cref="RetryOnAnotherServerMiddleware.MaxAttempts"/> servers at most).
     /// </summary>
     public bool RetryOnAnotherServer { get; set; } = true;
 

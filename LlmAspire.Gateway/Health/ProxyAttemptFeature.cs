@@ -8,4 +8,7 @@ internal sealed class ProxyAttemptFeature
 
     /// <summary>The status of a response whose body was held back so the request can be retried; null if none was.</summary>
     public int? SuppressedStatus { get; set; }
+
+    /// <summary>Whether the held-back 503 said the server is shutting down (draining).</summary>
+    public bool ShuttingDown { get; set; }
 }

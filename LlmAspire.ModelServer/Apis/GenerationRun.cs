@@ -109,12 +109,16 @@ internal sealed partial class GenerationRun : IDisposable
         var id = idPrefix + RandomNumberGenerator.GetHexString(24, lowercase: true);
         var telemetry = services.Telemetry.StartRequest(operation, id, model.Id, request);
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+
+        // Counted before submitting, released when the response has ended: a draining server waits for it.
+        var response = services.Host.TrackResponse();
         try
         {
             var updates = model.Submit(request, cancellation.Token);
             telemetry.Queued(model.Waiting);
             run = new GenerationRun(services, id, model, generation, sampling, updates, cancellation, telemetry);
             context.Response.RegisterForDispose(run);
+            context.Response.RegisterForDispose(response);
             error = null;
             return true;
         }
@@ -137,6 +141,7 @@ internal sealed partial class GenerationRun : IDisposable
             Refused(services, telemetry, cancellation, "unavailable", "shutting_down");
         }
 
+        response.Dispose();
         return false;
     }
 

@@ -14,6 +14,9 @@ internal static class OpenAIErrors
     /// <summary>Seconds a client should wait before retrying while the model loads.</summary>
     public const int LoadingRetryAfterSeconds = 5;
 
+    /// <summary>The code of the 503 a stopping server answers new requests with.</summary>
+    public const string ShuttingDownCode = "shutting_down";
+
     /// <summary>Seconds a client should wait before retrying when the queue is full.</summary>
     public const int QueueFullRetryAfterSeconds = 1;
 
@@ -33,9 +36,21 @@ internal static class OpenAIErrors
         _ => ShuttingDown(response),
     };
 
-    /// <summary>503 with <c>Retry-After</c>: the server stops and takes no new requests.</summary>
-    public static JsonHttpResult<OpenAIErrorResponse> ShuttingDown(HttpResponse response) =>
-        Unavailable(response, "The server is shutting down.", "shutting_down", LoadingRetryAfterSeconds);
+    /// <summary>
+    /// 503 with <c>Retry-After</c>: the server stops and takes no new requests. It also closes the connection
+    /// (<c>Connection: close</c>), so a client or gateway holding it in its pool opens its next one elsewhere.
+    /// </summary>
+    public static JsonHttpResult<OpenAIErrorResponse> ShuttingDown(HttpResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        if (HttpProtocol.IsHttp11(response.HttpContext.Request.Protocol) || HttpProtocol.IsHttp10(response.HttpContext.Request.Protocol))
+        {
+            // HTTP/2 and later have no such header: their connections end with GOAWAY when Kestrel stops.
+            response.Headers.Connection = "close";
+        }
+
+        return Unavailable(response, "The server is shutting down.", ShuttingDownCode, LoadingRetryAfterSeconds);
+    }
 
     /// <summary>503 with <c>Retry-After</c>: every KV row is taken and the engine's waiting queue is full.</summary>
     public static JsonHttpResult<OpenAIErrorResponse> QueueFull(HttpResponse response, int waiting) =>

@@ -9,7 +9,7 @@ namespace LlmAspire.ModelServer.Hosting;
 /// <summary>
 /// Registers the model server: options, the model's owner and loader, health and telemetry (the OpenTelemetry meter and
 /// activity source, and vLLM's metrics on <see cref="VllmMetrics.Path"/>). The model check is Degraded while loading,
-/// which ServiceDefaults' /health answers with 503.
+/// which ServiceDefaults' /health answers with 503; on SIGTERM the server drains (<see cref="GracefulShutdown"/>).
 /// </summary>
 internal static class ModelServerHostingExtensions
 {
@@ -31,6 +31,9 @@ internal static class ModelServerHostingExtensions
         builder.Services.AddSingleton<VllmMetrics>();
         builder.Services.AddSingleton<ModelHost>();
         builder.Services.AddHostedService<ModelLoader>();
+        builder.Services.AddHostedService<GracefulShutdown>();
+        builder.Services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) =>
+            host.ShutdownTimeout = GracefulShutdown.ShutdownTimeout(host.ShutdownTimeout, configuration));
         builder.Services.AddSingleton<CompletionServices>();
 
         builder.Services.AddHealthChecks().AddCheck<ModelHealthCheck>(ModelHealthCheck.Name);

@@ -6,5 +6,8 @@ internal enum ModelStatus
     Loading,
     Ready,
     Failed,
+
+    /// <summary>The host is stopping: new requests are refused, the generations already running finish.</summary>
+    Draining,
     Stopped,
 }

@@ -1,47 +1,63 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
+using System.Text;
 using LlmAspire.Tests.Inference;
+using static LlmAspire.Tests.ModelServer.ModelServerHttp;
 
 namespace LlmAspire.Tests.ModelServer;
 
 /// <summary>
-/// The model server's own assembly built by this run, started as <c>dotnet LlmAspire.ModelServer.dll</c> and configured
-/// by environment variables, as an operator runs it; killed with its process tree on dispose.
+/// The model server's own assembly built by this run, run as <c>dotnet LlmAspire.ModelServer.dll</c> on a free local
+/// port and configured by environment variables, as an operator runs it; <see cref="Terminate"/> sends SIGTERM, as
+/// Kubernetes and systemd stop it. Disposal kills what still runs.
 /// </summary>
 internal sealed class ModelServerProcess : IDisposable
 {
     private readonly Process _process;
-    private readonly Task<string> _stdout;
-    private readonly Task<string> _stderr;
+    private readonly StringBuilder _output = new();
 
     private ModelServerProcess(Process process, Uri address)
     {
         _process = process;
         Address = address;
-        _stdout = process.StandardOutput.ReadToEndAsync();
-        _stderr = process.StandardError.ReadToEndAsync();
+        process.OutputDataReceived += (_, line) => Append(line.Data);
+        process.ErrorDataReceived += (_, line) => Append(line.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
     }
 
     public Uri Address { get; }
 
-    /// <summary>Starts a server of <paramref name="modelFolder"/> on a free port of 127.0.0.1.</summary>
+    /// <summary>What the process wrote to stdout and stderr so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts the server on <paramref name="modelFolder"/> (null: the built-in demo model) on the CPU, on a free port of 127.0.0.1.</summary>
     public static ModelServerProcess Start(string? modelFolder, params (string Name, string Value)[] environment) =>
         Start(modelFolder, new Uri($"http://127.0.0.1:{FreePort(IPAddress.Loopback)}"), environment);
 
-    /// <summary>Starts a server of <paramref name="modelFolder"/> listening on <paramref name="address"/>.</summary>
+    /// <summary>Starts the server on <paramref name="modelFolder"/> listening on <paramref name="address"/>.</summary>
     public static ModelServerProcess Start(string? modelFolder, Uri address, params (string Name, string Value)[] environment)
     {
-        var assembly = FindAssembly();
         var startInfo = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } dotnet ? dotnet : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(assembly)!,
+            WorkingDirectory = Path.GetDirectoryName(FindAssembly())!,
         };
-        startInfo.ArgumentList.Add(assembly);
+        startInfo.ArgumentList.Add(FindAssembly());
         startInfo.Environment["ASPNETCORE_URLS"] = address.ToString();
         startInfo.Environment["ModelServer__ExecutionProvider"] = "cpu";
         startInfo.Environment["ModelServer__ModelPath"] = modelFolder ?? "";
@@ -61,22 +77,36 @@ internal sealed class ModelServerProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>A client of this server.</summary>
+    public HttpClient CreateClient() => new() { BaseAddress = Address, Timeout = RequestTimeout };
+
+    /// <summary>Sends SIGTERM (<c>kill -TERM</c>): the host's graceful stop, as Kubernetes begins a pod's termination.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", _process.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false })
+            ?? throw new InvalidOperationException("kill did not start.");
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     public async Task<(int ExitCode, string Output)> WaitForExitAsync(TimeSpan timeout)
     {
         using var cancellation = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cancellation.Token);
-        return (_process.ExitCode, await _stdout + await _stderr);
+        return (_process.ExitCode, Output);
     }
 
+    /// <summary>Polls <c>/health</c> until it answers 200 (bounded); fails at once if the process exits.</summary>
     public async Task<HttpClient> WaitUntilHealthyAsync(TimeSpan timeout)
     {
-        var client = new HttpClient { BaseAddress = Address, Timeout = ModelServerHttp.RequestTimeout };
+        var client = CreateClient();
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < timeout)
         {
             if (_process.HasExited)
             {
-                Assert.Fail($"The model server exited: {await _stdout}{await _stderr}");
+                client.Dispose();
+                Assert.Fail($"The model server exited: {Output}");
             }
 
             try
@@ -108,6 +138,19 @@ internal sealed class ModelServerProcess : IDisposable
         }
 
         _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
     }
 
     private static string FindAssembly()
