@@ -236,6 +236,16 @@ public sealed partial class ResponseCacheMiddleware
 
         if (_liveStreams.TryBegin(key, out var live))
         {
+            // The lookup above and this registration are two steps: an identical stream may have been stored and
+            // taken off the list between them. Its recorder stores before it leaves the list, so look once more.
+            if (await LookupAsync(key, aborted) is { } storedMeanwhile)
+            {
+                live.Complete(cutShort: true);
+                _liveStreams.End(key, live);
+                await WriteHitAsync(context, storedMeanwhile);
+                return;
+            }
+
             Mark(context, Outcome.Miss, stream: true);
             await ForwardRecordingAsync(context, key, live, registered: true);
             return;
@@ -243,6 +253,13 @@ public sealed partial class ResponseCacheMiddleware
 
         if (live.Length <= _options.MaxEntryBytes && await TryFollowAsync(context, live))
         {
+            return;
+        }
+
+        // The followed stream never started well (or was the short-lived registration above): it may be stored now.
+        if (await LookupAsync(key, aborted) is { } storedSince)
+        {
+            await WriteHitAsync(context, storedSince);
             return;
         }
 
