@@ -9,7 +9,8 @@
 #  - 2 gateways sharing Redis (both on GATEWAY2_CPU, so the same one core unless set otherwise): the same.
 # "added" = p50/p99 through the gateway minus p50/p99 direct at the same rate. "gw CPU µs/req" = the gateway
 # processes' CPU time (utime + stime) over the run divided by the requests answered: 1e6 / that is what one core
-# would serve, which holds up on a busy machine better than the req/s does.
+# would serve, which holds up on a busy machine better than the req/s does. "Redis calls/req" = EVAL/EVALSHA calls
+# (the rate-limit check and the token corrections) over the requests answered.
 # Usage: bench/gateway-capacity.sh   (env: SERVERS=4 RATES="500 1000 2000" DURATION=10 WARMUP=3 CONNECTIONS=32
 #        MAX_TOKENS=2 OUT=bench/results/gateway-capacity BASE_PORT=18480 GATEWAY_CPU=1 GATEWAY2_CPU=1 LOAD_CPUS=0)
 set -euo pipefail
@@ -69,13 +70,17 @@ load() {
   on_load dotnet "$OUT/loadgen/loadgen.dll" "${targets[@]}" --body "$BODY" "${HEADERS[@]}" --duration "$WARMUP" --warmup 0 "${mode[@]}" > /dev/null
   local before=0 after=0
   [ -n "$pids" ] && before=$(cpu_ticks ${pids//,/ })
+  redis-cli -p "$REDIS_PORT" config resetstat > /dev/null
   on_load dotnet "$OUT/loadgen/loadgen.dll" "${targets[@]}" --body "$BODY" "${HEADERS[@]}" --duration "$DURATION" --warmup 0 "${mode[@]}" > "$OUT/$label.json"
   [ -n "$pids" ] && after=$(cpu_ticks ${pids//,/ })
-  python3 - "$OUT/$label.json" "$((after - before))" "$(getconf CLK_TCK)" <<'PY'
+  local scripts
+  scripts=$(redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' | awk -F'[=,]' '/^cmdstat_eval(sha)?:/ {n += $2} END {print n + 0}')
+  python3 - "$OUT/$label.json" "$((after - before))" "$(getconf CLK_TCK)" "$scripts" <<'PY'
 import json, sys
-path, ticks, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, ticks, hz, scripts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 d = json.load(open(path))
 d["gw_cpu_us_per_req"] = round(ticks / hz * 1e6 / max(d["ok"], 1), 1) if ticks else None
+d["redis_calls_per_req"] = round(scripts / max(d["ok"], 1), 2) if ticks else None
 json.dump(d, open(path, "w"))
 PY
   echo "  $label: $(cat "$OUT/$label.json")"
@@ -105,11 +110,11 @@ r = lambda name: json.load(open(os.path.join(out, name + ".json")))
 fmt = lambda v, f="{:,.2f}": "–" if v is None else f.format(v)
 print(open(os.path.join(out, "machine.txt")).read().strip().replace("\n", "; "))
 print()
-print("| setup | offered req/s | achieved req/s | failed | p50 ms | p99 ms | added p50 ms | added p99 ms | gw CPU µs/req | req/s per gw core |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| setup | offered req/s | achieved req/s | failed | p50 ms | p99 ms | added p50 ms | added p99 ms | gw CPU µs/req | req/s per gw core | Redis calls/req |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for rate in rates:
     d = r(f"direct-{rate}")
-    print(f"| direct | {int(rate):,} | {d['rps']:,.0f} | {d['failed']} | {d['p50_ms']:.2f} | {d['p99_ms']:.2f} | | | | |")
+    print(f"| direct | {int(rate):,} | {d['rps']:,.0f} | {d['failed']} | {d['p50_ms']:.2f} | {d['p99_ms']:.2f} | | | | | |")
 for setup, label in (("gw1", "1 gateway"), ("gw2", "2 gateways, Redis")):
     for rate in ["saturation"] + rates:
         d = r(f"{setup}-{rate}")
@@ -117,5 +122,5 @@ for setup, label in (("gw1", "1 gateway"), ("gw2", "2 gateways, Redis")):
         cpu = d.get("gw_cpu_us_per_req")
         print(f"| {label} | {'closed loop' if base is None else f'{int(rate):,}'} | {d['rps']:,.0f} | {d['failed']} | {d['p50_ms']:.2f} | {d['p99_ms']:.2f} | "
               f"{fmt(None if base is None else d['p50_ms'] - base['p50_ms'])} | {fmt(None if base is None else d['p99_ms'] - base['p99_ms'])} | "
-              f"{fmt(cpu, '{:,.0f}')} | {fmt(None if not cpu else 1e6 / cpu, '{:,.0f}')} |")
+              f"{fmt(cpu, '{:,.0f}')} | {fmt(None if not cpu else 1e6 / cpu, '{:,.0f}')} | {fmt(d.get('redis_calls_per_req'))} |")
 PY
