@@ -61,7 +61,11 @@ grep -qi '^x-cache: *bypass' "$OUT/logs/check-headers.txt" || { echo "cache not 
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW1/v1/completions" -H 'Content-Type: application/json' -d "$BODY")" = 401 ] \
   || { echo "no 401 without a key"; exit 1; }
 
-cpu_ticks() { local total=0; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
+cpu_ticks() {
+  local total=0
+  for pid in "$@"; do [ -r "/proc/$pid/stat" ] || { echo "gateway $pid is gone (see $OUT/logs)" >&2; exit 1; }; total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  echo "$total"
+}
 # load LABEL PIDS(comma-separated) URL-ARGS... -- MODE-ARGS...: writes $OUT/LABEL.json with the gateway CPU per request.
 load() {
   local label=$1 pids=$2; shift 2

@@ -7,7 +7,7 @@
 //
 // --rate R: open loop, R requests a second on a fixed schedule whatever the answers do (so a slow server cannot slow
 // the arrivals down); latency is timed from each request's scheduled start, so a late send counts against the
-// server and not in its favour. --connections C: closed loop, C requests always in flight, for the saturation rate.
+// server and not in its favour; at most --max-connections (256) per URL. --connections C: closed loop, C requests always in flight, for the saturation rate.
 // URLs are taken in turn. Prints one JSON line: achieved req/s, ok and failed counts, p50/p90/p99 in ms.
 using System.Diagnostics;
 using System.Globalization;
@@ -19,6 +19,7 @@ var headers = new List<(string Name, string Value)>();
 string body = "{}";
 double rate = 0, duration = 10, warmup = 2;
 var connections = 0;
+var maxConnections = 256;
 for (var i = 0; i < args.Length; i += 2)
 {
     var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
@@ -32,6 +33,7 @@ for (var i = 0; i < args.Length; i += 2)
             break;
         case "--rate": rate = double.Parse(value, CultureInfo.InvariantCulture); break;
         case "--connections": connections = int.Parse(value, CultureInfo.InvariantCulture); break;
+        case "--max-connections": maxConnections = int.Parse(value, CultureInfo.InvariantCulture); break;
         case "--duration": duration = double.Parse(value, CultureInfo.InvariantCulture); break;
         case "--warmup": warmup = double.Parse(value, CultureInfo.InvariantCulture); break;
         default: throw new ArgumentException($"unknown option {args[i]}");
@@ -50,7 +52,9 @@ using var client = new HttpClient(new SocketsHttpHandler
     UseCookies = false,
     AutomaticDecompression = DecompressionMethods.None,
     PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-    MaxConnectionsPerServer = connections > 0 ? connections : int.MaxValue,
+    // Open loop: requests beyond this many in flight per URL wait for a connection (their wait counts in their
+    // latency), rather than opening sockets without bound when the target falls behind.
+    MaxConnectionsPerServer = connections > 0 ? connections : maxConnections,
 })
 { Timeout = TimeSpan.FromSeconds(30) };
 var payload = Encoding.UTF8.GetBytes(body);
