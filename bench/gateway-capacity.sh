@@ -32,7 +32,7 @@ BUILD_PROJECTS="LlmAspire.ModelServer LlmAspire.Gateway"
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 machine_info
-dotnet build -c Release bench/loadgen/loadgen.cs -o "$OUT/loadgen" -v q -nologo > "$OUT/logs/build-loadgen.log" 2>&1 || { tail -20 "$OUT/logs/build-loadgen.log"; exit 1; }
+dotnet build -c Release bench/loadgen/loadgen.cs -o bench/loadgen/bin -v q -nologo > "$OUT/logs/build-loadgen.log" 2>&1 || { tail -20 "$OUT/logs/build-loadgen.log"; exit 1; }
 
 KEY=sk-bench-gateway-capacity
 REDIS_PORT=$((BASE_PORT + 9)); GW1=$((BASE_PORT + 0)); GW2=$((BASE_PORT + 1))
@@ -71,11 +71,11 @@ load() {
   local label=$1 pids=$2; shift 2
   local targets=() mode=()
   while [ "$1" != -- ]; do targets+=(--url "$1/v1/completions"); shift; done; shift; mode=("$@")
-  on_load dotnet "$OUT/loadgen/loadgen.dll" "${targets[@]}" --body "$BODY" "${HEADERS[@]}" --duration "$WARMUP" --warmup 0 "${mode[@]}" > /dev/null
+  on_load dotnet bench/loadgen/bin/loadgen.dll "${targets[@]}" --body "$BODY" "${HEADERS[@]}" --duration "$WARMUP" --warmup 0 "${mode[@]}" > /dev/null
   local before=0 after=0
   [ -n "$pids" ] && before=$(cpu_ticks ${pids//,/ })
   redis-cli -p "$REDIS_PORT" config resetstat > /dev/null
-  on_load dotnet "$OUT/loadgen/loadgen.dll" "${targets[@]}" --body "$BODY" "${HEADERS[@]}" --duration "$DURATION" --warmup 0 "${mode[@]}" > "$OUT/$label.json"
+  on_load dotnet bench/loadgen/bin/loadgen.dll "${targets[@]}" --body "$BODY" "${HEADERS[@]}" --duration "$DURATION" --warmup 0 "${mode[@]}" > "$OUT/$label.json"
   [ -n "$pids" ] && after=$(cpu_ticks ${pids//,/ })
   local scripts
   scripts=$(redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' | awk -F'[=,]' '/^cmdstat_eval(sha)?:/ {n += $2} END {print n + 0}')
