@@ -106,19 +106,24 @@ public sealed class RedisRateLimitStore(IConnectionMultiplexer redis, RedisCircu
     public Task AdjustTokensAsync(string identity, long windowIndex, long delta, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identity);
+        Task sent;
+        bool start;
         lock (_gate)
         {
             _pending.Add((identity, Key(identity, 't', windowIndex), delta));
             _pendingSent ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var sent = _pendingSent.Task;
-            if (!_sending)
-            {
-                _sending = true;
-                _ = SendCorrectionsAsync();
-            }
-
-            return sent;
+            sent = _pendingSent.Task;
+            start = !_sending;
+            _sending = true;
         }
+
+        if (start)
+        {
+            // Outside the lock: the first call is written to Redis before this returns.
+            _ = SendCorrectionsAsync();
+        }
+
+        return sent;
     }
 
     /// <summary>Sends what is queued, then what queued meanwhile, until nothing is; one sender at a time.</summary>
