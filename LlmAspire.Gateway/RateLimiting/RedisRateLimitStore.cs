@@ -10,6 +10,9 @@ namespace LlmAspire.Gateway.RateLimiting;
 /// budgets, decides as <see cref="SlidingWindow.Allows"/> does and spends, atomically. A key's counters share a
 /// hash slot (<c>{id}</c>), so the script also runs on a cluster. When Redis does not answer within
 /// <see cref="GatewayRedisOptions.OperationTimeout"/> the store answers null (the middleware lets the request through).
+/// Token corrections are group-committed: while one correction round trip is in flight, the corrections that arrive
+/// queue and go together in the next one (one script call per API key, applied in arrival order), so under load a
+/// gateway makes about one Redis call per request instead of two, and an idle one sends each correction at once.
 /// </summary>
 public sealed class RedisRateLimitStore(IConnectionMultiplexer redis, RedisCircuitBreaker breaker) : IRateLimitStore
 {
@@ -39,13 +42,24 @@ public sealed class RedisRateLimitStore(IConnectionMultiplexer redis, RedisCircu
         return {allowed, rp, rc, tp, tc}
         """;
 
+    /// <summary>Each KEYS[i] (one key's token counters, so one hash slot) corrected by ARGV[i], in order, never below zero.</summary>
     private const string AdjustScript = """
-        if redis.call('EXISTS', KEYS[1]) == 1 then
-          local v = redis.call('INCRBY', KEYS[1], ARGV[1])
-          if v < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL') end
+        for i = 1, #KEYS do
+          if redis.call('EXISTS', KEYS[i]) == 1 then
+            local v = redis.call('INCRBY', KEYS[i], ARGV[i])
+            if v < 0 then redis.call('SET', KEYS[i], 0, 'KEEPTTL') end
+          end
         end
         return 0
         """;
+
+    /// <summary>Most corrections of one key sent in one script call.</summary>
+    private const int MaxCorrectionsPerCall = 256;
+
+    private readonly Lock _gate = new();
+    private List<(string Identity, RedisKey Key, long Delta)> _pending = [];
+    private TaskCompletionSource? _pendingSent;
+    private bool _sending;
 
     /// <summary>Counters outlive their window by one more, while they weigh on the next.</summary>
     private static readonly long s_ttlMs = (long)(SlidingWindow.Minute * 2).TotalMilliseconds + 5_000;
@@ -88,9 +102,65 @@ public sealed class RedisRateLimitStore(IConnectionMultiplexer redis, RedisCircu
     }
 
     /// <inheritdoc />
-    public Task AdjustTokensAsync(string identity, long windowIndex, long delta, CancellationToken cancellationToken) =>
-        breaker.TryRunAsync(
-            "rate limit correction",
-            _ => redis.GetDatabase().ScriptEvaluateAsync(AdjustScript, [Key(identity, 't', windowIndex)], [delta]),
-            cancellationToken);
+    /// <remarks>The task ends when the round trip that carried this correction has ended (or failed, which is logged by the breaker).</remarks>
+    public Task AdjustTokensAsync(string identity, long windowIndex, long delta, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        Task sent;
+        bool start;
+        lock (_gate)
+        {
+            _pending.Add((identity, Key(identity, 't', windowIndex), delta));
+            _pendingSent ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            sent = _pendingSent.Task;
+            start = !_sending;
+            _sending = true;
+        }
+
+        if (start)
+        {
+            // Outside the lock: the first call is written to Redis before this returns.
+            _ = SendCorrectionsAsync();
+        }
+
+        return sent;
+    }
+
+    /// <summary>Sends what is queued, then what queued meanwhile, until nothing is; one sender at a time.</summary>
+    private async Task SendCorrectionsAsync()
+    {
+        while (true)
+        {
+            List<(string Identity, RedisKey Key, long Delta)> batch;
+            TaskCompletionSource sent;
+            lock (_gate)
+            {
+                if (_pending.Count == 0)
+                {
+                    _sending = false;
+                    return;
+                }
+
+                (batch, _pending) = (_pending, []);
+                sent = _pendingSent!;
+                _pendingSent = null;
+            }
+
+            try
+            {
+                // A key's counters share a hash slot; different keys may not, so each key gets its own call.
+                await Task.WhenAll(batch.GroupBy(correction => correction.Identity, StringComparer.Ordinal)
+                    .SelectMany(corrections => corrections.Chunk(MaxCorrectionsPerCall))
+                    .Select(chunk => breaker.TryRunAsync(
+                        "rate limit correction",
+                        _ => redis.GetDatabase().ScriptEvaluateAsync(
+                            AdjustScript, [.. chunk.Select(correction => correction.Key)], [.. chunk.Select(correction => (RedisValue)correction.Delta)]),
+                        CancellationToken.None)));
+            }
+            finally
+            {
+                sent.TrySetResult();
+            }
+        }
+    }
 }

@@ -4,7 +4,7 @@ namespace LlmAspire.Tests.Gateway;
 
 /// <summary>
 /// The gateway's runtime settings as built (its <c>runtimeconfig.json</c>): workstation GC, concurrent, and no dynamic
-/// PGO, the choices that keep its memory flat under load (docs/BENCHMARKS.md, Soak).
+/// PGO, the choices that keep its memory flat under load (docs/BENCHMARKS.md, Soak), and no thread-pool spinning (Gateway capacity).
 /// </summary>
 public sealed class GatewayRuntimeConfigTests
 {
@@ -23,5 +23,12 @@ public sealed class GatewayRuntimeConfigTests
     {
         Assert.True(ConfigProperties().TryGetProperty(property, out var value), $"{property} is not set");
         Assert.Equal(expected, value.GetBoolean());
+    }
+
+    [Fact]
+    public void RuntimeConfig_TurnsThreadPoolSpinningOff()
+    {
+        Assert.True(ConfigProperties().TryGetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit", out var value), "the spin limit is not set");
+        Assert.Equal("0", value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText());
     }
 }
