@@ -269,6 +269,7 @@ public sealed class LoadBalancingPolicyTests
     {
         var destinations = Destinations("a", "b", "c");
         _fake.Options.AffinityMargin = 4;
+        _fake.Options.PrefixLength = 20;
         var policy = PrefixAffinity();
         var prompt = "Story 7: a long shared system prompt";
         _fake.Read(destinations[0], running: 3);
