@@ -21,25 +21,25 @@ QUICK=0
 OUT=${OUT:-bench/results/fleet}
 BASE_PORT=${BASE_PORT:-19000}
 if [ "$QUICK" = 1 ]; then
-  FLEETS=${FLEETS:-16}; DURATION=${DURATION:-6}; FRACTIONS=${FRACTIONS:-0.9}
+  FLEETS=${FLEETS:-16}; DURATION=${DURATION:-6}; FRACTIONS=${FRACTIONS:-0.95}
 else
-  FLEETS=${FLEETS:-16 64}; DURATION=${DURATION:-10}; FRACTIONS=${FRACTIONS:-0.5 0.9}
+  FLEETS=${FLEETS:-16 64}; DURATION=${DURATION:-10}; FRACTIONS=${FRACTIONS:-0.6 0.95}
 fi
 POLICIES=${POLICIES:-RoundRobin LeastRequests PowerOfTwoChoices LoadAware PrefixAffinity}
 mkdir -p "$OUT" "$OUT/logs"
 
 # The scaled-down server (see docs/BENCHMARKS.md for why each value): a prompt token costs 1 ms (25× an H100's
-# 0.04), so an uncached ~1,150-token prompt takes ~1.15 s and one server admits < 1 uncached request/s; 8,192 KV
-# tokens hold ~6 such prefixes; 16 rows; 512-token prefill chunks.
+# 0.04), so an uncached ~800-token prompt takes ~0.8 s and one server completes ~1.2 uncached requests/s; 8,192 KV
+# tokens hold ~9 such prompts (running ones included); 16 rows; 512-token prefill chunks.
 PREFILL_MS=${PREFILL_MS:-1.0}
 export ModelServer__Engine=simulated ModelServer__Simulated__PrefillMsPerToken=$PREFILL_MS \
   ModelServer__Simulated__KvBudgetTokens=${KV_BUDGET:-8192} ModelServer__Simulated__MaxSequences=16 \
   ModelServer__Simulated__ContextLength=2048 ModelServer__Simulated__PrefillChunkTokens=512
-PREFIX_WORDS=200   # ~1,100 tokens of the simulated tokenizer (about 5.5 tokens a word)
-SUFFIX_WORDS=8     # ~45 tokens
+PREFIX_WORDS=200   # ~760 tokens of the simulated tokenizer (about 3.8 tokens a word)
+SUFFIX_WORDS=8     # ~30 tokens
 RANDOM_WORDS=200   # random prompts as long as a shared prefix, so both workloads have the same uncached cost
 OUTPUT_TOKENS=8
-UNCACHED_S=1.2     # seconds of prefill an uncached prompt costs one server (PREFILL_MS × ~1,150 tokens + steps)
+UNCACHED_S=0.82    # seconds of prefill an uncached prompt costs one server (PREFILL_MS × ~800 tokens + 2 steps' base)
 
 BUILD_PROJECTS="LlmAspire.Cli LlmAspire.ModelServer LlmAspire.Gateway"
 LOG_PREFIX=fleet-
@@ -57,7 +57,7 @@ hit_counters() { # ports... → "hits queries" summed over the servers' vllm:pre
 
 T0=$(date +%s)
 for N in $FLEETS; do
-  DIR="$OUT/fleet-$N"; mkdir -p "$DIR"
+  DIR="$OUT/fleet-$N"; mkdir -p "$DIR"; rm -f "$DIR"/*.json "$DIR"/*.svg "$DIR"/*.md; : > "$DIR/hits.txt"
   GROUPS_N=$((2 * N + 1))   # odd, so round-robin's turn never lines up with the groups' turn (prompt i is group i mod G)
   CAPACITY=$(echo "$N / $UNCACHED_S" | bc -l)
   echo "== fleet of $N simulated servers (load $(cut -d' ' -f1-3 /proc/loadavg)); $GROUPS_N prefix groups; uncached capacity ~$(printf %.1f "$CAPACITY") req/s"
