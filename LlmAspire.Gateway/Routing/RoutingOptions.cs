@@ -30,6 +30,12 @@ public sealed class RoutingOptions
     /// </summary>
     public double AffinityMargin { get; set; } = 4;
 
+    /// <summary>
+    /// How many affinity keys <see cref="LlmLoadBalancingPolicies.PrefixAffinity"/> remembers the server of (least
+    /// recently used forgotten first); a forgotten key is placed again as a new one, by load.
+    /// </summary>
+    public int PrefixTableSize { get; set; } = 100_000;
+
     /// <summary>How long the gateway reuses the servers' <c>/v1/models</c> answers.</summary>
     public TimeSpan ModelListCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -215,23 +215,106 @@ public sealed class LoadBalancingPolicyTests
     }
 
     [Fact]
-    public void PrefixAffinity_AffineServerBusierThanTheMargin_FallsBackToTheLeastLoaded()
+    public void PrefixAffinity_ServerOfASeenPrefixBusierThanTheMargin_FallsBackToTheLeastLoaded()
     {
         var destinations = Destinations("a", "b", "c");
         _fake.Options.AffinityMargin = 4;
+        var policy = PrefixAffinity();
         var prompt = "a prompt whose server gets busy";
+
+        // Idle servers: the first request goes where rendezvous hashing puts the key.
         var affine = destinations[AffinityHash.Pick(AffinityHash.PrefixKey(prompt, _fake.Options.PrefixLength), destinations)];
+        Assert.Same(affine, policy.PickDestination(Request(prompt), Cluster, destinations));
         var others = destinations.Where(d => d != affine).ToArray();
         _fake.Read(others[0], running: 2);
         _fake.Read(others[1], running: 3);
 
         // Exactly the margin above the least-loaded (2 + 4): stays.
         _fake.Read(affine, running: 6);
-        Assert.Same(affine, PrefixAffinity().PickDestination(Request(prompt), Cluster, destinations));
+        Assert.Same(affine, policy.PickDestination(Request(prompt), Cluster, destinations));
 
-        // Beyond the margin: the least-loaded takes it.
+        // Beyond the margin: the least-loaded takes it, and keeps it from then on (its cache now has the prefix).
         _fake.Read(affine, running: 6, waiting: 1);
-        Assert.Same(others[0], PrefixAffinity().PickDestination(Request(prompt), Cluster, destinations));
+        Assert.Same(others[0], policy.PickDestination(Request(prompt), Cluster, destinations));
+        _fake.Read(affine, running: 0);
+        _fake.Read(others[0], running: 3);
+        Assert.Same(others[0], policy.PickDestination(Request(prompt), Cluster, destinations));
+    }
+
+    [Fact]
+    public void PrefixAffinity_NewPrefix_GoesToTheLeastLoaded_NotToItsHashedServer()
+    {
+        var destinations = Destinations("a", "b", "c", "d");
+        var policy = PrefixAffinity();
+        for (var i = 0; i < 40; i++)
+        {
+            var prompt = $"an unrelated prompt {i}";
+            var hashed = AffinityHash.Pick(AffinityHash.PrefixKey(prompt, _fake.Options.PrefixLength), destinations);
+            var least = (hashed + 1 + (i % 3)) % destinations.Length;
+            for (var d = 0; d < destinations.Length; d++)
+            {
+                _fake.Read(destinations[d], running: d == least ? 1 : 2 + d);
+            }
+
+            // Only one unit busier than the least-loaded, well within the margin, yet a prefix no server holds gains
+            // nothing from its hashed server: as under LoadAware, the least-loaded takes it.
+            Assert.Same(destinations[least], policy.PickDestination(Request(prompt), Cluster, destinations));
+        }
+
+        Assert.Equal(40, policy.Table.Count);
+    }
+
+    [Fact]
+    public void PrefixAffinity_SeenPrefix_StaysOnItsServerWithinTheMargin()
+    {
+        var destinations = Destinations("a", "b", "c");
+        _fake.Options.AffinityMargin = 4;
+        _fake.Options.PrefixLength = 20;
+        var policy = PrefixAffinity();
+        var prompt = "Story 7: a long shared system prompt";
+        _fake.Read(destinations[0], running: 3);
+        _fake.Read(destinations[1], running: 0);
+        _fake.Read(destinations[2], running: 2);
+        Assert.Same(destinations[1], policy.PickDestination(Request(prompt + " first question"), Cluster, destinations));
+
+        // Now b is the busiest, 3 above the least-loaded: the prefix stays where its cache is.
+        _fake.Read(destinations[0], running: 2);
+        _fake.Read(destinations[1], running: 5);
+        Assert.Same(destinations[1], policy.PickDestination(Request(prompt + " second question"), Cluster, destinations));
+    }
+
+    [Fact]
+    public void PrefixAffinity_ServerOfAPrefixLeaves_ThePrefixIsPlacedAgainByLoad()
+    {
+        var all = Destinations("a", "b", "c");
+        var policy = PrefixAffinity();
+        var prompt = "a prompt on a server that leaves";
+        var first = policy.PickDestination(Request(prompt), Cluster, all)!;
+        var rest = all.Where(d => d != first).ToArray();
+        _fake.Read(rest[0], running: 4);
+        _fake.Read(rest[1], running: 1);
+
+        Assert.Same(rest[1], policy.PickDestination(Request(prompt), Cluster, rest));
+        Assert.Same(rest[1], policy.PickDestination(Request(prompt), Cluster, all));
+    }
+
+    [Fact]
+    public void PrefixRouteTable_Full_ForgetsTheLeastRecentlyUsedKey()
+    {
+        var table = new PrefixRouteTable(2);
+        table.Set(1, "a");
+        table.Set(2, "b");
+        Assert.True(table.TryGet(1, out _));
+        table.Set(3, "c");
+
+        Assert.Equal(2, table.Count);
+        Assert.False(table.TryGet(2, out _));
+        Assert.True(table.TryGet(1, out var one));
+        Assert.Equal("a", one);
+        table.Set(1, "z");
+        Assert.True(table.TryGet(1, out var moved));
+        Assert.Equal("z", moved);
+        Assert.True(table.TryGet(3, out _));
     }
 
     [Fact]
