@@ -35,7 +35,7 @@ public sealed class GatewayMetrics
         _duration = meter.CreateHistogram<double>("llmaspire.gateway.request.duration", "s", "Time from the request's arrival to the end of its response (a stream's last event).");
         _timeToFirstByte = meter.CreateHistogram<double>("llmaspire.gateway.time_to_first_byte", "s", "Time until the response started (a stream's first event).");
         _retries = meter.CreateCounter<long>("llmaspire.gateway.retries", "{request}", "Requests forwarded again to another server after the first failed before any response byte.");
-        _affinity = meter.CreateCounter<long>("llmaspire.gateway.affinity", "{decision}", "Prefix-affinity decisions: hit (the affine server), fallback (busier by more than the margin), none (no key).");
+        _affinity = meter.CreateCounter<long>("llmaspire.gateway.affinity", "{decision}", "Prefix-affinity decisions: hit (the affine server), new (key not seen yet, least loaded taken), fallback (busier by more than the margin), none (no key).");
     }
 
     /// <summary>Records a request that has ended.</summary>
