@@ -9,7 +9,9 @@
 # prefixes, so no setup finds prefixes another one cached (the servers' caches are never shared between setups).
 # Shared-prefix runs are primed first: one request of each prefix group through the gateway under test, so the run
 # measures the steady state of where that policy put the groups, not the first touch of each.
-# Writes $OUT/fleet-N/{shared,random}-POLICY-rRATE.json, summary.md (TTFT p50/p90, throughput, goodput, prefix-cache
+# ROUNDS (default 1) repeats each rate's alternation that many times with fresh seeds: one run's TTFT p90 moves by
+# up to ±30 % between identical setups here, so comparisons within 10 % need the median of several rounds.
+# Writes $OUT/fleet-N/{shared,random}-POLICY-rRATE[-ROUND].json, summary.md (TTFT p50/p90, throughput, goodput, prefix-cache
 # hit rate from the servers' own counters), bench compare tables and CDF plots.
 # Usage: bench/fleet.sh [--quick]   (env: FLEETS="16 64" OUT=bench/results/fleet BASE_PORT=19000 DURATION=10)
 #   --quick: 16 servers, one rate per workload, shorter runs (under 3 minutes on a quiet 2-core machine).
@@ -25,7 +27,9 @@ if [ "$QUICK" = 1 ]; then
 else
   FLEETS=${FLEETS:-16 64}; DURATION=${DURATION:-10}; FRACTIONS=${FRACTIONS:-0.6 0.95}
 fi
-POLICIES=${POLICIES:-RoundRobin LeastRequests PowerOfTwoChoices LoadAware PrefixAffinity}
+POLICIES=${POLICIES:-RoundRobin LeastRequests PowerOfTwoChoices LoadAware PrefixAffinity}   # NAME or NAME@KEY=VALUE
+ROUNDS=${ROUNDS:-1}
+WORKLOADS=${WORKLOADS:-shared random}
 mkdir -p "$OUT" "$OUT/logs"
 
 # The scaled-down server (see docs/BENCHMARKS.md for why each value): a prompt token costs 1 ms (25× an H100's
@@ -75,7 +79,9 @@ for N in $FLEETS; do
   for policy in $POLICIES; do
     port=$((BASE_PORT + j)); GW_PORT[$policy]=$port; envs=(); i=0
     for s in "${SERVER_PORTS[@]}"; do envs+=("Gateway__ModelServers__$i=http://127.0.0.1:$s"); i=$((i + 1)); done
-    start "gw-$N-$policy" env Gateway__LoadBalancingPolicy="$policy" Gateway__Cache__Enabled=false "${envs[@]}" \
+    # A policy may carry one gateway setting: "LoadAware@Gateway__Routing__LoadTieBand=0" compares a variant.
+    [[ "$policy" == *@* ]] && envs+=("${policy#*@}")
+    start "gw-$N-$policy" env Gateway__LoadBalancingPolicy="${policy%%@*}" Gateway__Cache__Enabled=false "${envs[@]}" \
       dotnet "$GATEWAY" --urls "http://127.0.0.1:$port"; GW_PID[$policy]=$!
     j=$((j + 1))
   done
@@ -88,12 +94,14 @@ for N in $FLEETS; do
   done
 
   seed=$((N * 1000))
-  for workload in shared random; do
+  for workload in $WORKLOADS; do
     for fraction in $FRACTIONS; do
       rate=$(printf %.1f "$(echo "$CAPACITY * $fraction" | bc -l)")
       prompts=$(printf %.0f "$(echo "$rate * $DURATION" | bc -l)")
+      for round in $(seq 1 "$ROUNDS"); do
       for policy in $POLICIES; do
         seed=$((seed + 1)); url="http://127.0.0.1:${GW_PORT[$policy]}"; name="$workload-$policy-r$rate"
+        [ "$ROUNDS" -gt 1 ] && name="$name-$round"
         kill -CONT "${GW_PID[$policy]}"; sleep 1   # a fresh /metrics reading before the first request
         if [ "$workload" = shared ]; then
           data=(--dataset shared-prefix --shared-prefix-groups "$GROUPS_N" --shared-prefix-len "$PREFIX_WORDS" --random-input-len "$SUFFIX_WORDS")
@@ -115,6 +123,7 @@ for N in $FLEETS; do
         jq -r --arg hit "$hit" '.runs[0].metrics as $m | "   \(.label) @ \(.runs[0].request_rate) req/s: TTFT p50 \($m.ttft.median_ms | floor) p90 \($m.ttft.p90_ms | floor) ms, \($m.request_throughput * 100 | floor / 100) req/s, goodput \(($m.request_goodput // 0) * 100 | floor / 100) req/s, \($m.completed)/\($m.failed) ok/failed, prefix hits \($hit)"' \
           "$DIR/$name.json"
       done
+      done
     done
   done
 
@@ -133,9 +142,23 @@ for N in $FLEETS; do
       jq -r --arg w "${name%%-*}" --arg hit "$hit" --arg load "$load" '.runs[0] as $r | $r.metrics as $m |
         "| \($w) | \(.label) | \($r.request_rate) | \($m.completed)/\($m.failed) | \($m.ttft.median_ms | round) | \($m.ttft.p90_ms | round) | \($m.request_throughput * 100 | round / 100) | \(($m.request_goodput // 0) * 100 | round / 100) | \(($hit | tonumber) * 100 | round)% | \($load) |"' "$DIR/$name.json"
     done < "$DIR/hits.txt"
+    if [ "$ROUNDS" -gt 1 ]; then
+      # Median over the rounds of each setup's TTFT p50/p90 and goodput, with the range of the p90s.
+      echo
+      echo "Medians over $ROUNDS rounds (TTFT p90 range in brackets):"
+      echo
+      echo "| workload | policy | rate (req/s) | TTFT p50 (ms) | TTFT p90 (ms) | goodput (req/s) |"
+      echo "|---|---|--:|--:|--:|--:|"
+      while read -r name _ _; do
+        jq -c --arg w "${name%%-*}" '.runs[0] as $r | {w: $w, p: .label, r: $r.request_rate, p50: $r.metrics.ttft.median_ms, p90: $r.metrics.ttft.p90_ms, g: ($r.metrics.request_goodput // 0)}' "$DIR/$name.json"
+      done < "$DIR/hits.txt" | jq -rs 'def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+        group_by([.w, .r, .p]) | sort_by(.[0].w != "shared", .[0].r) | .[] |
+        "| \(.[0].w) | \(.[0].p) | \(.[0].r) | \(map(.p50) | med | round) | \(map(.p90) | med | round) [\(map(.p90) | min | round)–\(map(.p90) | max | round)] | \(map(.g) | med * 100 | round / 100) |"'
+    fi
   } > "$DIR/summary.md"
-  for workload in shared random; do
-    llmaspire bench compare "$DIR"/$workload-*.json --plot-dir "$DIR" --name "$workload" --plot-format svg --markdown "$DIR/$workload-compare.md" > /dev/null
+  for workload in $WORKLOADS; do
+    files=("$DIR"/$workload-*.json); [ "$ROUNDS" -gt 1 ] && files=("$DIR"/$workload-*-1.json)
+    llmaspire bench compare "${files[@]}" --plot-dir "$DIR" --name "$workload" --plot-format svg --markdown "$DIR/$workload-compare.md" > /dev/null
   done
   cat "$DIR/summary.md"
 done

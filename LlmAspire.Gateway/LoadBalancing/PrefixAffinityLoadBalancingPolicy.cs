@@ -13,9 +13,10 @@ namespace LlmAspire.Gateway.LoadBalancing;
 /// of where this gateway sent each key last. A key seen before goes back to that server, whose cache should hold the
 /// prefix, unless its load exceeds the least-loaded one's by more than <see cref="RoutingOptions.AffinityMargin"/>;
 /// then the least-loaded server takes it and becomes the key's server. A key not seen before (or whose server left)
-/// has no cache to win anywhere, so it goes to the least-loaded server as under <see cref="LlmLoadBalancingPolicies.LoadAware"/>,
-/// ties broken by rendezvous hashing of the key: idle servers get the same choice from every gateway instance, and a
-/// workload without shared prefixes is balanced exactly as by load. A request without a key goes to the least-loaded.
+/// has no cache to win anywhere, so it is placed exactly as <see cref="LlmLoadBalancingPolicies.LoadAware"/> places a
+/// request (least loaded; within <see cref="RoutingOptions.LoadTieBand"/> of it, the server sent to longest ago), ties
+/// among servers never picked broken by rendezvous hashing of the key: a workload without shared prefixes is balanced
+/// as by load. A request without a key goes where LoadAware would send it.
 /// </summary>
 internal sealed class PrefixAffinityLoadBalancingPolicy(
     DestinationLoadScorer scorer, Random random, RoutingOptions options, GatewayMetrics? metrics = null) : ILoadBalancingPolicy
@@ -33,6 +34,7 @@ internal sealed class PrefixAffinityLoadBalancingPolicy(
     public const string NoKey = "none";
 
     private readonly PrefixRouteTable _table = new(options.PrefixTableSize);
+    private readonly DestinationPickClock _clock = new();
 
     public string Name => LlmLoadBalancingPolicies.PrefixAffinity;
 
@@ -53,62 +55,30 @@ internal sealed class PrefixAffinityLoadBalancingPolicy(
         if (key is null)
         {
             Record(cluster, NoKey);
-            return availableDestinations[LeastLoaded.IndexOf(scores, random)];
+            return Pick(availableDestinations, _clock.IndexOf(scores, availableDestinations, options.LoadTieBand, random));
         }
 
         // One table serves every cluster: the cluster's id is part of the key.
         var tableKey = key.Value ^ AffinityHash.Hash('c', cluster?.ClusterId);
         var held = _table.TryGet(tableKey, out var holderId) ? IndexOf(availableDestinations, holderId) : -1;
-        int chosen;
-        if (held < 0)
+        if (held >= 0 && scores[held] - LeastLoaded.Min(scores) <= options.AffinityMargin)
         {
-            chosen = LeastLoadedByRendezvous(key.Value, scores, availableDestinations);
-            Record(cluster, New);
-        }
-        else
-        {
-            var least = LeastLoaded.IndexOf(scores, random);
-            if (scores[held] - scores[least] > options.AffinityMargin)
-            {
-                chosen = least;
-                Record(cluster, Fallback);
-            }
-            else
-            {
-                Record(cluster, Hit);
-                return availableDestinations[held];
-            }
+            Record(cluster, Hit);
+            return Pick(availableDestinations, held);
         }
 
+        // A key no server holds (or whose server is too busy) gains nothing from any one server: placed as LoadAware
+        // places a request, the rendezvous hash of the key breaking ties among servers never picked.
+        var chosen = _clock.IndexOf(scores, availableDestinations, options.LoadTieBand, random, key.Value);
+        Record(cluster, held < 0 ? New : Fallback);
         _table.Set(tableKey, availableDestinations[chosen].DestinationId);
-        return availableDestinations[chosen];
+        return Pick(availableDestinations, chosen);
     }
 
-    /// <summary>The least-loaded destination; among equally loaded ones, the highest rendezvous weight for <paramref name="key"/>.</summary>
-    internal static int LeastLoadedByRendezvous(ulong key, ReadOnlySpan<double> scores, IReadOnlyList<DestinationState> destinations)
+    private DestinationState Pick(IReadOnlyList<DestinationState> destinations, int index)
     {
-        var best = 0;
-        var bestWeight = AffinityHash.Weight(key, destinations[0].DestinationId);
-        for (var i = 1; i < scores.Length; i++)
-        {
-            if (scores[i] < scores[best] - LeastLoaded.Tolerance)
-            {
-                best = i;
-                bestWeight = AffinityHash.Weight(key, destinations[i].DestinationId);
-            }
-            else if (Math.Abs(scores[i] - scores[best]) <= LeastLoaded.Tolerance)
-            {
-                var weight = AffinityHash.Weight(key, destinations[i].DestinationId);
-                if (weight > bestWeight
-                    || (weight == bestWeight && string.CompareOrdinal(destinations[i].DestinationId, destinations[best].DestinationId) < 0))
-                {
-                    best = i;
-                    bestWeight = weight;
-                }
-            }
-        }
-
-        return best;
+        _clock.Picked(destinations[index]);
+        return destinations[index];
     }
 
     private static int IndexOf(IReadOnlyList<DestinationState> destinations, string destinationId)

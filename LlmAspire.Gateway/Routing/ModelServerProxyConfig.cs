@@ -213,9 +213,9 @@ public static class ModelServerProxyConfig
             failures.Add("Gateway:Routing:MetricsTimeout and MetricsMaxAge must be positive, MetricsInterval not negative (zero stops reading /metrics).");
         }
 
-        if (routing.PrefixLength <= 0 || routing.PrefixTableSize <= 0 || routing.AffinityMargin < 0 || routing.KvCacheWeight < 0)
+        if (routing.PrefixLength <= 0 || routing.PrefixTableSize <= 0 || routing.AffinityMargin < 0 || routing.KvCacheWeight < 0 || routing.LoadTieBand < 0)
         {
-            failures.Add("Gateway:Routing:PrefixLength and PrefixTableSize must be positive; AffinityMargin and KvCacheWeight must not be negative.");
+            failures.Add("Gateway:Routing:PrefixLength and PrefixTableSize must be positive; AffinityMargin, KvCacheWeight and LoadTieBand must not be negative.");
         }
 
         if (routing.ModelListCacheDuration < TimeSpan.Zero || routing.ModelListTimeout <= TimeSpan.Zero)

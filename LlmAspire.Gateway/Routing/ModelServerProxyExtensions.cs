@@ -47,7 +47,7 @@ public static class ModelServerProxyExtensions
         services.AddSingleton<DestinationLoadScorer>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<ILoadBalancingPolicy>(provider =>
-            new LoadAwareLoadBalancingPolicy(provider.GetRequiredService<DestinationLoadScorer>(), Random.Shared));
+            new LoadAwareLoadBalancingPolicy(provider.GetRequiredService<DestinationLoadScorer>(), Random.Shared, options.Routing));
         services.AddSingleton<ILoadBalancingPolicy>(provider => new PrefixAffinityLoadBalancingPolicy(
             provider.GetRequiredService<DestinationLoadScorer>(),
             Random.Shared,

@@ -18,6 +18,13 @@ public sealed class RoutingOptions
     /// <summary>What a full KV cache (<c>vllm:kv_cache_usage_perc</c> = 1) adds to a server's load, in requests.</summary>
     public double KvCacheWeight { get; set; } = 4;
 
+    /// <summary>
+    /// Servers whose load is within this many requests of the least-loaded one count as equally loaded; among them
+    /// <see cref="LlmLoadBalancingPolicies.LoadAware"/> and <see cref="LlmLoadBalancingPolicies.PrefixAffinity"/> pick
+    /// the one they sent a request to longest ago (its work is the furthest along). Zero: only exact ties.
+    /// </summary>
+    public double LoadTieBand { get; set; } = 0.5;
+
     /// <summary>How many leading characters of the prompt make its affinity key.</summary>
     public int PrefixLength { get; set; } = 256;
 

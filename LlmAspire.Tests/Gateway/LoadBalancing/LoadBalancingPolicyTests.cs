@@ -12,7 +12,7 @@ public sealed class LoadBalancingPolicyTests
 {
     private readonly FakeDestinations _fake = new();
 
-    private LoadAwareLoadBalancingPolicy LoadAware(Random? random = null) => new(_fake.Scorer, random ?? new ScriptedRandom());
+    private LoadAwareLoadBalancingPolicy LoadAware(Random? random = null) => new(_fake.Scorer, random ?? new ScriptedRandom(), _fake.Options);
 
     private PrefixAffinityLoadBalancingPolicy PrefixAffinity(Random? random = null) =>
         new(_fake.Scorer, random ?? new ScriptedRandom(), _fake.Options);
@@ -131,6 +131,49 @@ public sealed class LoadBalancingPolicyTests
         }
 
         Assert.All(counts.Values, count => Assert.InRange(count, 900, 1100));
+    }
+
+    [Fact]
+    public void LoadAware_EquallyBusyServers_TakeTurnsOldestPickFirst()
+    {
+        // Each runs one request; their KV usage differs a little (how far each has prefilled), within the tie band.
+        var destinations = Destinations("a", "b", "c");
+        _fake.Options.LoadTieBand = 0.5;
+        _fake.Read(destinations[0], running: 1, kvCache: 0.02);
+        _fake.Read(destinations[1], running: 1, kvCache: 0.06);
+        _fake.Read(destinations[2], running: 1, kvCache: 0.04);
+        var policy = LoadAware(new Random(7));
+
+        var firstThree = Enumerable.Range(0, 3).Select(_ => policy.PickDestination(Request(), Cluster, destinations)!.DestinationId).ToList();
+        var nextThree = Enumerable.Range(0, 3).Select(_ => policy.PickDestination(Request(), Cluster, destinations)!.DestinationId).ToList();
+
+        Assert.Equal(3, firstThree.Distinct().Count());
+        Assert.Equal(firstThree, nextThree);
+    }
+
+    [Fact]
+    public void LoadAware_ZeroTieBand_AlwaysTakesTheStrictlyLeastLoaded()
+    {
+        var destinations = Destinations("a", "b", "c");
+        _fake.Options.LoadTieBand = 0;
+        _fake.Read(destinations[0], running: 1, kvCache: 0.02);
+        _fake.Read(destinations[1], running: 1, kvCache: 0.06);
+        _fake.Read(destinations[2], running: 1, kvCache: 0.04);
+        var policy = LoadAware();
+
+        Assert.All(Enumerable.Range(0, 5), _ => Assert.Same(destinations[0], policy.PickDestination(Request(), Cluster, destinations)));
+    }
+
+    [Fact]
+    public void LoadAware_ServerBusierThanTheBand_IsNotTakenInTurn()
+    {
+        var destinations = Destinations("a", "b");
+        _fake.Options.LoadTieBand = 0.5;
+        _fake.Read(destinations[0], running: 0);
+        _fake.Read(destinations[1], running: 1);
+        var policy = LoadAware();
+
+        Assert.All(Enumerable.Range(0, 5), _ => Assert.Same(destinations[0], policy.PickDestination(Request(), Cluster, destinations)));
     }
 
     [Fact]
@@ -262,6 +305,29 @@ public sealed class LoadBalancingPolicyTests
         }
 
         Assert.Equal(40, policy.Table.Count);
+    }
+
+    [Fact]
+    public void PrefixAffinity_NewPrefixesOnEquallyBusyServers_ArePlacedAsLoadAwarePlacesThem()
+    {
+        var destinations = Destinations("a", "b", "c", "d");
+        _fake.Options.LoadTieBand = 0.5;
+        for (var d = 0; d < destinations.Length; d++)
+        {
+            _fake.Read(destinations[d], running: 1, kvCache: 0.01 * (d + 1));
+        }
+
+        var affinity = PrefixAffinity();
+        var loadAware = LoadAware();
+        var byAffinity = Enumerable.Range(0, 8).Select(i => affinity.PickDestination(Request($"an unrelated prompt {i}"), Cluster, destinations)!.DestinationId).ToList();
+        var byLoad = Enumerable.Range(0, 8).Select(_ => loadAware.PickDestination(Request(), Cluster, destinations)!.DestinationId).ToList();
+
+        // Both send each server one request in turn, then repeat the order (the first round's order may differ:
+        // rendezvous hashing there, random here).
+        Assert.Equal(4, byAffinity.Take(4).Distinct().Count());
+        Assert.Equal(byAffinity.Take(4), byAffinity.Skip(4));
+        Assert.Equal(4, byLoad.Take(4).Distinct().Count());
+        Assert.Equal(byLoad.Take(4), byLoad.Skip(4));
     }
 
     [Fact]
