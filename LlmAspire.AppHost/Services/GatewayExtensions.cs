@@ -43,14 +43,14 @@ internal static class GatewayExtensions
     /// <c>Gateway:ModelServers</c>, references them for service discovery and waits until each is healthy.
     /// </summary>
     internal static IResourceBuilder<ProjectResource> WithModelServers(
-        this IResourceBuilder<ProjectResource> gateway, IReadOnlyList<IResourceBuilder<ProjectResource>> modelServers)
+        this IResourceBuilder<ProjectResource> gateway, IReadOnlyList<IResourceBuilder<IResourceWithEndpoints>> modelServers)
     {
         for (var index = 0; index < modelServers.Count; index++)
         {
             var server = modelServers[index];
             gateway
                 .WithEnvironment($"Gateway__ModelServers__{index}", server.Resource.Name)
-                .WithReference(server).WaitFor(server);
+                .WithReference(server.GetEndpoint("http")).WaitFor(server);
         }
 
         return gateway;
