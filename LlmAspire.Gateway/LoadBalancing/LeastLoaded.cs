@@ -4,7 +4,7 @@ using LlmAspire.Gateway.LoadPolling;
 
 namespace LlmAspire.Gateway.LoadBalancing;
 
-/// <summary>The least-loaded of several destinations, ties broken uniformly at random.</summary>
+/// <summary>Destinations' load scores (<see cref="DestinationLoadScorer"/>) and the least of them; <see cref="DestinationPickClock"/> picks among the near-least.</summary>
 internal static class LeastLoaded
 {
     /// <summary>Scores within this of each other are equal.</summary>
@@ -20,27 +20,6 @@ internal static class LeastLoaded
         }
 
         return scores;
-    }
-
-    /// <summary>The index of the smallest score; among equal ones, each is equally likely (reservoir sampling).</summary>
-    public static int IndexOf(ReadOnlySpan<double> scores, Random random)
-    {
-        var best = -1;
-        var ties = 0;
-        for (var i = 0; i < scores.Length; i++)
-        {
-            if (best < 0 || scores[i] < scores[best] - Tolerance)
-            {
-                best = i;
-                ties = 1;
-            }
-            else if (Math.Abs(scores[i] - scores[best]) <= Tolerance && random.Next(++ties) == 0)
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 
     /// <summary>The smallest score.</summary>
