@@ -11,6 +11,8 @@ internal sealed class HostsFileEntry : IDisposable
 {
     public const string HostsPath = "/etc/hosts";
 
+    private static readonly Lock s_gate = new();
+
     private readonly string _marker;
 
     private HostsFileEntry(string name)
@@ -57,8 +59,23 @@ internal sealed class HostsFileEntry : IDisposable
 
     private void Write(IEnumerable<string> lines)
     {
-        // Rewritten in place: /etc/hosts is often a bind mount, which a rename cannot replace.
-        var kept = File.ReadAllLines(HostsPath).Where(line => !line.EndsWith(_marker, StringComparison.Ordinal));
-        File.WriteAllLines(HostsPath, [.. kept, .. lines]);
+        // Rewritten in place (/etc/hosts is often a bind mount, which a rename cannot replace), but never truncated
+        // first: every other test resolves "localhost" through this file meanwhile, and File.WriteAllLines' moment of
+        // an empty file failed one of them (CI: "Name or service not known (localhost:12344)"). Only the bytes from
+        // the first difference on are written, then the length set, so the lines before ours never change.
+        lock (s_gate)
+        {
+            var old = File.ReadAllBytes(HostsPath);
+            var text = System.Text.Encoding.UTF8.GetString(old);
+            var kept = (text.EndsWith('\n') ? text[..^1] : text)
+                .Split('\n')
+                .Where(line => !line.EndsWith(_marker, StringComparison.Ordinal));
+            var updated = System.Text.Encoding.UTF8.GetBytes(string.Concat(kept.Concat(lines).Select(line => line + "\n")));
+            var same = old.AsSpan().CommonPrefixLength(updated);
+            using var stream = new FileStream(HostsPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+            stream.Position = same;
+            stream.Write(updated, same, updated.Length - same);
+            stream.SetLength(updated.Length);
+        }
     }
 }
