@@ -80,6 +80,12 @@ public sealed class LanguageModel : IDisposable
     /// <summary>Why CUDA was not used when <see cref="ExecutionProviderPreference.Auto"/> fell back; else null.</summary>
     public string? FallbackReason => _decoder?.FallbackReason;
 
+    /// <summary>The kernel that runs attention (<see cref="AttentionKernelChoice"/>); ONNX Runtime's on CUDA and for a simulated model.</summary>
+    public AttentionKernelChoice AttentionKernel => _decoder?.Attention ?? AttentionKernelChoice.OnnxRuntime;
+
+    /// <summary>Why LlmAspire's attention kernel was asked for but ONNX Runtime's runs; else null.</summary>
+    public string? AttentionKernelFallbackReason => _decoder?.AttentionFallbackReason;
+
     /// <summary>Bytes of KV memory allocated up front for the engine.</summary>
     public long KvCacheBytes { get; }
 
@@ -122,7 +128,7 @@ public sealed class LanguageModel : IDisposable
         engineOptions ??= new EngineOptions();
         string graph = Path.Combine(full, genai.Model.Decoder.Filename);
         AttentionPlan attention = AttentionPlan.Detect(DecoderGraphSummary.Read(graph), genai.Model.Decoder.Inputs);
-        var decoder = DecoderSession.Open(graph, config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder), engineOptions.IntraOpThreads, engineOptions.Spinning, profilePrefix);
+        var decoder = DecoderSession.Open(graph, config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder), engineOptions.IntraOpThreads, engineOptions.Spinning, profilePrefix, engineOptions.Attention);
         string id = Path.GetFileName(Path.TrimEndingDirectorySeparator(full));
         try
         {

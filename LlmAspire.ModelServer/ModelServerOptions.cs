@@ -81,6 +81,13 @@ public sealed class ModelServerOptions : IValidatableObject
     [RegularExpression("(?i)^(|off|withinrun|always)$", ErrorMessage = "ModelServer:Spinning must be Off, WithinRun or Always.")]
     public string? Spinning { get; set; }
 
+    /// <summary>
+    /// The kernel that runs attention on the CPU: <c>LlmAspire</c> (the default: our own, registered with ONNX Runtime for
+    /// GroupQueryAttention) or <c>OnnxRuntime</c> (ONNX Runtime's, as GenAI runs it); see <see cref="AttentionKernelChoice"/>.
+    /// </summary>
+    [RegularExpression("(?i)^(|llmaspire|onnxruntime)$", ErrorMessage = "ModelServer:AttentionKernel must be LlmAspire or OnnxRuntime.")]
+    public string? AttentionKernel { get; set; }
+
     /// <summary>The older switch, read when <see cref="Spinning"/> is unset: true means <c>Always</c>, false the engine's default.</summary>
     public bool AllowSpinning { get; set; }
 
@@ -99,7 +106,7 @@ public sealed class ModelServerOptions : IValidatableObject
     [Range(0, 3600)]
     public int ShutdownGracePeriodSeconds { get; set; } = 30;
 
-    /// <summary>The engine's settings: <see cref="MaxSequences"/>, <see cref="MaxContext"/>, <see cref="MaxQueue"/>, <see cref="IntraOpThreads"/> and the spinning mode.</summary>
+    /// <summary>The engine's settings: <see cref="MaxSequences"/>, <see cref="MaxContext"/>, <see cref="MaxQueue"/>, <see cref="IntraOpThreads"/>, the spinning mode and the attention kernel.</summary>
     public EngineOptions GetEngineOptions() => new()
     {
         MaxSequences = MaxSequences,
@@ -110,6 +117,7 @@ public sealed class ModelServerOptions : IValidatableObject
             : AllowSpinning ? SpinningMode.Always
             : new EngineOptions().Spinning,
         Speculative = Speculative.ToEngineOptions(),
+        Attention = string.IsNullOrEmpty(AttentionKernel) ? new EngineOptions().Attention : Enum.Parse<AttentionKernelChoice>(AttentionKernel, ignoreCase: true),
     };
 
     /// <summary>Checks the nested <see cref="Speculative"/> section, which data annotations on this class do not reach.</summary>

@@ -6,14 +6,19 @@ using GenAi = Microsoft.ML.OnnxRuntimeGenAI;
 namespace LlmAspire.Cli.Commands;
 
 /// <summary>
-/// <c>bench engine --alternate Off,WithinRun,Always</c>: several engine setups (spinning mode, optionally <c>/threads</c>;
+/// <c>bench engine --alternate Off,WithinRun,Always</c>: several engine setups (spinning mode, optionally <c>/threads</c>
+/// and <c>@ort</c> for ONNX Runtime's attention kernel instead of ours;
 /// <c>GenAI</c> for ONNX Runtime GenAI) loaded side by side and timed in turns, the order rotated every round, so that a
 /// shared machine's changing load falls on every setup alike; median and range of decode tokens/s per setup.
 /// </summary>
 internal static class AlternatingBench
 {
     /// <summary>One setup: a spinning mode and a thread count (0: the engine's choice), or GenAI.</summary>
-    internal sealed record Setup(string Name, SpinningMode Spinning, int Threads, bool IsGenAi);
+    internal sealed record Setup(string Name, SpinningMode Spinning, int Threads, bool IsGenAi)
+    {
+        /// <summary>The attention kernel (a setup ending in <c>@ort</c> runs ONNX Runtime's).</summary>
+        public AttentionKernelChoice Attention { get; init; }
+    }
 
     /// <summary>Parses "Off,WithinRun/2,GenAI"; throws <see cref="FormatException"/> naming a bad entry.</summary>
     internal static Setup[] Parse(string text)
@@ -27,8 +32,16 @@ internal static class AlternatingBench
         var setups = new Setup[parts.Length];
         for (int i = 0; i < parts.Length; i++)
         {
-            string[] fields = parts[i].Split('/');
-            if (fields.Length == 1 && fields[0].Equals("GenAI", StringComparison.OrdinalIgnoreCase))
+            string entry = parts[i];
+            var attention = AttentionKernelChoice.LlmAspire;
+            if (entry.EndsWith("@ort", StringComparison.OrdinalIgnoreCase))
+            {
+                attention = AttentionKernelChoice.OnnxRuntime;
+                entry = entry[..^4];
+            }
+
+            string[] fields = entry.Split('/');
+            if (fields.Length == 1 && fields[0].Equals("GenAI", StringComparison.OrdinalIgnoreCase) && attention == AttentionKernelChoice.LlmAspire)
             {
                 setups[i] = new Setup("GenAI", SpinningMode.Always, 0, IsGenAi: true);
                 continue;
@@ -38,10 +51,10 @@ internal static class AlternatingBench
             if (fields.Length > 2 || fields[0].Length == 0 || !char.IsLetter(fields[0][0]) || !Enum.TryParse(fields[0], ignoreCase: true, out SpinningMode mode)
                 || (fields.Length == 2 && (!int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out threads) || threads < 1)))
             {
-                throw new FormatException($"'{parts[i]}' is not a setup: write Off, WithinRun or Always, optionally /threads (Off/2), or GenAI");
+                throw new FormatException($"'{parts[i]}' is not a setup: write Off, WithinRun or Always, optionally /threads (Off/2) and @ort for ONNX Runtime's attention kernel (Off/2@ort), or GenAI");
             }
 
-            setups[i] = new Setup(parts[i], mode, threads, IsGenAi: false);
+            setups[i] = new Setup(parts[i], mode, threads, IsGenAi: false) { Attention = attention };
         }
 
         return setups;
@@ -70,6 +83,7 @@ internal static class AlternatingBench
                         MaxContext = maxContext,
                         Spinning = setups[i].Spinning,
                         IntraOpThreads = setups[i].Threads,
+                        Attention = setups[i].Attention,
                     });
                 }
             }

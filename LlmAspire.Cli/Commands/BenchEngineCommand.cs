@@ -47,7 +47,7 @@ internal static class BenchEngineCommand
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per operator (0: the engine's choice)" }.AtLeast(0);
         var maxContext = new Option<int>("--max-context") { Description = "KV positions per sequence (0: the model's context length)" }.AtLeast(0);
         var breakdown = new Option<bool>("--breakdown") { Description = "Also print where a step's time goes (inside ONNX Runtime's Run or not) and its top operators" };
-        var alternate = new Option<string>("--alternate") { Description = "Setups timed in turns instead: spinning modes, optionally /threads, or GenAI (e.g. Off,WithinRun,Always or Off/1,Off/2); --repeats rounds" }
+        var alternate = new Option<string>("--alternate") { Description = "Setups timed in turns instead: spinning modes, optionally /threads and @ort (ONNX Runtime's attention kernel instead of ours), or GenAI (e.g. Off,WithinRun,Always or Off/1,Off/2 or Off,Off@ort); --repeats rounds" }
             .MustParse(text => AlternatingBench.Parse(text));
         var speculative = new Option<int>("--speculative") { Description = "Also measure prompt-lookup speculative decoding proposing this many tokens (0 = not)" }.AtLeast(0);
         var ngramMax = new Option<int>("--ngram-max") { Description = "Longest suffix looked up for proposals", DefaultValueFactory = _ => SpeculativeOptions.DefaultMaxNgram }.AtLeast(1);
@@ -102,7 +102,7 @@ internal static class BenchEngineCommand
             using GenAi.Model? theirs = withGenAi ? new GenAi.Model(folder) : null;
             string chosen = parse.GetRequiredValue(workload);
             string[] workloads = chosen == "both" ? ["stories", "repetitive"] : [chosen];
-            stdout.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores; ONNX Runtime: {ours.Decoder.IntraOpThreads} threads, spinning {ours.Decoder.Spinning}");
+            stdout.WriteLine($"model {ours.Id}: {ours.Config.Layers} layers, hidden {ours.Config.Dim}, vocab {ours.Config.VocabSize}; {tokens} tokens per stream, best of {runs}; {Environment.ProcessorCount} cores; ONNX Runtime: {ours.Decoder.IntraOpThreads} threads, spinning {ours.Decoder.Spinning}, attention kernel {ours.Decoder.Attention}");
             if (speculating is not null)
             {
                 stdout.WriteLine($"speculative: {speculation.Tokens} tokens, n-grams {speculation.MinNgram}..{speculation.MaxNgram}, up to {speculation.MaxBatch} streams; greedy");

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using LlmAspire.Inference.Engine.Kernels;
 using LlmAspire.Inference.Models;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -110,6 +111,12 @@ internal sealed class DecoderSession : IDisposable
     /// <summary>When ONNX Runtime's idle workers spin.</summary>
     public SpinningMode Spinning { get; private init; }
 
+    /// <summary>The kernel that runs GroupQueryAttention: LlmAspire's only on the CPU provider with a float32 graph.</summary>
+    public AttentionKernelChoice Attention { get; private init; }
+
+    /// <summary>Why <see cref="AttentionKernelChoice.LlmAspire"/> was asked for but ONNX Runtime's kernel runs, else null.</summary>
+    public string? AttentionFallbackReason { get; private init; }
+
     /// <summary>Where the time of <see cref="ForwardBatch"/> goes (inside ONNX Runtime's Run, around it, between calls).</summary>
     internal DecoderTimings Timings { get; } = new();
 
@@ -124,7 +131,8 @@ internal sealed class DecoderSession : IDisposable
     /// </param>
     /// <param name="spinning">When idle intra-op workers spin (<see cref="EngineOptions.Spinning"/>).</param>
     /// <param name="profilePrefix">When set, ONNX Runtime's profiler records every operator to a file with this prefix (<see cref="EndProfiling"/>).</param>
-    public static DecoderSession Open(string modelPath, LlamaConfig config, ExecutionProviderPreference preference, DecoderIoNames? names = null, int intraOpThreads = 0, SpinningMode spinning = SpinningMode.Off, string? profilePrefix = null)
+    /// <param name="attention">The GroupQueryAttention kernel on the CPU provider (<see cref="AttentionKernelChoice"/>).</param>
+    public static DecoderSession Open(string modelPath, LlamaConfig config, ExecutionProviderPreference preference, DecoderIoNames? names = null, int intraOpThreads = 0, SpinningMode spinning = SpinningMode.Off, string? profilePrefix = null, AttentionKernelChoice attention = AttentionKernelChoice.LlmAspire)
     {
         ArgumentNullException.ThrowIfNull(config);
         names ??= DecoderIoNames.Default;
@@ -141,7 +149,7 @@ internal sealed class DecoderSession : IDisposable
                 cudaOptions = CreateOptions(threads, spinning, profilePrefix);
                 cudaOptions.AppendExecutionProvider_CUDA(0);
                 session = new InferenceSession(modelPath, cudaOptions);
-                return new DecoderSession(session, config, names, "cuda", null) { IntraOpThreads = threads, Spinning = spinning };
+                return new DecoderSession(session, config, names, "cuda", null) { IntraOpThreads = threads, Spinning = spinning, Attention = AttentionKernelChoice.OnnxRuntime };
             }
             catch (Exception ex) when (preference == ExecutionProviderPreference.Auto && ex is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
             {
@@ -154,11 +162,16 @@ internal sealed class DecoderSession : IDisposable
             }
         }
 
-        using SessionOptions options = CreateOptions(threads, spinning, profilePrefix);
-        var cpu = new InferenceSession(modelPath, options);
+        (InferenceSession cpu, AttentionKernelChoice kernel, string? attentionFallback) = OpenCpu(modelPath, threads, spinning, profilePrefix, attention);
         try
         {
-            return new DecoderSession(cpu, config, names, "cpu", fallbackReason) { IntraOpThreads = threads, Spinning = spinning };
+            return new DecoderSession(cpu, config, names, "cpu", fallbackReason)
+            {
+                IntraOpThreads = threads,
+                Spinning = spinning,
+                Attention = kernel,
+                AttentionFallbackReason = attentionFallback,
+            };
         }
         catch
         {
@@ -434,6 +447,31 @@ internal sealed class DecoderSession : IDisposable
                 return result;
             }
         }
+    }
+
+    /// <summary>
+    /// A CPU session, with LlmAspire's attention kernel registered when asked for; a graph the kernel cannot take (not
+    /// float32: its declared input types do not match, so the session refuses to load) is opened again without it.
+    /// </summary>
+    private static (InferenceSession Session, AttentionKernelChoice Kernel, string? FallbackReason) OpenCpu(string modelPath, int threads, SpinningMode spinning, string? profilePrefix, AttentionKernelChoice attention)
+    {
+        string? reason = null;
+        if (attention == AttentionKernelChoice.LlmAspire)
+        {
+            using SessionOptions ours = CreateOptions(threads, spinning, profilePrefix);
+            try
+            {
+                AttentionOperator.Register(ours);
+                return (new InferenceSession(modelPath, ours), AttentionKernelChoice.LlmAspire, null);
+            }
+            catch (Exception ex) when (ex is OnnxRuntimeException or InvalidOperationException or NotSupportedException or TypeInitializationException or DllNotFoundException or EntryPointNotFoundException)
+            {
+                reason = (ex.InnerException ?? ex).Message.Trim();
+            }
+        }
+
+        using SessionOptions options = CreateOptions(threads, spinning, profilePrefix);
+        return (new InferenceSession(modelPath, options), AttentionKernelChoice.OnnxRuntime, reason);
     }
 
     private static SessionOptions CreateOptions(int intraOpThreads, SpinningMode spinning, string? profilePrefix)

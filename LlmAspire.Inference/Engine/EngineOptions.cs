@@ -43,6 +43,9 @@ public sealed record EngineOptions
         init => Spinning = value ? SpinningMode.Always : SpinningMode.Off;
     }
 
+    /// <summary>Which kernel runs attention on the CPU (<see cref="AttentionKernelChoice"/>); LlmAspire's own by default.</summary>
+    public AttentionKernelChoice Attention { get; init; }
+
     /// <summary>Prompt-lookup speculative decoding (off unless <see cref="SpeculativeOptions.Tokens"/> &gt; 0).</summary>
     public SpeculativeOptions Speculative { get; init; } = new();
 }

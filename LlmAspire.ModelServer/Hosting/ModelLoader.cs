@@ -53,6 +53,11 @@ internal sealed partial class ModelLoader(
             {
                 LogFallback(logger, settings.ExecutionProvider, reason);
             }
+
+            if (model.AttentionKernelFallbackReason is { } attentionReason)
+            {
+                LogAttentionFallback(logger, attentionReason);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -189,6 +194,9 @@ internal sealed partial class ModelLoader(
 
     [LoggerMessage(LogLevel.Warning, "Execution provider preference {Preference} fell back to the CPU provider: {Reason}")]
     private static partial void LogFallback(ILogger logger, string preference, string reason);
+
+    [LoggerMessage(LogLevel.Information, "ONNX Runtime's GroupQueryAttention kernel runs instead of LlmAspire's: {Reason}")]
+    private static partial void LogAttentionFallback(ILogger logger, string reason);
 
     [LoggerMessage(LogLevel.Error, "Loading the model from '{ModelPath}' failed; the server stays up and reports Unhealthy.")]
     private static partial void LogLoadFailed(ILogger logger, Exception exception, string modelPath);

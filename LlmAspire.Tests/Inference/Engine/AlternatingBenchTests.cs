@@ -9,13 +9,14 @@ public sealed class AlternatingBenchTests
     [Fact]
     public void Parse_ReadsModesThreadsAndGenAi()
     {
-        AlternatingBench.Setup[] setups = AlternatingBench.Parse("off, WithinRun/2 ,Always/1,genai");
+        AlternatingBench.Setup[] setups = AlternatingBench.Parse("off, WithinRun/2 ,Always/1,genai,Off/2@ort");
         Assert.Equal(
             [
                 new AlternatingBench.Setup("off", SpinningMode.Off, 0, IsGenAi: false),
                 new AlternatingBench.Setup("WithinRun/2", SpinningMode.WithinRun, 2, IsGenAi: false),
                 new AlternatingBench.Setup("Always/1", SpinningMode.Always, 1, IsGenAi: false),
                 new AlternatingBench.Setup("GenAI", SpinningMode.Always, 0, IsGenAi: true),
+                new AlternatingBench.Setup("Off/2@ort", SpinningMode.Off, 2, IsGenAi: false) { Attention = AttentionKernelChoice.OnnxRuntime },
             ],
             setups);
     }
@@ -27,6 +28,7 @@ public sealed class AlternatingBenchTests
     [InlineData("Off,Off/2/3", "'Off/2/3' is not a setup")]
     [InlineData("Off,3", "'3' is not a setup")]
     [InlineData("Off,2", "'2' is not a setup")]
+    [InlineData("Off,GenAI@ort", "'GenAI@ort' is not a setup")]
     public void Parse_RefusesWhatIsNotASetup_NamingIt(string text, string message)
     {
         FormatException error = Assert.Throws<FormatException>(() => AlternatingBench.Parse(text));

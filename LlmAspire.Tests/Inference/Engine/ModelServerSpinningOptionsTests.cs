@@ -49,6 +49,25 @@ public sealed class ModelServerSpinningOptionsTests
         Assert.Contains("ModelServer:Spinning must be Off, WithinRun or Always", failure.ErrorMessage, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(null, AttentionKernelChoice.LlmAspire)]
+    [InlineData("onnxruntime", AttentionKernelChoice.OnnxRuntime)]
+    [InlineData("LlmAspire", AttentionKernelChoice.LlmAspire)]
+    public void AttentionKernel_ReachesEngineOptions(string? kernel, AttentionKernelChoice expected)
+    {
+        object options = Bind(new Dictionary<string, string?> { ["ModelServer:AttentionKernel"] = kernel });
+        Assert.Empty(Validate(options));
+        Assert.Equal(expected, EngineOptionsOf(options).Attention);
+    }
+
+    [Fact]
+    public void AnUnknownAttentionKernel_FailsValidation_NamingTheSetting()
+    {
+        object options = Bind(new Dictionary<string, string?> { ["ModelServer:AttentionKernel"] = "flash" });
+        ValidationResult failure = Assert.Single(Validate(options));
+        Assert.Contains("ModelServer:AttentionKernel must be LlmAspire or OnnxRuntime", failure.ErrorMessage, StringComparison.Ordinal);
+    }
+
     private static object Bind(Dictionary<string, string?> values)
     {
         Type type = ServerAssembly.Value.GetType("LlmAspire.ModelServer.ModelServerOptions", throwOnError: true)!;

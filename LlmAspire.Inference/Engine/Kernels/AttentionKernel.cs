@@ -1,0 +1,476 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace LlmAspire.Inference.Engine.Kernels;
+
+/// <summary>A GroupQueryAttention node's attributes.</summary>
+internal readonly record struct AttentionAttributes(int Heads, int KvHeads, float Scale, float Softcap, bool Rotary, bool RotaryInterleaved, int LocalWindow);
+
+/// <summary>
+/// GroupQueryAttention on the CPU for float32, the semantics of ONNX Runtime's com.microsoft kernel as our graphs use it:
+/// rotary embedding inside (from the cos/sin caches, at each row's own positions), the new keys and values written into
+/// the present buffers (in place when past and present are one buffer, the engine's KV cache), causal attention per row
+/// over <c>seqlens_k[b] + 1</c> positions, an optional sliding window (a key is seen when its position is above the
+/// query's minus <c>local_window_size</c>) and softcap.
+/// <para>
+/// Why our own: ONNX Runtime's kernel runs two small GEMMs, a softmax and two parallel-for dispatches per (row, query
+/// head) — at decode 1×head_size by head_size×length — so with 16 streams its fixed costs, not arithmetic, took 22–30 % of
+/// a step. Here one work item is one (row, key/value head, block of query positions): it reads each key and value once
+/// for all the query heads that share them, scores, normalizes and sums in registers, and a decode step small enough to
+/// finish in microseconds runs on the calling thread without waking ONNX Runtime's pool.
+/// </para>
+/// </summary>
+internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
+{
+    /// <summary>Query positions per work item in a prefill.</summary>
+    private const int PositionsPerItem = 16;
+
+    /// <summary>Multiply-adds below which a call runs on the calling thread: a parallel-for costs a wake-up per worker.</summary>
+    private const long InlineWork = 1L << 18;
+
+    [ThreadStatic]
+    private static float[]? t_scores;
+
+    private readonly AttentionAttributes _a = attributes;
+
+    /// <summary>Runs the node: reads the inputs of <paramref name="context"/> and writes its outputs.</summary>
+    public void Compute(IntPtr context)
+    {
+        Span<long> shape = stackalloc long[4];
+        int inputs = OrtApiTable.InputCount(context);
+        IntPtr query = OrtApiTable.Input(context, 0);
+        Expect(OrtApiTable.Shape(query, shape), 3, "query");
+        int batch = (int)shape[0], s = (int)shape[1], width = (int)shape[2];
+        int heads = _a.Heads, kvHeads = _a.KvHeads;
+        IntPtr key = inputs > 1 ? OrtApiTable.Input(context, 1) : IntPtr.Zero;
+        IntPtr value = inputs > 2 ? OrtApiTable.Input(context, 2) : IntPtr.Zero;
+        bool packed = key == IntPtr.Zero;
+        int d = packed ? width / (heads + (2 * kvHeads)) : width / heads;
+        if (d <= 0 || (packed ? d * (heads + (2 * kvHeads)) : d * heads) != width)
+        {
+            throw new InvalidOperationException($"query width {width} does not split into {heads} heads (+{kvHeads} key/value heads when packed).");
+        }
+
+        IntPtr pastKey = inputs > 3 ? OrtApiTable.Input(context, 3) : IntPtr.Zero;
+        IntPtr pastValue = inputs > 4 ? OrtApiTable.Input(context, 4) : IntPtr.Zero;
+        int pastLength = 0;
+        if (pastKey != IntPtr.Zero)
+        {
+            Expect(OrtApiTable.Shape(pastKey, shape), 4, "past_key");
+            if (shape[0] != batch || shape[1] != kvHeads || shape[3] != d)
+            {
+                throw new InvalidOperationException($"past_key is [{shape[0]}, {shape[1]}, {shape[2]}, {shape[3]}], expected [{batch}, {kvHeads}, *, {d}].");
+            }
+
+            pastLength = (int)shape[2];
+        }
+
+        int* seqlens = (int*)OrtApiTable.Data(OrtApiTable.Input(context, 5));
+        int total = *(int*)OrtApiTable.Data(OrtApiTable.Input(context, 6));
+        float* cos = null, sin = null;
+        int rotaryHalf = 0, rotaryPositions = 0;
+        if (_a.Rotary)
+        {
+            IntPtr cosValue = inputs > 7 ? OrtApiTable.Input(context, 7) : IntPtr.Zero;
+            IntPtr sinValue = inputs > 8 ? OrtApiTable.Input(context, 8) : IntPtr.Zero;
+            if (cosValue == IntPtr.Zero || sinValue == IntPtr.Zero)
+            {
+                throw new InvalidOperationException("do_rotary needs cos_cache and sin_cache.");
+            }
+
+            Expect(OrtApiTable.Shape(cosValue, shape), 2, "cos_cache");
+            rotaryPositions = (int)shape[0];
+            rotaryHalf = (int)shape[1];
+            if (2 * rotaryHalf > d)
+            {
+                throw new InvalidOperationException($"cos_cache rotates {2 * rotaryHalf} dimensions of a {d}-wide head.");
+            }
+
+            cos = (float*)OrtApiTable.Data(cosValue);
+            sin = (float*)OrtApiTable.Data(sinValue);
+        }
+
+        int present = Math.Max(pastLength, total);
+        float* output = (float*)OrtApiTable.Data(OrtApiTable.Output(context, 0, [batch, s, heads * d]));
+        IntPtr presentKeyValue = OrtApiTable.Output(context, 1, [batch, kvHeads, present, d]);
+        IntPtr presentValueValue = OrtApiTable.Output(context, 2, [batch, kvHeads, present, d]);
+        if (presentKeyValue == IntPtr.Zero || presentValueValue == IntPtr.Zero)
+        {
+            throw new InvalidOperationException("present_key and present_value are required.");
+        }
+
+        float* presentKey = (float*)OrtApiTable.Data(presentKeyValue);
+        float* presentValue = (float*)OrtApiTable.Data(presentValueValue);
+        float* q = (float*)OrtApiTable.Data(query);
+        float* k = packed ? q + (heads * d) : (float*)OrtApiTable.Data(key);
+        float* v = packed ? q + ((heads + kvHeads) * d) : (float*)OrtApiTable.Data(value);
+        int tokenStride = packed ? width : kvHeads * d; // floats between one position's keys and the next's
+
+        var job = new Job
+        {
+            Q = q,
+            QueryStride = width,
+            Output = output,
+            Keys = presentKey,
+            Values = presentValue,
+            Seqlens = seqlens,
+            Cos = cos,
+            Sin = sin,
+            RotaryHalf = rotaryHalf,
+            Interleaved = _a.RotaryInterleaved,
+            Batch = batch,
+            S = s,
+            Heads = heads,
+            KvHeads = kvHeads,
+            D = d,
+            Present = present,
+            Scale = _a.Scale == 0f ? 1f / MathF.Sqrt(d) : _a.Scale,
+            Softcap = _a.Softcap,
+            Window = _a.LocalWindow,
+            Blocks = (s + PositionsPerItem - 1) / PositionsPerItem,
+        };
+
+        // Past into present when they are separate buffers, then the new positions (keys rotated) after each row's past.
+        float* pastKeys = pastKey == IntPtr.Zero ? null : (float*)OrtApiTable.Data(pastKey);
+        float* pastValues = pastValue == IntPtr.Zero ? null : (float*)OrtApiTable.Data(pastValue);
+        bool shared = pastKeys == presentKey && pastValues == presentValue;
+        long work = 0;
+        for (int b = 0; b < batch; b++)
+        {
+            int rowTotal = seqlens[b] + 1, rowPast = rowTotal - s;
+            if (rowPast < 0 || rowTotal > present || (!shared && rowPast > pastLength))
+            {
+                throw new InvalidOperationException($"Row {b}: seqlens_k {seqlens[b]} with {s} new positions does not fit past {pastLength} / present {present}.");
+            }
+
+            if (_a.Rotary && rowTotal > rotaryPositions)
+            {
+                throw new InvalidOperationException($"Row {b}: position {rowTotal - 1} is past the rotary cache ({rotaryPositions}).");
+            }
+
+            for (int h = 0; h < kvHeads; h++)
+            {
+                long rowHead = ((long)b * kvHeads) + h;
+                float* keyRow = presentKey + (rowHead * present * d);
+                float* valueRow = presentValue + (rowHead * present * d);
+                if (!shared && pastKeys is not null && rowPast > 0)
+                {
+                    Buffer.MemoryCopy(pastKeys + (rowHead * pastLength * d), keyRow, (long)rowPast * d * 4, (long)rowPast * d * 4);
+                    Buffer.MemoryCopy(pastValues + (rowHead * pastLength * d), valueRow, (long)rowPast * d * 4, (long)rowPast * d * 4);
+                }
+
+                for (int t = 0; t < s; t++)
+                {
+                    long token = ((long)b * s) + t;
+                    float* target = keyRow + ((long)(rowPast + t) * d);
+                    new ReadOnlySpan<float>(k + (token * (packed ? width : tokenStride)) + (h * d), d).CopyTo(new Span<float>(target, d));
+                    if (cos is not null)
+                    {
+                        Rotate(target, rowPast + t, ref job);
+                    }
+
+                    new ReadOnlySpan<float>(v + (token * (packed ? width : tokenStride)) + (h * d), d)
+                        .CopyTo(new Span<float>(valueRow + ((long)(rowPast + t) * d), d));
+                }
+            }
+
+            work += (long)s * rowTotal * heads * d * 2;
+        }
+
+        int items = batch * kvHeads * job.Blocks;
+        if (work < InlineWork || items == 1)
+        {
+            for (int i = 0; i < items; i++)
+            {
+                RunItem(ref job, i);
+            }
+        }
+        else
+        {
+            OrtApiTable.ParallelFor(context, &Work, items, &job);
+            if (job.Failed != 0)
+            {
+                throw new InvalidOperationException("A parallel attention item failed.");
+            }
+        }
+    }
+
+    private static void Expect((int ElementType, int Rank) info, int rank, string name)
+    {
+        if (info.Rank != rank)
+        {
+            throw new InvalidOperationException($"{name} has rank {info.Rank}, expected {rank}.");
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void Work(void* state, nuint index)
+    {
+        try
+        {
+            RunItem(ref Unsafe.AsRef<Job>(state), (int)index);
+        }
+        catch
+        {
+            ((Job*)state)->Failed = 1;
+        }
+    }
+
+    /// <summary>One (row, key/value head, block of query positions): every query head of the group over its keys.</summary>
+    private static void RunItem(ref Job job, int item)
+    {
+        int block = item % job.Blocks;
+        int rowHead = item / job.Blocks;
+        int b = rowHead / job.KvHeads, h = rowHead % job.KvHeads;
+        int d = job.D, group = job.Heads / job.KvHeads;
+        int rowTotal = job.Seqlens[b] + 1, rowPast = rowTotal - job.S;
+        float* keys = job.Keys + ((long)rowHead * job.Present * d);
+        float* values = job.Values + ((long)rowHead * job.Present * d);
+        float[] scoresArray = t_scores is { } cached && cached.Length >= group * rowTotal ? cached : (t_scores = new float[Math.Max(group * rowTotal, 1024)]);
+        Span<float> query = stackalloc float[group * d];
+        Span<float> sum = stackalloc float[group * d];
+        fixed (float* scores = scoresArray)
+        fixed (float* q = query)
+        fixed (float* acc = sum)
+        {
+            int last = Math.Min(job.S, (block + 1) * PositionsPerItem);
+            for (int t = block * PositionsPerItem; t < last; t++)
+            {
+                int position = rowPast + t;
+                int first = job.Window > 0 ? Math.Max(0, position - job.Window + 1) : 0;
+                int count = position - first + 1;
+                float* source = job.Q + ((((long)b * job.S) + t) * job.QueryStride) + ((long)h * group * d);
+                new ReadOnlySpan<float>(source, group * d).CopyTo(query);
+                if (job.Cos is not null)
+                {
+                    for (int g = 0; g < group; g++)
+                    {
+                        Rotate(q + (g * d), position, ref job);
+                    }
+                }
+
+                Scores(q, keys + ((long)first * d), count, group, d, job.Scale, scores, rowTotal);
+                for (int g = 0; g < group; g++)
+                {
+                    Softmax(new Span<float>(scores + ((long)g * rowTotal), count), job.Softcap);
+                }
+
+                WeightedSum(scores, values + ((long)first * d), count, group, d, acc, rowTotal);
+                float* target = job.Output + ((((long)b * job.S) + t) * job.Heads * d) + ((long)h * group * d);
+                sum.CopyTo(new Span<float>(target, group * d));
+            }
+        }
+    }
+
+    /// <summary>scores[g, j] = scale · q_g · key_j for the <paramref name="count"/> keys, four keys at a time (four independent sums).</summary>
+    private static void Scores(float* q, float* keys, int count, int group, int d, float scale, float* scores, int stride)
+    {
+        int vectors = Vector256.IsHardwareAccelerated ? d / Vector256<float>.Count : 0;
+        int tail = vectors * Vector256<float>.Count;
+        for (int g = 0; g < group; g++)
+        {
+            float* qg = q + (g * d);
+            float* row = scores + ((long)g * stride);
+            int j = 0;
+            for (; j + 4 <= count; j += 4)
+            {
+                float* k0 = keys + ((long)j * d);
+                float* k1 = k0 + d, k2 = k1 + d, k3 = k2 + d;
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (int i = 0; i < tail; i += 8)
+                {
+                    var x = Vector256.Load(qg + i);
+                    a0 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k0 + i), a0);
+                    a1 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k1 + i), a1);
+                    a2 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k2 + i), a2);
+                    a3 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k3 + i), a3);
+                }
+
+                float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
+                for (int i = tail; i < d; i++)
+                {
+                    s0 += qg[i] * k0[i];
+                    s1 += qg[i] * k1[i];
+                    s2 += qg[i] * k2[i];
+                    s3 += qg[i] * k3[i];
+                }
+
+                row[j] = s0 * scale;
+                row[j + 1] = s1 * scale;
+                row[j + 2] = s2 * scale;
+                row[j + 3] = s3 * scale;
+            }
+
+            for (; j < count; j++)
+            {
+                float* key = keys + ((long)j * d);
+                var a = Vector256<float>.Zero;
+                for (int i = 0; i < tail; i += 8)
+                {
+                    a = Vector256.FusedMultiplyAdd(Vector256.Load(qg + i), Vector256.Load(key + i), a);
+                }
+
+                float total = Vector256.Sum(a);
+                for (int i = tail; i < d; i++)
+                {
+                    total += qg[i] * key[i];
+                }
+
+                row[j] = total * scale;
+            }
+        }
+    }
+
+    /// <summary>acc[g] = Σ_j p[g, j] · value_j, 32 dimensions at a time held in four registers across the keys.</summary>
+    private static void WeightedSum(float* probabilities, float* values, int count, int group, int d, float* acc, int stride)
+    {
+        int vectors = Vector256.IsHardwareAccelerated ? d / Vector256<float>.Count : 0;
+        int wide = vectors / 4 * 32, tail = vectors * Vector256<float>.Count;
+        for (int g = 0; g < group; g++)
+        {
+            float* p = probabilities + ((long)g * stride);
+            float* target = acc + (g * d);
+            for (int i = 0; i < wide; i += 32)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                float* v = values + i;
+                for (int j = 0; j < count; j++, v += d)
+                {
+                    var w = Vector256.Create(p[j]);
+                    a0 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v), a0);
+                    a1 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v + 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v + 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v + 24), a3);
+                }
+
+                a0.Store(target + i);
+                a1.Store(target + i + 8);
+                a2.Store(target + i + 16);
+                a3.Store(target + i + 24);
+            }
+
+            for (int i = wide; i < tail; i += 8)
+            {
+                var a = Vector256<float>.Zero;
+                float* v = values + i;
+                for (int j = 0; j < count; j++, v += d)
+                {
+                    a = Vector256.FusedMultiplyAdd(Vector256.Create(p[j]), Vector256.Load(v), a);
+                }
+
+                a.Store(target + i);
+            }
+
+            for (int i = tail; i < d; i++)
+            {
+                float sum = 0f;
+                for (int j = 0; j < count; j++)
+                {
+                    sum += p[j] * values[((long)j * d) + i];
+                }
+
+                target[i] = sum;
+            }
+        }
+    }
+
+    /// <summary>Softcap (c · tanh(x / c)) when set, then softmax, in place.</summary>
+    private static void Softmax(Span<float> scores, float softcap)
+    {
+        if (softcap > 0f)
+        {
+            for (int i = 0; i < scores.Length; i++)
+            {
+                scores[i] = softcap * MathF.Tanh(scores[i] / softcap);
+            }
+        }
+
+        float max = float.NegativeInfinity;
+        foreach (float x in scores)
+        {
+            max = MathF.Max(max, x);
+        }
+
+        float total = 0f;
+        int i2 = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var m = Vector256.Create(max);
+            var sum = Vector256<float>.Zero;
+            ref float start = ref MemoryMarshal.GetReference(scores);
+            for (; i2 + 8 <= scores.Length; i2 += 8)
+            {
+                var e = Vector256.Exp(Vector256.LoadUnsafe(ref start, (nuint)i2) - m);
+                e.StoreUnsafe(ref start, (nuint)i2);
+                sum += e;
+            }
+
+            total = Vector256.Sum(sum);
+        }
+
+        for (; i2 < scores.Length; i2++)
+        {
+            scores[i2] = MathF.Exp(scores[i2] - max);
+            total += scores[i2];
+        }
+
+        float inverse = 1f / total;
+        for (int i = 0; i < scores.Length; i++)
+        {
+            scores[i] *= inverse;
+        }
+    }
+
+    /// <summary>Turns the first 2·RotaryHalf dimensions of one head at <paramref name="position"/> (pairs interleaved or split in halves).</summary>
+    private static void Rotate(float* x, int position, ref Job job)
+    {
+        int half = job.RotaryHalf;
+        float* c = job.Cos + ((long)position * half);
+        float* s = job.Sin + ((long)position * half);
+        if (job.Interleaved)
+        {
+            for (int i = 0; i < half; i++)
+            {
+                float x0 = x[2 * i], x1 = x[(2 * i) + 1];
+                x[2 * i] = (x0 * c[i]) - (x1 * s[i]);
+                x[(2 * i) + 1] = (x0 * s[i]) + (x1 * c[i]);
+            }
+        }
+        else
+        {
+            for (int i = 0; i < half; i++)
+            {
+                float x0 = x[i], x1 = x[i + half];
+                x[i] = (x0 * c[i]) - (x1 * s[i]);
+                x[i + half] = (x0 * s[i]) + (x1 * c[i]);
+            }
+        }
+    }
+
+    /// <summary>Everything a work item reads: pointers into the node's tensors, valid while the node runs.</summary>
+    private struct Job
+    {
+        public float* Q;
+        public int QueryStride;
+        public float* Output;
+        public float* Keys;
+        public float* Values;
+        public int* Seqlens;
+        public float* Cos;
+        public float* Sin;
+        public int RotaryHalf;
+        public bool Interleaved;
+        public int Batch;
+        public int S;
+        public int Heads;
+        public int KvHeads;
+        public int D;
+        public int Present;
+        public float Scale;
+        public float Softcap;
+        public int Window;
+        public int Blocks;
+        public int Failed;
+    }
+}

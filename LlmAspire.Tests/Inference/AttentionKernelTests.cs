@@ -1,0 +1,143 @@
+using LlmAspire.Inference.Engine;
+using LlmAspire.Inference.Models;
+using LlmAspire.Inference.Models.Quantization;
+using Xunit.Abstractions;
+
+namespace LlmAspire.Tests.Inference;
+
+/// <summary>
+/// LlmAspire's GroupQueryAttention kernel (<see cref="AttentionKernelChoice.LlmAspire"/>, the CPU default) against ONNX
+/// Runtime's own on the same graph, for every demo architecture (packed q/k/v, q/k norms, padded heads, partial rotary,
+/// sliding windows, softcap, Gemma 3's local rotary): the same logits to float rounding, the same greedy choice, through
+/// a one-sequence prefill and decode with separate past and present tensors, a chunked prefill, and the engine's shared
+/// KV cache with rows of different lengths decoding together past the sliding window.
+/// </summary>
+public sealed class AttentionKernelTests(ITestOutputHelper output)
+{
+    /// <summary>
+    /// Largest logit difference allowed, relative to the largest logit. Both kernels compute the same sums in float32;
+    /// ONNX Runtime's through GEMM calls and its own exp, ours in another order with .NET's, which moves a result by
+    /// units in the last place; through a few layers that stays near 1e-6 of the largest logit.
+    /// </summary>
+    private const double Tolerance = 1e-5;
+
+    /// <summary>Every architecture <c>create-demo</c> writes.</summary>
+    public static TheoryData<string> Architectures => [.. DemoPresets.Architectures];
+
+    [Theory]
+    [MemberData(nameof(Architectures))]
+    public void OurKernel_SameLogitsAsOnnxRuntimes(string architecture)
+    {
+        using var temp = TestPaths.CreateTempDirectory();
+        DemoPreset preset = DemoPresets.Get(DemoPresets.Tiny.Name, architecture);
+        if (preset.Config.SlidingWindow > 0)
+        {
+            // A window the sequences below cross (the tiny preset's is a fraction of its 1,024 positions).
+            preset = preset with { Config = preset.Config with { SlidingWindow = 24 } };
+        }
+
+        DemoPresets.Write(preset, temp.Path);
+        (LlamaConfig config, GenAiConfig genai) = ModelFolder.ReadConfig(temp.Path);
+        string graph = Path.Combine(temp.Path, genai.Model.Decoder.Filename);
+        DecoderIoNames names = DecoderIoNames.FromConfig(genai.Model.Decoder);
+        using DecoderSession ours = DecoderSession.Open(graph, config, ExecutionProviderPreference.Cpu, names, attention: AttentionKernelChoice.LlmAspire);
+        using DecoderSession theirs = DecoderSession.Open(graph, config, ExecutionProviderPreference.Cpu, names, attention: AttentionKernelChoice.OnnxRuntime);
+        Assert.Equal(AttentionKernelChoice.LlmAspire, ours.Attention);
+        Assert.Null(ours.AttentionFallbackReason);
+        Assert.Equal(AttentionKernelChoice.OnnxRuntime, theirs.Attention);
+        int vocab = config.VocabSize;
+        double worst = 0;
+
+        // One sequence with its own past: a 40-token prefill (every position), a 3-token chunk, then 30 single tokens.
+        using (DecoderState a = ours.CreateState())
+        using (DecoderState b = theirs.CreateState())
+        {
+            int[] prompt = Tokens(40, seed: 1);
+            worst = Math.Max(worst, AssertClose(theirs.Forward(b, prompt, allPositions: true), ours.Forward(a, prompt, allPositions: true), vocab, "prefill"));
+            worst = Math.Max(worst, AssertClose(theirs.Forward(b, [5, 6, 7], allPositions: true), ours.Forward(a, [5, 6, 7], allPositions: true), vocab, "chunk"));
+            foreach (int token in Tokens(30, seed: 2))
+            {
+                worst = Math.Max(worst, AssertClose(theirs.Forward(b, [token]), ours.Forward(a, [token]), vocab, "decode"));
+            }
+        }
+
+        // The engine's shared KV cache: three rows prefilled one by one (different lengths), then decoding together.
+        int[][] prompts = [Tokens(9, seed: 3), Tokens(2, seed: 4), Tokens(33, seed: 5)];
+        using KvCache ourCache = ours.CreateKvCache(prompts.Length, 128);
+        using KvCache theirCache = theirs.CreateKvCache(prompts.Length, 128);
+        int[] lengths = new int[prompts.Length];
+        float[][] last = new float[prompts.Length][];
+        for (int r = 0; r < prompts.Length; r++)
+        {
+            float[] expected = theirs.ForwardBatch(theirCache, r, [0], prompts[r], prompts[r].Length, allPositions: true);
+            worst = Math.Max(worst, AssertClose(expected, ours.ForwardBatch(ourCache, r, [0], prompts[r], prompts[r].Length, allPositions: true), vocab, $"row {r} prefill"));
+            last[r] = expected[^vocab..];
+            lengths[r] = prompts[r].Length;
+        }
+
+        for (int step = 0; step < 60; step++)
+        {
+            int[] next = [.. last.Select(l => ArgMax(l))]; // ONNX Runtime's greedy choice drives both
+            float[] expected = theirs.ForwardBatch(theirCache, 0, lengths, next, 1);
+            worst = Math.Max(worst, AssertClose(expected, ours.ForwardBatch(ourCache, 0, lengths, next, 1), vocab, $"batch step {step}"));
+            for (int r = 0; r < prompts.Length; r++)
+            {
+                last[r] = expected[(r * vocab)..((r + 1) * vocab)];
+                lengths[r]++;
+            }
+        }
+
+        output.WriteLine($"{architecture}: max |ours - ONNX Runtime's| / max |logit| = {worst:E2}");
+    }
+
+    [Fact]
+    public void Float16Graph_RunsOnnxRuntimesKernel_AndSaysWhy()
+    {
+        using var temp = TestPaths.CreateTempDirectory();
+        string float32 = Path.Combine(temp.Path, "fp32");
+        string float16 = Path.Combine(temp.Path, "fp16");
+        DemoPresets.Write(DemoPresets.Tiny, float32);
+        ModelQuantizer.QuantizeFolder(float32, float16, QuantizationOptions.Parse("fp16"));
+        (LlamaConfig config, GenAiConfig genai) = ModelFolder.ReadConfig(float16);
+        using DecoderSession session = DecoderSession.Open(Path.Combine(float16, genai.Model.Decoder.Filename), config, ExecutionProviderPreference.Cpu, DecoderIoNames.FromConfig(genai.Model.Decoder));
+        Assert.Equal(AttentionKernelChoice.OnnxRuntime, session.Attention);
+        Assert.Contains("float16", session.AttentionFallbackReason, StringComparison.Ordinal);
+        using DecoderState state = session.CreateState();
+        Assert.Equal(config.VocabSize, session.Forward(state, [1, 40, 7]).Length);
+    }
+
+    private static int[] Tokens(int count, int seed)
+    {
+        var random = new Random(seed);
+        return [1, .. Enumerable.Range(1, count - 1).Select(_ => random.Next(3, 200))];
+    }
+
+    /// <summary>Asserts every position's logits agree within <see cref="Tolerance"/> and pick the same token; returns the relative difference.</summary>
+    private static double AssertClose(float[] expected, float[] actual, int vocab, string label)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double scale = expected.Max(MathF.Abs);
+        double difference = expected.Zip(actual, (e, a) => Math.Abs((double)e - a)).Max() / scale;
+        Assert.True(difference <= Tolerance, $"{label}: max |ours - ONNX Runtime's| is {difference:E2} of the largest logit");
+        for (int p = 0; p < expected.Length / vocab; p++)
+        {
+            Assert.Equal(ArgMax(expected.AsSpan(p * vocab, vocab)), ArgMax(actual.AsSpan(p * vocab, vocab)));
+        }
+
+        return difference;
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+}
