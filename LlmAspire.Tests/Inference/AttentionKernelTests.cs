@@ -90,6 +90,43 @@ public sealed class AttentionKernelTests(ITestOutputHelper output)
         output.WriteLine($"{architecture}: max |ours - ONNX Runtime's| / max |logit| = {worst:E2}");
     }
 
+    /// <summary>
+    /// With int8 activations (MatMulNBits accuracy level 4) a last-place difference in attention can round an activation
+    /// to the next step, so int8 logits are not bit-equal across kernels; what must hold is the quantization's cost: the
+    /// KL divergence from the float32 model, position by position on the float32 model's greedy path, stays what it is
+    /// with ONNX Runtime's kernel (the 100M model measured 1.945e-3 with ours vs 1.951e-3, docs/BENCHMARKS.md).
+    /// </summary>
+    [Fact]
+    public void Int8Graph_KeepsTheQuantizationsKlDivergence()
+    {
+        using var temp = TestPaths.CreateTempDirectory();
+        string float32 = Path.Combine(temp.Path, "fp32");
+        string int8 = Path.Combine(temp.Path, "int8");
+        DemoPresets.Write(DemoPresets.Tiny, float32);
+        ModelQuantizer.QuantizeFolder(float32, int8, QuantizationOptions.Parse("int8-b32-asym-acc4"));
+        (LlamaConfig config, GenAiConfig genai) = ModelFolder.ReadConfig(float32);
+        DecoderIoNames names = DecoderIoNames.FromConfig(genai.Model.Decoder);
+        using DecoderSession reference = DecoderSession.Open(Path.Combine(float32, genai.Model.Decoder.Filename), config, ExecutionProviderPreference.Cpu, names, attention: AttentionKernelChoice.OnnxRuntime);
+        using DecoderSession theirs = DecoderSession.Open(Path.Combine(int8, genai.Model.Decoder.Filename), config, ExecutionProviderPreference.Cpu, names, attention: AttentionKernelChoice.OnnxRuntime);
+        using DecoderSession ours = DecoderSession.Open(Path.Combine(int8, genai.Model.Decoder.Filename), config, ExecutionProviderPreference.Cpu, names, attention: AttentionKernelChoice.LlmAspire);
+        Assert.Equal(AttentionKernelChoice.LlmAspire, ours.Attention);
+        using DecoderState r = reference.CreateState(), a = theirs.CreateState(), b = ours.CreateState();
+        int[] prompt = Tokens(8, seed: 6);
+        float[] expected = reference.Forward(r, prompt), theirLogits = theirs.Forward(a, prompt), ourLogits = ours.Forward(b, prompt);
+        double theirKl = 0, ourKl = 0;
+        for (int step = 0; step < 60; step++)
+        {
+            theirKl += QuantizationMetrics.KlDivergence(expected, theirLogits);
+            ourKl += QuantizationMetrics.KlDivergence(expected, ourLogits);
+            int next = ArgMax(expected);
+            (expected, theirLogits, ourLogits) = (reference.Forward(r, [next]), theirs.Forward(a, [next]), ours.Forward(b, [next]));
+        }
+
+        output.WriteLine($"mean KL(float32 || int8) over 60 positions: ONNX Runtime's attention {theirKl / 60:E3}, ours {ourKl / 60:E3}");
+        Assert.True(theirKl > 0, "int8 should differ from float32 at all");
+        Assert.True(ourKl <= theirKl * 1.25, $"int8 with our kernel drifts further from float32: KL {ourKl / 60:E3} vs {theirKl / 60:E3}");
+    }
+
     [Fact]
     public void Float16Graph_RunsOnnxRuntimesKernel_AndSaysWhy()
     {
