@@ -370,7 +370,9 @@ internal sealed class InferenceEngine : IDisposable
     /// <remarks>
     /// One row per checking pass: ONNX Runtime's GroupQueryAttention refuses several rows of several new tokens each
     /// once a past is given ("batch_size must be 1 when sequence_length &gt; 1 and past context is given"), so the
-    /// sequences without a proposal still share one pass, and each sequence with one takes its own.
+    /// sequences without a proposal still share one pass, and each sequence with one takes its own. Our CPU kernel
+    /// (<see cref="AttentionKernelChoice.LlmAspire"/>) takes such passes, but the CUDA provider and float16 graphs run
+    /// ONNX Runtime's, so the engine keeps the one way that works with both.
     /// </remarks>
     private bool Decode()
     {
