@@ -77,7 +77,7 @@ public sealed class AttentionKernelTests(ITestOutputHelper output)
 
         for (int step = 0; step < 60; step++)
         {
-            int[] next = [.. last.Select(l => ArgMax(l))]; // ONNX Runtime's greedy choice drives both
+            int[] next = [.. last.Select(l => Sampler.ArgMax(l))]; // ONNX Runtime's greedy choice drives both
             float[] expected = theirs.ForwardBatch(theirCache, 0, lengths, next, 1);
             worst = Math.Max(worst, AssertClose(expected, ours.ForwardBatch(ourCache, 0, lengths, next, 1), vocab, $"batch step {step}"));
             for (int r = 0; r < prompts.Length; r++)
@@ -118,7 +118,7 @@ public sealed class AttentionKernelTests(ITestOutputHelper output)
         {
             theirKl += QuantizationMetrics.KlDivergence(expected, theirLogits);
             ourKl += QuantizationMetrics.KlDivergence(expected, ourLogits);
-            int next = ArgMax(expected);
+            int next = Sampler.ArgMax(expected);
             (expected, theirLogits, ourLogits) = (reference.Forward(r, [next]), theirs.Forward(a, [next]), ours.Forward(b, [next]));
         }
 
@@ -158,23 +158,9 @@ public sealed class AttentionKernelTests(ITestOutputHelper output)
         Assert.True(difference <= Tolerance, $"{label}: max |ours - ONNX Runtime's| is {difference:E2} of the largest logit");
         for (int p = 0; p < expected.Length / vocab; p++)
         {
-            Assert.Equal(ArgMax(expected.AsSpan(p * vocab, vocab)), ArgMax(actual.AsSpan(p * vocab, vocab)));
+            Assert.Equal(Sampler.ArgMax(expected.AsSpan(p * vocab, vocab)), Sampler.ArgMax(actual.AsSpan(p * vocab, vocab)));
         }
 
         return difference;
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 }

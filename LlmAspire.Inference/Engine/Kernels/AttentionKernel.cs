@@ -119,7 +119,6 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
             Sin = sin,
             RotaryHalf = rotaryHalf,
             Interleaved = _a.RotaryInterleaved,
-            Batch = batch,
             S = s,
             Heads = heads,
             KvHeads = kvHeads,
@@ -164,13 +163,13 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
                 {
                     long token = ((long)b * s) + t;
                     float* target = keyRow + ((long)(rowPast + t) * d);
-                    new ReadOnlySpan<float>(k + (token * (packed ? width : tokenStride)) + (h * d), d).CopyTo(new Span<float>(target, d));
+                    new ReadOnlySpan<float>(k + (token * tokenStride) + (h * d), d).CopyTo(new Span<float>(target, d));
                     if (cos is not null)
                     {
                         Rotate(target, rowPast + t, ref job);
                     }
 
-                    new ReadOnlySpan<float>(v + (token * (packed ? width : tokenStride)) + (h * d), d)
+                    new ReadOnlySpan<float>(v + (token * tokenStride) + (h * d), d)
                         .CopyTo(new Span<float>(valueRow + ((long)(rowPast + t) * d), d));
                 }
             }
@@ -517,7 +516,6 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
         public float* Sin;
         public int RotaryHalf;
         public bool Interleaved;
-        public int Batch;
         public int S;
         public int Heads;
         public int KvHeads;

@@ -92,36 +92,10 @@ internal static unsafe partial class OrtApiTable
         Check(((delegate* unmanaged<IntPtr, IntPtr, IntPtr>)Api[AddCustomOpDomainIndex])(options, domain));
 
     /// <summary>An int64 attribute of a node, or <paramref name="fallback"/> when the node has none.</summary>
-    public static long AttributeInt64(IntPtr info, string name, long fallback)
-    {
-        IntPtr text = Marshal.StringToCoTaskMemUTF8(name);
-        try
-        {
-            long value;
-            IntPtr status = ((delegate* unmanaged<IntPtr, IntPtr, long*, IntPtr>)Api[KernelInfoGetAttributeInt64Index])(info, text, &value);
-            return Release(status) ? value : fallback;
-        }
-        finally
-        {
-            Marshal.FreeCoTaskMem(text);
-        }
-    }
+    public static long AttributeInt64(IntPtr info, string name, long fallback) => Attribute(KernelInfoGetAttributeInt64Index, info, name, fallback);
 
     /// <summary>A float attribute of a node, or <paramref name="fallback"/> when the node has none.</summary>
-    public static float AttributeFloat(IntPtr info, string name, float fallback)
-    {
-        IntPtr text = Marshal.StringToCoTaskMemUTF8(name);
-        try
-        {
-            float value;
-            IntPtr status = ((delegate* unmanaged<IntPtr, IntPtr, float*, IntPtr>)Api[KernelInfoGetAttributeFloatIndex])(info, text, &value);
-            return Release(status) ? value : fallback;
-        }
-        finally
-        {
-            Marshal.FreeCoTaskMem(text);
-        }
-    }
+    public static float AttributeFloat(IntPtr info, string name, float fallback) => Attribute(KernelInfoGetAttributeFloatIndex, info, name, fallback);
 
     /// <summary>Inputs the node was given (optional trailing ones absent).</summary>
     public static int InputCount(IntPtr context)
@@ -191,6 +165,22 @@ internal static unsafe partial class OrtApiTable
     /// <summary>Runs <paramref name="work"/>(<paramref name="state"/>, i) for i in [0, <paramref name="total"/>) on the session's intra-op threads.</summary>
     public static void ParallelFor(IntPtr context, delegate* unmanaged<void*, nuint, void> work, int total, void* state) =>
         Check(((delegate* unmanaged<IntPtr, delegate* unmanaged<void*, nuint, void>, nuint, nuint, void*, IntPtr>)Api[KernelContextParallelForIndex])(context, work, (nuint)total, 0, state));
+
+    private static T Attribute<T>(int index, IntPtr info, string name, T fallback)
+        where T : unmanaged
+    {
+        IntPtr text = Marshal.StringToCoTaskMemUTF8(name);
+        try
+        {
+            T value;
+            IntPtr status = ((delegate* unmanaged<IntPtr, IntPtr, T*, IntPtr>)Api[index])(info, text, &value);
+            return Release(status) ? value : fallback;
+        }
+        finally
+        {
+            Marshal.FreeCoTaskMem(text);
+        }
+    }
 
     private static bool Release(IntPtr status)
     {
