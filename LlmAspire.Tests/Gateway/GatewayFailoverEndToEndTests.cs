@@ -52,6 +52,7 @@ public sealed class GatewayFailoverEndToEndTests(AspireAppFixture fixture, ITest
         var streams = new ConcurrentQueue<StreamResult>();
         var streaming = new ConcurrentDictionary<int, (string Server, int Events)>();
         var clock = Stopwatch.StartNew();
+        await using var stalls = new ClientStalls(clock);
 
         var workers = Enumerable.Range(0, PlainWorkers)
             .Select(worker => Task.Run(() => RunPlainAsync(client, worker, () => phase, clock, plain, stop.Token)))
@@ -118,6 +119,7 @@ public sealed class GatewayFailoverEndToEndTests(AspireAppFixture fixture, ITest
         }
 
         Report(plain, streams, victim, killedAt);
+        output.WriteLine($"this process: {stalls.Describe()}");
         output.WriteLine($"retries in all: {await RetriesAsync(client)}");
 
         // Some request met the dead server (in flight at the kill, or sent to it before the gateway knew) and was retried
@@ -127,11 +129,19 @@ public sealed class GatewayFailoverEndToEndTests(AspireAppFixture fixture, ITest
         Assert.True(failures.Count == 0, $"{failures.Count} requests failed:\n{string.Join('\n', failures.Take(20).Select(f => f.Failure))}");
 
         // Requests in flight at the kill were retried within seconds: none after it took much longer than a normal one.
+        // What the client measures includes any time this process itself stood still (a CI run once saw every request
+        // end 22 s late, on all servers at once); that time is not the system's and is taken out.
         var normal = Percentile95(plain.Where(result => result.End < killedAt).Select(result => result.Duration));
-        var slowest = plain.Where(result => result.End >= killedAt).MaxBy(result => result.Duration)!;
+        var slowest = plain.Where(result => result.End >= killedAt).MaxBy(result => result.Duration - stalls.Within(result.Start, result.End))!;
+        var stalled = stalls.Within(slowest.Start, slowest.End);
+        var meanwhile = plain.Where(result => result != slowest && result.End > slowest.Start && result.End < slowest.End).ToList();
         Assert.True(
-            slowest.Duration <= normal + s_retryBound,
-            $"A request took {slowest.Duration.TotalSeconds:F1} s (started {slowest.Start.TotalSeconds:F1} s, on {slowest.Server}); before the kill 95 % took at most {normal.TotalSeconds:F2} s.");
+            slowest.Duration - stalled <= normal + s_retryBound,
+            $"A request took {slowest.Duration.TotalSeconds:F1} s, {stalled.TotalSeconds:F1} s of which this process stood still "
+                + $"(started {slowest.Start.TotalSeconds:F1} s, on {slowest.Server}); before the kill 95 % took at most {normal.TotalSeconds:F2} s. "
+                + $"Meanwhile {meanwhile.Count} other requests ended ("
+                + string.Join(", ", meanwhile.GroupBy(result => result.Server).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}={g.Count()}"))
+                + $"); this process: {stalls.Describe()}.");
 
         // Every stream either completed or ended with one error event and a clean close; the ones the kill cut off, soon after it.
         Assert.All(streams, stream => Assert.True(
