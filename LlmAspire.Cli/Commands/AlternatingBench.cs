@@ -1,6 +1,7 @@
 using System.Globalization;
 using LlmAspire.Inference;
 using LlmAspire.Inference.Engine;
+using LlmAspire.Inference.Engine.Speculation;
 using GenAi = Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace LlmAspire.Cli.Commands;
@@ -63,7 +64,8 @@ internal static class AlternatingBench
     /// <summary>Runs <paramref name="rounds"/> rounds of every setup at each stream count and prints the table.</summary>
     public static async Task RunAsync(
         TextWriter output, string folder, Setup[] setups, int[] counts, int rounds, int maxContext,
-        Func<LanguageModel, int[][], Task<double>> ours, Func<GenAi.Model, int[][], Task<double>> genAi, Func<LanguageModel, int, int[][]> prompts)
+        Func<LanguageModel, int[][], Task<double>> ours, Func<GenAi.Model, int[][], Task<double>> genAi, Func<LanguageModel, int, int[][]> prompts,
+        SpeculativeOptions? speculative = null)
     {
         var models = new LanguageModel?[setups.Length];
         var genAiModels = new GenAi.Model?[setups.Length];
@@ -84,11 +86,17 @@ internal static class AlternatingBench
                         Spinning = setups[i].Spinning,
                         IntraOpThreads = setups[i].Threads,
                         Attention = setups[i].Attention,
+                        Speculative = speculative ?? new SpeculativeOptions(),
                     });
                 }
             }
 
             LanguageModel reference = models.First(m => m is not null)!;
+            if (speculative is { Enabled: true })
+            {
+                output.WriteLine($"our setups speculate: {speculative.Tokens} tokens, n-grams {speculative.MinNgram}..{speculative.MaxNgram}, up to {speculative.MaxBatch} streams");
+            }
+
             output.WriteLine($"model {reference.Id}; setups {string.Join(", ", setups.Select((s, i) => models[i] is { } m ? $"{s.Name} ({m.Decoder.IntraOpThreads} threads)" : s.Name))}; {rounds} rounds, order rotated; {Environment.ProcessorCount} cores");
             output.WriteLine($"streams | {string.Join(" | ", setups.Select(s => s.Name + " tok/s median (range)"))}");
             output.WriteLine($"------: | {string.Join(" | ", setups.Select(_ => "---:"))}");

@@ -47,17 +47,19 @@ internal static class BenchEngineCommand
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per operator (0: the engine's choice)" }.AtLeast(0);
         var maxContext = new Option<int>("--max-context") { Description = "KV positions per sequence (0: the model's context length)" }.AtLeast(0);
         var breakdown = new Option<bool>("--breakdown") { Description = "Also print where a step's time goes (inside ONNX Runtime's Run or not) and its top operators" };
-        var alternate = new Option<string>("--alternate") { Description = "Setups timed in turns instead: spinning modes, optionally /threads and @ort (ONNX Runtime's attention kernel instead of ours), or GenAI (e.g. Off,WithinRun,Always or Off/1,Off/2 or Off,Off@ort); --repeats rounds" }
+        var alternate = new Option<string>("--alternate") { Description = "Setups timed in turns instead: spinning modes, optionally /threads and @ort (ONNX Runtime's attention kernel instead of ours), or GenAI (e.g. Off,WithinRun,Always or Off/1,Off/2 or Off,Off@ort); --repeats rounds; with --speculative every setup of ours speculates; --workload stories or repetitive" }
             .MustParse(text => AlternatingBench.Parse(text));
         var speculative = new Option<int>("--speculative") { Description = "Also measure prompt-lookup speculative decoding proposing this many tokens (0 = not)" }.AtLeast(0);
         var ngramMax = new Option<int>("--ngram-max") { Description = "Longest suffix looked up for proposals", DefaultValueFactory = _ => SpeculativeOptions.DefaultMaxNgram }.AtLeast(1);
         var ngramMin = new Option<int>("--ngram-min") { Description = "Shortest suffix looked up for proposals", DefaultValueFactory = _ => SpeculativeOptions.DefaultMinNgram }.AtLeast(1);
         var specBatch = new Option<int>("--speculative-max-batch") { Description = "Speculate only while at most this many streams decode", DefaultValueFactory = _ => SpeculativeOptions.DefaultMaxBatch }.AtLeast(1);
+        var attention = new Option<AttentionKernelChoice>("--attention") { Description = "The attention kernel on the CPU: LlmAspire (ours, the default) or OnnxRuntime" };
         var workload = new Option<string>("--workload") { Description = "stories (story starters), repetitive (passages the model copies) or both", DefaultValueFactory = _ => "stories" };
         workload.AcceptOnlyFromAmong(Workloads);
         var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.")
         {
             model, streams, maxTokens, repeats, skipGenAi, spinning, spin, threads, maxContext, breakdown, alternate, speculative, ngramMax, ngramMin, specBatch, workload,
+            attention,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -67,14 +69,6 @@ internal static class BenchEngineCommand
             int tokens = parse.GetValue(maxTokens);
             int runs = parse.GetValue(repeats);
             bool withGenAi = !parse.GetValue(skipGenAi);
-            if (parse.GetValue(alternate) is { } setups)
-            {
-                await AlternatingBench.RunAsync(
-                    stdout, folder, AlternatingBench.Parse(setups), counts, runs, parse.GetValue(maxContext),
-                    (m, p) => OursAsync(m, p, tokens, cancellationToken), (g, p) => GenAiAsync(g, p, tokens), PromptsFor);
-                return ExitCodes.Success;
-            }
-
             var speculation = new SpeculativeOptions
             {
                 Tokens = parse.GetValue(speculative), MaxNgram = parse.GetValue(ngramMax), MinNgram = parse.GetValue(ngramMin), MaxBatch = parse.GetValue(specBatch),
@@ -86,12 +80,25 @@ internal static class BenchEngineCommand
                     .Replace("--MinNgram", "--ngram-min", StringComparison.Ordinal).Replace("--MaxBatch", "--speculative-max-batch", StringComparison.Ordinal), ExitCodes.Usage);
             }
 
+            if (parse.GetValue(alternate) is { } setups)
+            {
+                // One workload (story starters unless --workload repetitive); --speculative applies to every setup of ours.
+                string alternateWorkload = parse.GetRequiredValue(workload) == "repetitive" ? "repetitive" : "stories";
+                await AlternatingBench.RunAsync(
+                    stdout, folder, AlternatingBench.Parse(setups), counts, runs, parse.GetValue(maxContext),
+                    (m, p) => OursAsync(m, p, tokens, cancellationToken), (g, p) => GenAiAsync(g, p, tokens),
+                    (m, count) => PromptsFor(m, alternateWorkload, count),
+                    speculation.Enabled ? speculation : null);
+                return ExitCodes.Success;
+            }
+
             var engineOptions = new EngineOptions
             {
                 MaxSequences = counts.Max(),
                 IntraOpThreads = parse.GetValue(threads),
                 MaxContext = parse.GetValue(maxContext),
                 Spinning = parse.GetValue(spin) ?? (parse.GetValue(spinning) ? SpinningMode.Always : new EngineOptions().Spinning),
+                Attention = parse.GetValue(attention),
             };
             bool withBreakdown = parse.GetValue(breakdown);
             using LanguageModel ours = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, engineOptions);
@@ -191,9 +198,9 @@ internal static class BenchEngineCommand
         return $"{passage} {passage} {passage[..passage.IndexOf(' ', 12)]}";
     }
 
-    /// <summary><paramref name="count"/> prompts, the built-in ones in turn.</summary>
-    private static int[][] PromptsFor(LanguageModel model, int count) =>
-        [.. Enumerable.Range(0, count).Select(i => model.Tokenizer.Encode(Prompts[i % Prompts.Length], addBos: true))];
+    /// <summary><paramref name="count"/> prompts of <paramref name="workload"/>, the built-in ones in turn.</summary>
+    private static int[][] PromptsFor(LanguageModel model, string workload, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => model.Tokenizer.Encode(Prompt(workload, i), addBos: true))];
 
     /// <summary>All prompts at once through the engine; generated tokens per second of wall time.</summary>
     private static async Task<double> OursAsync(LanguageModel model, int[][] prompts, int tokens, CancellationToken cancellationToken)

@@ -33,6 +33,13 @@ internal interface IBatchModel
     bool ReturnsAllPositions => false;
 
     /// <summary>
+    /// Whether <see cref="Forward"/> takes several tokens per row for several rows after their pasts in one pass (to
+    /// check every sequence's proposed tokens together). ONNX Runtime's GroupQueryAttention takes several tokens for one
+    /// row at a time only; our CPU kernel takes both.
+    /// </summary>
+    bool ChecksSeveralRows => false;
+
+    /// <summary>
     /// Appends <paramref name="tokensPerRow"/> tokens to each of the rows starting at <paramref name="firstRow"/>, after
     /// <c>lengths[i]</c> positions; returns the logits of each row's last new position, [rows, vocab], or with
     /// <paramref name="allPositions"/> (only where <see cref="ReturnsAllPositions"/>) of every new position,

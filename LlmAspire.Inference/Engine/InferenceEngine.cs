@@ -357,7 +357,7 @@ internal sealed class InferenceEngine : IDisposable
 
     /// <summary>
     /// One pass over every decoding sequence. Speculating (see <see cref="SpeculationRoom"/>), a sequence with a
-    /// proposal d1..dk instead feeds [last token, d1..dk] at its positions L..L+k in a pass of its own and gets the
+    /// proposal d1..dk instead feeds [last token, d1..dk] at its positions L..L+k in a checking pass and gets the
     /// logits of each position. Then, from j = 0: a token is drawn from position j's logits by the sequence's own
     /// sampler and emitted as usual; if it equals d(j+1) and the sequence goes on, position j + 1's logits are valid
     /// too and it continues; else the step ends there. Drawing from the model and accepting only equality with a
@@ -368,11 +368,11 @@ internal sealed class InferenceEngine : IDisposable
     /// speculate: their matcher would have to be rolled back when a proposal is refused.
     /// </summary>
     /// <remarks>
-    /// One row per checking pass: ONNX Runtime's GroupQueryAttention refuses several rows of several new tokens each
-    /// once a past is given ("batch_size must be 1 when sequence_length &gt; 1 and past context is given"), so the
-    /// sequences without a proposal still share one pass, and each sequence with one takes its own. Our CPU kernel
-    /// (<see cref="AttentionKernelChoice.LlmAspire"/>) takes such passes, but the CUDA provider and float16 graphs run
-    /// ONNX Runtime's, so the engine keeps the one way that works with both.
+    /// Where the model takes several new tokens for several rows after their pasts (<see cref="IBatchModel.ChecksSeveralRows"/>:
+    /// our CPU attention kernel, <see cref="AttentionKernelChoice.LlmAspire"/>), one pass checks every proposal
+    /// (<see cref="CheckTogether"/>). ONNX Runtime's GroupQueryAttention (the CUDA provider, float16 graphs) refuses such
+    /// a pass once a past is given ("batch_size must be 1 when sequence_length &gt; 1 and past context is given"): there
+    /// the sequences without a proposal share one pass, and each sequence with one takes its own.
     /// </remarks>
     private bool Decode()
     {
@@ -388,6 +388,11 @@ internal sealed class InferenceEngine : IDisposable
         {
             // Nothing proposed (always so with speculation off): one pass over every decoding row, no second list.
             DecodeTogether(decoding);
+            return true;
+        }
+
+        if (_model.ChecksSeveralRows && CheckTogether(decoding))
+        {
             return true;
         }
 
@@ -447,6 +452,63 @@ internal sealed class InferenceEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// One pass over the rows up to the last of <paramref name="decoding"/>, each decoding row fed its last token and its
+    /// proposal, padded to the longest one plus one (the padding is computed, its logits never read, and its KV positions
+    /// stay stale like a refused proposal's); rows not in the pass take as many throw-away tokens after what they hold.
+    /// False, with nothing done, when some row of the pass has no room for that many positions after its own (a free
+    /// row's cached prefix must not be written over): the caller then checks row by row.
+    /// </summary>
+    private bool CheckTogether(List<Choice> decoding)
+    {
+        int width = 1 + decoding.Max(c => c.DraftCount);
+        int rows = decoding.Max(c => c.Slot) + 1;
+        int[] lengths = new int[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            lengths[r] = _model.ComputesEveryRow ? _slots.Length(r) : -1;
+            if (lengths[r] + width > _slots.Context)
+            {
+                return false;
+            }
+        }
+
+        int[] tokens = new int[rows * width];
+        foreach (Choice choice in decoding)
+        {
+            Span<int> fed = tokens.AsSpan(choice.Slot * width, width);
+            fed[0] = choice.LastToken;
+            choice.Draft.AsSpan(0, choice.DraftCount).CopyTo(fed[1..]);
+            fed[(1 + choice.DraftCount)..].Fill(choice.LastToken);
+            lengths[choice.Slot] = _slots.Length(choice.Slot);
+        }
+
+        float[] logits;
+        try
+        {
+            logits = _model.Forward(0, lengths, tokens, width, allPositions: true);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            foreach (Group group in decoding.Select(c => c.Group).Distinct())
+            {
+                FailGroup(group, ex);
+            }
+
+            return true;
+        }
+
+        int vocab = _model.VocabSize;
+        foreach (Choice choice in decoding)
+        {
+            int count = choice.DraftCount;
+            choice.DraftCount = 0;
+            Accept(choice, tokens.AsSpan(choice.Slot * width, 1 + count), logits.AsSpan(choice.Slot * width * vocab, (1 + count) * vocab));
+        }
+
+        return true;
+    }
+
     /// <summary>Checks <paramref name="choice"/>'s proposal in one pass over its row and emits what is accepted, and one token more.</summary>
     private void Verify(Choice choice)
     {
@@ -472,12 +534,23 @@ internal sealed class InferenceEngine : IDisposable
             return;
         }
 
+        Accept(choice, fed, logits);
+    }
+
+    /// <summary>
+    /// Emits a token drawn from each position's <paramref name="logits"/> of the <paramref name="fed"/> tokens (the last
+    /// token, then the proposal) while the token drawn equals the next one fed and the choice goes on: what is accepted,
+    /// and one token more. The row keeps the fed tokens up to the last accepted one.
+    /// </summary>
+    private void Accept(Choice choice, ReadOnlySpan<int> fed, ReadOnlySpan<float> logits)
+    {
+        int count = fed.Length - 1;
         int vocab = _model.VocabSize;
         int accepted = 0;
         for (int j = 0; ; j++)
         {
             _slots.Append(choice.Slot, [fed[j]]);
-            Emit(choice, logits.AsSpan(j * vocab, vocab));
+            Emit(choice, logits.Slice(j * vocab, vocab));
             if (choice.Phase != Phase.Decode || j == count || choice.LastToken != fed[j + 1])
             {
                 break;
@@ -486,7 +559,10 @@ internal sealed class InferenceEngine : IDisposable
             accepted++;
         }
 
-        _listener.ProposalsVerified(count, accepted);
+        if (count > 0)
+        {
+            _listener.ProposalsVerified(count, accepted);
+        }
     }
 
     /// <summary>

@@ -29,6 +29,9 @@ internal sealed class OnnxBatchModel : IBatchModel, IDisposable
     public bool ReturnsAllPositions => true;
 
     /// <inheritdoc />
+    public bool ChecksSeveralRows => _decoder.Attention == AttentionKernelChoice.LlmAspire;
+
+    /// <inheritdoc />
     public float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions) =>
         _decoder.ForwardBatch(_cache, firstRow, lengths, tokens, tokensPerRow, allPositions);
 

@@ -15,9 +15,11 @@ public sealed record SpeculativeOptions
     public const int DefaultMinNgram = 2;
 
     /// <summary>
-    /// The default of <see cref="MaxBatch"/>. Small because each sequence with a proposal is checked in a pass of its
-    /// own (ONNX Runtime's GroupQueryAttention takes several new tokens for one row at a time), which reads the weights
-    /// again: with more sequences that costs more than accepted proposals save.
+    /// The default of <see cref="MaxBatch"/>. Small because every sequence decoding computes K + 1 positions in a
+    /// checking pass (with our CPU attention kernel one pass checks them all; with ONNX Runtime's, on CUDA and for
+    /// float16 graphs, each sequence with a proposal takes a pass of its own, which reads the weights again): with more
+    /// sequences the step stops being bound by reading the weights, and the extra positions cost more than accepted
+    /// proposals save.
     /// </summary>
     public const int DefaultMaxBatch = 2;
 

@@ -35,6 +35,9 @@ internal sealed class FakeBatchModel : IBatchModel
 
     public bool ReturnsAllPositions => true;
 
+    /// <summary>Whether the engine may check several rows' proposals in one pass (the fake computes either).</summary>
+    public bool ChecksSeveralRows { get; init; }
+
     public float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions)
     {
         OnForward?.Invoke();

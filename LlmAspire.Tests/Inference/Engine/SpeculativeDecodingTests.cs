@@ -22,17 +22,19 @@ public sealed class SpeculativeDecodingTests
     private static readonly SpeculativeOptions Speculate = new() { Tokens = 4, MinNgram = 1, MaxNgram = 3, MaxBatch = 4 };
 
     [Theory]
-    [InlineData(true, 1)]
-    [InlineData(true, 4)]
-    [InlineData(false, 1)]
-    [InlineData(false, 4)]
-    public async Task Greedy_WithSpeculation_SameTokensAsWithout(bool loop, int streams)
+    [InlineData(true, 1, false)]
+    [InlineData(true, 4, false)]
+    [InlineData(false, 1, false)]
+    [InlineData(false, 4, false)]
+    [InlineData(true, 4, true)]
+    [InlineData(false, 4, true)]
+    public async Task Greedy_WithSpeculation_SameTokensAsWithout(bool loop, int streams, bool checksSeveralRows)
     {
         Func<int[], int, int>? peak = loop ? Loop : null;
         int[][] prompts = [.. Enumerable.Range(0, streams).Select(i => Enumerable.Range(0, Period + i).Select(t => 3 + ((t * 5 + i) % 40)).ToArray())];
         Result[] plain = await RunAsync(new SpeculativeOptions(), peak, prompts.Select(p => Greedy(p, 40)));
         var recorder = new SpeculationRecorder();
-        Result[] speculated = await RunAsync(Speculate, peak, prompts.Select(p => Greedy(p, 40)), recorder, out FakeBatchModel model);
+        Result[] speculated = await RunAsync(Speculate, peak, prompts.Select(p => Greedy(p, 40)), recorder, out FakeBatchModel model, checksSeveralRows);
 
         Assert.Equal(plain, speculated);
         if (loop)
@@ -42,16 +44,30 @@ public sealed class SpeculativeDecodingTests
             // Accepted proposals save passes: fewer than one prefill per stream and one decode pass per further token.
             Assert.True(streams > 1 || model.Calls.Count < 40, $"{model.Calls.Count} passes");
         }
+
+        // Several rows' proposals are checked in one pass only where the model takes such passes (prompts are computed
+        // one row at a time either way): with four looping streams, passes of all four rows and the proposal's width.
+        var severalRows = model.Calls.Where(c => c.Rows > 1 && c.TokensPerRow > 1).ToList();
+        if (!checksSeveralRows)
+        {
+            Assert.Empty(severalRows);
+        }
+        else if (loop)
+        {
+            Assert.Contains(severalRows, c => c.Rows == streams && c.TokensPerRow == Speculate.Tokens + 1);
+        }
     }
 
-    [Fact]
-    public async Task SeededSampling_WithSpeculation_SameTokensAsWithout()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SeededSampling_WithSpeculation_SameTokensAsWithout(bool checksSeveralRows)
     {
         GenerationRequest Seeded(int[] prompt, int seed) => new(prompt, 80, Temperature: 1f, Seed: seed) { TopK = 20 };
         int[][] prompts = [[3, 9, 27, 4, 11, 30], [5, 6, 7, 8, 9, 10, 12], [40, 41, 3, 4, 5, 6]];
         Result[] plain = await RunAsync(new SpeculativeOptions(), Loop, prompts.Select((p, i) => Seeded(p, i)));
         var recorder = new SpeculationRecorder();
-        Result[] speculated = await RunAsync(Speculate, Loop, prompts.Select((p, i) => Seeded(p, i)), recorder, out _);
+        Result[] speculated = await RunAsync(Speculate, Loop, prompts.Select((p, i) => Seeded(p, i)), recorder, out _, checksSeveralRows);
 
         Assert.Equal(plain, speculated);
         // Both outcomes happened: some proposals were drawn as well, some were not.
@@ -106,11 +122,13 @@ public sealed class SpeculativeDecodingTests
         Assert.True(recorder.Accepted > 0);
     }
 
-    [Fact]
-    public async Task FreeRowNearTheEndOfItsContext_KeepsItsCachedPositions()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task FreeRowNearTheEndOfItsContext_KeepsItsCachedPositions(bool checksSeveralRows)
     {
         const int context = 32;
-        var model = new FakeBatchModel(2, context) { Peak = Loop };
+        var model = new FakeBatchModel(2, context) { Peak = Loop, ChecksSeveralRows = checksSeveralRows };
         var recorder = new SpeculationRecorder();
         using var engine = new InferenceEngine(model, Vocabulary, [EndToken], new EngineOptions { MaxSequences = 2, Speculative = Speculate }, recorder);
         int[] full = [30, 31, 32, 33, 34, 35];
@@ -175,10 +193,15 @@ public sealed class SpeculativeDecodingTests
         RunAsync(speculative, peak, requests, null, out _);
 
     private static Task<Result[]> RunAsync(
-        SpeculativeOptions speculative, Func<int[], int, int>? peak, IEnumerable<GenerationRequest> requests, IEngineListener? listener, out FakeBatchModel model)
+        SpeculativeOptions speculative,
+        Func<int[], int, int>? peak,
+        IEnumerable<GenerationRequest> requests,
+        IEngineListener? listener,
+        out FakeBatchModel model,
+        bool checksSeveralRows = false)
     {
         List<GenerationRequest> all = [.. requests];
-        model = new FakeBatchModel(all.Count, 256) { Peak = peak };
+        model = new FakeBatchModel(all.Count, 256) { Peak = peak, ChecksSeveralRows = checksSeveralRows };
         var engine = new InferenceEngine(model, Vocabulary, [EndToken], new EngineOptions { MaxSequences = all.Count, Speculative = speculative }, listener);
         return RunAndDisposeAsync(engine, all);
     }
