@@ -53,7 +53,7 @@ internal static class BenchEngineCommand
         var ngramMax = new Option<int>("--ngram-max") { Description = "Longest suffix looked up for proposals", DefaultValueFactory = _ => SpeculativeOptions.DefaultMaxNgram }.AtLeast(1);
         var ngramMin = new Option<int>("--ngram-min") { Description = "Shortest suffix looked up for proposals", DefaultValueFactory = _ => SpeculativeOptions.DefaultMinNgram }.AtLeast(1);
         var specBatch = new Option<int>("--speculative-max-batch") { Description = "Speculate only while at most this many streams decode", DefaultValueFactory = _ => SpeculativeOptions.DefaultMaxBatch }.AtLeast(1);
-        var attention = new Option<AttentionKernelChoice>("--attention") { Description = "The attention kernel on the CPU: LlmAspire (ours, the default) or OnnxRuntime" };
+        var attention = new Option<AttentionKernelChoice>("--attention") { Description = "The attention kernel on the CPU: LlmAspire (ours, the default) or OnnxRuntime (with --alternate, a setup ending in @ort instead)" };
         var workload = new Option<string>("--workload") { Description = "stories (story starters), repetitive (passages the model copies) or both", DefaultValueFactory = _ => "stories" };
         workload.AcceptOnlyFromAmong(Workloads);
         var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.")
