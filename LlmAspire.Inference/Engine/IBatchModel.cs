@@ -40,6 +40,14 @@ internal interface IBatchModel
     bool ChecksSeveralRows => false;
 
     /// <summary>
+    /// Whether a prompt with one token left to compute may have it fed in a decode pass, as one more row beside the
+    /// decoding ones (true), rather than through <see cref="Prefill"/>: on a CPU a pass reads every weight, so a row of
+    /// the decode pass costs a fraction of a pass of its own. False for a model that prices prompt tokens apart from
+    /// decode steps (<see cref="Simulation.SimulatedBatchModel"/>).
+    /// </summary>
+    bool TakesPromptTokensInDecodePass => true;
+
+    /// <summary>
     /// Appends <paramref name="tokensPerRow"/> tokens to each of the rows starting at <paramref name="firstRow"/>, after
     /// <c>lengths[i]</c> positions; returns the logits of each row's last new position, [rows, vocab], or with
     /// <paramref name="allPositions"/> (only where <see cref="ReturnsAllPositions"/>) of every new position,

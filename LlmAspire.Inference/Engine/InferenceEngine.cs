@@ -29,6 +29,9 @@ internal sealed class InferenceEngine : IDisposable
     private readonly ConcurrentQueue<Group> _incoming = new();
     private readonly List<Group> _waiting = [];
     private readonly List<Choice> _running = [];
+
+    /// <summary>This step's prompts with one token to compute, fed in its decode pass (<see cref="Prefill"/>).</summary>
+    private readonly List<Choice> _riders = [];
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Thread _thread;
     private int _waitingCount;
@@ -303,6 +306,13 @@ internal sealed class InferenceEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Computes this step's prompt chunks, oldest first, within <see cref="EngineOptions.PrefillChunkTokens"/>. A chunk of
+    /// several tokens takes a pass of its own row; a chunk of one token (a prompt whose prefix was cached: only its last
+    /// token is left to compute) is left to ride this step's decode pass (<see cref="_riders"/>), where it costs a row
+    /// instead of a whole pass over the weights (where the model allows: <see cref="IBatchModel.TakesPromptTokensInDecodePass"/>). Sixteen requests for cached prompts arriving together used to take
+    /// sixteen passes before their first decode step; they now take none of their own.
+    /// </summary>
     private bool Prefill()
     {
         if (!_running.Exists(static c => c.Phase == Phase.Prefill))
@@ -322,6 +332,13 @@ internal sealed class InferenceEngine : IDisposable
             int[] prompt = choice.Group.Prompt;
             int computed = _slots.Length(choice.Slot);
             int chunk = Math.Min(prompt.Length - computed, budget);
+            budget -= chunk;
+            if (chunk == 1 && _model.TakesPromptTokensInDecodePass)
+            {
+                _riders.Add(choice);
+                continue;
+            }
+
             float[] logits;
             try
             {
@@ -334,25 +351,58 @@ internal sealed class InferenceEngine : IDisposable
             }
 
             worked = true;
-            budget -= chunk;
             _slots.Append(choice.Slot, prompt.AsSpan(computed, chunk));
             if (computed + chunk == prompt.Length)
             {
-                foreach (Choice sibling in choice.Group.Choices.Where(c => c.Phase == Phase.AwaitingPrompt))
-                {
-                    _model.CopyPrefix(choice.Slot, sibling.Slot, prompt.Length);
-                    _slots.Replace(sibling.Slot, prompt);
-                }
-
-                foreach (Choice each in choice.Group.Choices)
-                {
-                    each.Phase = Phase.Decode;
-                    Emit(each, logits);
-                }
+                CompletePrompt(choice, logits);
             }
         }
 
         return worked;
+    }
+
+    /// <summary>
+    /// <paramref name="choice"/>'s prompt is computed and <paramref name="logits"/> are its last position's: its siblings
+    /// (a request's other choices) copy its KV, and every choice of the request emits its first token.
+    /// </summary>
+    private void CompletePrompt(Choice choice, ReadOnlySpan<float> logits)
+    {
+        int[] prompt = choice.Group.Prompt;
+        foreach (Choice sibling in choice.Group.Choices.Where(c => c.Phase == Phase.AwaitingPrompt))
+        {
+            _model.CopyPrefix(choice.Slot, sibling.Slot, prompt.Length);
+            _slots.Replace(sibling.Slot, prompt);
+        }
+
+        foreach (Choice each in choice.Group.Choices)
+        {
+            each.Phase = Phase.Decode;
+            Emit(each, logits);
+        }
+    }
+
+    /// <summary>
+    /// After a pass that fed each of <paramref name="riders"/> its next prompt token: appends the token to its row, and
+    /// completes the prompt when that was its last token, from <paramref name="logits"/> (the row's logits at
+    /// <paramref name="stride"/> floats per row).
+    /// </summary>
+    private void Ride(List<Choice> riders, float[] logits, int stride)
+    {
+        foreach (Choice rider in riders)
+        {
+            if (rider.Phase != Phase.Prefill)
+            {
+                continue;
+            }
+
+            int[] prompt = rider.Group.Prompt;
+            int computed = _slots.Length(rider.Slot);
+            _slots.Append(rider.Slot, prompt.AsSpan(computed, 1));
+            if (computed + 1 == prompt.Length)
+            {
+                CompletePrompt(rider, logits.AsSpan(rider.Slot * stride, _model.VocabSize));
+            }
+        }
     }
 
     /// <summary>
@@ -377,43 +427,54 @@ internal sealed class InferenceEngine : IDisposable
     private bool Decode()
     {
         List<Choice> decoding = [.. _running.Where(c => c.Phase == Phase.Decode)];
-        if (decoding.Count == 0)
+        List<Choice> riders = _riders;
+        if (decoding.Count == 0 && riders.Count == 0)
         {
             return false;
         }
 
-        int room = SpeculationRoom(decoding.Count);
-        Propose(decoding, room);
-        if (room <= 0 || !decoding.Exists(static c => c.DraftCount > 0))
+        try
         {
-            // Nothing proposed (always so with speculation off): one pass over every decoding row, no second list.
-            DecodeTogether(decoding);
+            int room = SpeculationRoom(decoding.Count + riders.Count);
+            Propose(decoding, room);
+            if (room <= 0 || !decoding.Exists(static c => c.DraftCount > 0))
+            {
+                // Nothing proposed (always so with speculation off): one pass over every decoding row, no second list.
+                DecodeTogether(decoding, riders);
+                return true;
+            }
+
+            if (_model.ChecksSeveralRows && CheckTogether(decoding, riders))
+            {
+                return true;
+            }
+
+            List<Choice> single = [.. decoding.Where(c => c.DraftCount == 0)];
+            if (single.Count > 0 || riders.Count > 0)
+            {
+                DecodeTogether(single, riders);
+            }
+
+            foreach (Choice choice in decoding.Where(c => c.DraftCount > 0))
+            {
+                Verify(choice);
+            }
+
             return true;
         }
-
-        if (_model.ChecksSeveralRows && CheckTogether(decoding))
+        finally
         {
-            return true;
+            riders.Clear();
         }
-
-        List<Choice> single = [.. decoding.Where(c => c.DraftCount == 0)];
-        if (single.Count > 0)
-        {
-            DecodeTogether(single);
-        }
-
-        foreach (Choice choice in decoding.Where(c => c.DraftCount > 0))
-        {
-            Verify(choice);
-        }
-
-        return true;
     }
 
-    /// <summary>One pass of one token per sequence over the rows up to the last of <paramref name="decoding"/>.</summary>
-    private void DecodeTogether(List<Choice> decoding)
+    /// <summary>
+    /// One pass of one token per row over the rows up to the last of <paramref name="decoding"/> and
+    /// <paramref name="riders"/>: each decoding choice feeds its last token, each rider its next prompt token.
+    /// </summary>
+    private void DecodeTogether(List<Choice> decoding, List<Choice> riders)
     {
-        int rows = decoding.Max(c => c.Slot) + 1;
+        int rows = LastRow(decoding, riders) + 1;
         int[] lengths = new int[rows];
         int[] tokens = new int[rows];
         for (int r = 0; r < rows; r++)
@@ -429,6 +490,12 @@ internal sealed class InferenceEngine : IDisposable
             lengths[choice.Slot] = _slots.Length(choice.Slot);
         }
 
+        foreach (Choice rider in riders)
+        {
+            lengths[rider.Slot] = _slots.Length(rider.Slot);
+            tokens[rider.Slot] = rider.Group.Prompt[lengths[rider.Slot]];
+        }
+
         float[] logits;
         try
         {
@@ -436,11 +503,7 @@ internal sealed class InferenceEngine : IDisposable
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            foreach (Group group in decoding.Select(c => c.Group).Distinct())
-            {
-                FailGroup(group, ex);
-            }
-
+            FailAll(decoding, riders, ex);
             return;
         }
 
@@ -450,19 +513,40 @@ internal sealed class InferenceEngine : IDisposable
             _slots.Append(choice.Slot, [choice.LastToken]);
             Emit(choice, logits.AsSpan(choice.Slot * vocab, vocab));
         }
+
+        Ride(riders, logits, vocab);
+    }
+
+    /// <summary>The last row a pass over <paramref name="decoding"/> and <paramref name="riders"/> must reach.</summary>
+    private static int LastRow(List<Choice> decoding, List<Choice> riders) =>
+        Math.Max(decoding.Count > 0 ? decoding.Max(c => c.Slot) : -1, riders.Count > 0 ? riders.Max(c => c.Slot) : -1);
+
+    /// <summary>Fails the requests of every choice of a pass that threw.</summary>
+    private void FailAll(List<Choice> decoding, List<Choice> riders, Exception error)
+    {
+        foreach (Group group in decoding.Concat(riders).Select(c => c.Group).Distinct().ToList())
+        {
+            FailGroup(group, error);
+        }
     }
 
     /// <summary>
     /// One pass over the rows up to the last of <paramref name="decoding"/>, each decoding row fed its last token and its
     /// proposal, padded to the longest one plus one (the padding is computed, its logits never read, and its KV positions
-    /// stay stale like a refused proposal's); rows not in the pass take as many throw-away tokens after what they hold.
+    /// stay stale like a refused proposal's), each rider its next prompt token, padded likewise; rows not in the pass take
+    /// as many throw-away tokens after what they hold.
     /// False, with nothing done, when some row of the pass has no room for that many positions after its own (a free
     /// row's cached prefix must not be written over): the caller then checks row by row.
     /// </summary>
-    private bool CheckTogether(List<Choice> decoding)
+    private bool CheckTogether(List<Choice> decoding, List<Choice> riders)
     {
         int width = 1 + decoding.Max(c => c.DraftCount);
-        int rows = decoding.Max(c => c.Slot) + 1;
+        int rows = LastRow(decoding, riders) + 1;
+        if (riders.Exists(r => _slots.Length(r.Slot) + width > _slots.Context))
+        {
+            return false;
+        }
+
         int[] lengths = new int[rows];
         for (int r = 0; r < rows; r++)
         {
@@ -483,6 +567,12 @@ internal sealed class InferenceEngine : IDisposable
             lengths[choice.Slot] = _slots.Length(choice.Slot);
         }
 
+        foreach (Choice rider in riders)
+        {
+            lengths[rider.Slot] = _slots.Length(rider.Slot);
+            tokens.AsSpan(rider.Slot * width, width).Fill(rider.Group.Prompt[lengths[rider.Slot]]);
+        }
+
         float[] logits;
         try
         {
@@ -490,11 +580,7 @@ internal sealed class InferenceEngine : IDisposable
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            foreach (Group group in decoding.Select(c => c.Group).Distinct())
-            {
-                FailGroup(group, ex);
-            }
-
+            FailAll(decoding, riders, ex);
             return true;
         }
 
@@ -506,6 +592,7 @@ internal sealed class InferenceEngine : IDisposable
             Accept(choice, tokens.AsSpan(choice.Slot * width, 1 + count), logits.AsSpan(choice.Slot * width * vocab, (1 + count) * vocab));
         }
 
+        Ride(riders, logits, width * vocab);
         return true;
     }
 

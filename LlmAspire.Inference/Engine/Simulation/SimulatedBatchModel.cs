@@ -68,6 +68,9 @@ internal sealed class SimulatedBatchModel : IBatchModel
     /// <inheritdoc />
     public int KvTokenBudget => Options.KvBudgetTokens;
 
+    /// <inheritdoc />
+    public bool TakesPromptTokensInDecodePass => false;
+
     /// <summary>Prompt tokens computed so far (cached prefix tokens never reach a pass).</summary>
     public long PrefillTokens { get; private set; }
 

@@ -35,7 +35,15 @@ public sealed class EngineExactnessTests
         using LanguageModel batched = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 16, PrefillChunkTokens = 8 });
         string[] together = await Task.WhenAll(Prompts.Select(p => CompleteAsync(batched, Greedy(batched, p))));
 
+        // Again, now that every prompt is cached: each computes only its last prompt token, in the shared decode pass.
+        batched.Decoder.Timings.Reset();
+        string[] cached = await Task.WhenAll(Prompts.Select(p => CompleteAsync(batched, Greedy(batched, p))));
+
         Assert.Equal(alone, together);
+        Assert.Equal(alone, cached);
+        // 48 tokens each: a pass per token and at most a few more for requests that arrived a step late (a pass of its
+        // own per prompt would make 16 more).
+        Assert.InRange(batched.Decoder.Timings.Calls, 1, 48 + 4);
     }
 
     [Stories260KFact]

@@ -61,6 +61,41 @@ public sealed class InferenceEngineTests
     }
 
     [Fact]
+    public async Task Generate_CachedPromptsArrivingTogether_RideTheDecodePassInsteadOfAPassEach()
+    {
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 6);
+        int[] prompt = [.. Enumerable.Range(3, 30)];
+        string alone = await CollectAsync(engine, Greedy(prompt, 5));
+
+        // One stream decodes (slowed down, so that it still does then); the engine is held inside its pass while four
+        // requests for the cached prompt arrive.
+        model.OnForward = () => Thread.Sleep(5);
+        ChannelReader<GenerationUpdate> running = engine.Submit(Greedy([40, 41, 42], 40));
+        await running.WaitToReadAsync().AsTask().WaitAsync(Timeout);
+        using var inPass = new SemaphoreSlim(0);
+        using var gate = new ManualResetEventSlim(false);
+        model.OnForward = () =>
+        {
+            inPass.Release();
+            gate.Wait(Timeout);
+        };
+        Assert.True(await inPass.WaitAsync(Timeout));
+        int callsBefore = model.Calls.Count;
+        Task<string>[] again = [.. Enumerable.Range(0, 4).Select(_ => CollectAsync(engine, Greedy(prompt, 5)))];
+        model.OnForward = null;
+        gate.Set();
+        string[] texts = await Task.WhenAll(again).WaitAsync(Timeout);
+        await DrainAsync(running);
+
+        Assert.All(texts, text => Assert.Equal(alone, text));
+        // Each computed only its last prompt token, and in the decode pass (from row 0, one token a row) beside the
+        // running stream, never in a pass of its own row.
+        var after = model.Calls.Skip(callsBefore).ToList();
+        Assert.All(after, call => Assert.Equal((0, 1), (call.FirstRow, call.TokensPerRow)));
+        Assert.Contains(after, call => call.Rows >= 5);
+    }
+
+    [Fact]
     public async Task Generate_SharedSystemPrompt_CopiesThePrefixFromARunningSequence()
     {
         using var engine = CreateEngine(out _, slots: 2);

@@ -152,6 +152,60 @@ public sealed class SpeculativeDecodingTests
         Assert.Equal(10, third.Tokens.Length);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task CachedPromptsArrivingWhileAnotherSpeculates_RideItsPassAndGiveTheSameTokens(bool checksSeveralRows)
+    {
+        int[] prompt = [10, 11, 12, 13, 14, 15, 16, 17];
+        int[] other = [20, 21, 22, 23, 24, 25];
+        Result expected = (await RunAsync(new SpeculativeOptions(), Loop, [Greedy(prompt, 30)]))[0];
+
+        var model = new FakeBatchModel(4, 256) { Peak = Loop, ChecksSeveralRows = checksSeveralRows };
+        using var engine = new InferenceEngine(model, Vocabulary, [EndToken], new EngineOptions { MaxSequences = 4, Speculative = Speculate });
+        Result warm = await CollectAsync(engine, Greedy(prompt, 30));
+
+        // Another stream decodes, well into its loop (so it proposes every step); the engine is held inside a pass while
+        // two requests for the cached prompt arrive, whose last prompt tokens then ride the next pass. Its passes are
+        // slowed down so that it is still running then.
+        model.OnForward = () => Thread.Sleep(5);
+        ChannelReader<GenerationUpdate> running = engine.Submit(Greedy(other, 200));
+        using var cts = new CancellationTokenSource(Timeout);
+        while ((await running.ReadAsync(cts.Token)).CompletionTokens < 2 * Period)
+        {
+        }
+
+        using var inPass = new SemaphoreSlim(0);
+        using var gate = new ManualResetEventSlim(false);
+        model.OnForward = () =>
+        {
+            inPass.Release();
+            gate.Wait(Timeout);
+        };
+        Assert.True(await inPass.WaitAsync(Timeout));
+        int callsBefore = model.Calls.Count;
+        Task<Result>[] again = [CollectAsync(engine, Greedy(prompt, 30)), CollectAsync(engine, Greedy(prompt, 30))];
+        model.OnForward = null;
+        gate.Set();
+        Result[] results = await Task.WhenAll(again).WaitAsync(Timeout);
+        await foreach (GenerationUpdate unused in running.ReadAllAsync(cts.Token))
+        {
+            _ = unused;
+        }
+
+        Assert.Equal(expected, warm);
+        Assert.All(results, result => Assert.Equal(expected, result));
+        // No prompt token took a pass of its own row (one token from the row; shared passes start at row 0, and checking
+        // one row's proposal feeds more than one token).
+        var after = model.Calls.Skip(callsBefore).ToList();
+        Assert.DoesNotContain(after, call => call.FirstRow != 0 && call.TokensPerRow == 1);
+        if (checksSeveralRows)
+        {
+            // They rode the pass checking the other stream's proposal: three rows at its width.
+            Assert.Contains(after, call => call.Rows >= 3 && call.TokensPerRow == Speculate.Tokens + 1);
+        }
+    }
+
     [Fact]
     public async Task MoreSequencesThanMaxBatch_DecodeWithoutSpeculation()
     {
