@@ -322,9 +322,10 @@ internal sealed class DecoderSession : IDisposable
     /// each row appends <paramref name="tokensPerRow"/> tokens after its first <c>lengths[row]</c> positions.
     /// <paramref name="tokens"/> is [rows, tokensPerRow]. Returns the logits of each row's last new position, [rows, vocab],
     /// or of every new position, [rows, tokensPerRow, vocab], when <paramref name="allPositions"/> is set (to verify
-    /// several proposed tokens in one pass).
+    /// several proposed tokens in one pass). With <paramref name="counts"/> (not with <paramref name="allPositions"/>), row
+    /// i's logits are those of its position counts[i] − 1 (its last real token; the rest of its tokens are padding).
     /// </summary>
-    public float[] ForwardBatch(KvCache cache, int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions = false)
+    public float[] ForwardBatch(KvCache cache, int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions = false, ReadOnlySpan<int> counts = default)
     {
         ArgumentNullException.ThrowIfNull(cache);
         int rows = lengths.Length, s = tokensPerRow;
@@ -347,7 +348,12 @@ internal sealed class DecoderSession : IDisposable
         // ids, mask and a prefill's full logits are rented, not allocated per step (a 256-token chunk's logits are
         // 256 x vocab floats); only the logits handed back are new, since the caller keeps them.
         int vocab = _config.VocabSize;
-        bool whole = s == 1 || allPositions;
+        if (!counts.IsEmpty && (allPositions || counts.Length != rows))
+        {
+            throw new ArgumentException("counts, when given, holds one count per row and allPositions is false.", nameof(counts));
+        }
+
+        bool whole = (s == 1 && counts.IsEmpty) || allPositions;
         long[] ids = ArrayPool<long>.Shared.Rent(rows * s);
         long[] mask = ArrayPool<long>.Shared.Rent(rows * total);
         float[] logits = whole ? new float[rows * s * vocab] : ArrayPool<float>.Shared.Rent(rows * s * vocab);
@@ -399,7 +405,8 @@ internal sealed class DecoderSession : IDisposable
         float[] last = new float[rows * vocab];
         for (int r = 0; r < rows; r++)
         {
-            Array.Copy(logits, (r * s + s - 1) * vocab, last, r * vocab, vocab);
+            int position = counts.IsEmpty ? s - 1 : Math.Clamp(counts[r], 1, s) - 1;
+            Array.Copy(logits, ((r * s) + position) * vocab, last, r * vocab, vocab);
         }
 
         ArrayPool<float>.Shared.Return(logits);

@@ -64,6 +64,25 @@ internal interface IBatchModel
     float[] Prefill(int row, int length, ReadOnlySpan<int> tokens) => Forward(row, [length], tokens, tokens.Length, allPositions: false);
 
     /// <summary>
+    /// Computes several rows' prompt chunks in one pass (only where <see cref="ChecksSeveralRows"/>): row i of the rows
+    /// starting at <paramref name="firstRow"/> appends <c>counts[i]</c> of its <paramref name="tokensPerRow"/> tokens after
+    /// <c>lengths[i]</c> positions (the rest is padding, computed and left stale like any position past a row's length; a
+    /// row with a count of 0 takes throw-away tokens only), and gets the logits of its last counted position: [rows, vocab].
+    /// </summary>
+    float[] Prefill(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, ReadOnlySpan<int> counts)
+    {
+        float[] all = Forward(firstRow, lengths, tokens, tokensPerRow, allPositions: true);
+        int vocab = VocabSize;
+        float[] last = new float[lengths.Length * vocab];
+        for (int r = 0; r < lengths.Length; r++)
+        {
+            all.AsSpan(((r * tokensPerRow) + Math.Max(counts[r], 1) - 1) * vocab, vocab).CopyTo(last.AsSpan(r * vocab, vocab));
+        }
+
+        return last;
+    }
+
+    /// <summary>
     /// Marks the end of an engine step: the passes since the last call (prompt chunks, then one decode pass) are what one
     /// fused forward pass of a GPU server computes. Nothing to do for a model that really computes them.
     /// </summary>

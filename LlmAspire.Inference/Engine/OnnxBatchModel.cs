@@ -36,6 +36,10 @@ internal sealed class OnnxBatchModel : IBatchModel, IDisposable
         _decoder.ForwardBatch(_cache, firstRow, lengths, tokens, tokensPerRow, allPositions);
 
     /// <inheritdoc />
+    public float[] Prefill(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, ReadOnlySpan<int> counts) =>
+        _decoder.ForwardBatch(_cache, firstRow, lengths, tokens, tokensPerRow, allPositions: false, counts);
+
+    /// <inheritdoc />
     public void CopyPrefix(int fromRow, int toRow, int positions) => _cache.CopyPrefix(fromRow, toRow, positions);
 
     /// <inheritdoc />

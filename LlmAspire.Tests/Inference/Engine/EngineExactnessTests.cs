@@ -47,6 +47,32 @@ public sealed class EngineExactnessTests
     }
 
     [Stories260KFact]
+    public async Task Greedy_PromptsOfSimilarLengthsArrivingTogether_SharePromptPassesAndEachIdenticalToRunningAlone()
+    {
+        using var temp = TestPaths.CreateTempDirectory();
+        string folder = Convert(temp);
+        string[] prompts = [.. new[] { "Lily", "Ben", "Tom", "Sue", "Max", "Anna", "Bob", "Sam" }.Select(name => $"{name} went to the park and saw a big")];
+        var alone = new List<string>();
+        using (LanguageModel single = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 1 }))
+        {
+            foreach (string prompt in prompts)
+            {
+                alone.Add(await CompleteAsync(single, Greedy(single, prompt)));
+            }
+        }
+
+        using LanguageModel batched = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { MaxSequences = 8 });
+        batched.Decoder.Timings.Reset();
+        string[] together = await Task.WhenAll(prompts.Select(p => CompleteAsync(batched, Greedy(batched, p))));
+
+        Assert.Equal(alone, together);
+        // Passes of more than one token per row are prompt passes: one shared (two if the engine took the first request
+        // a step before the others), where a pass per prompt would make eight.
+        DecoderTimings timings = batched.Decoder.Timings;
+        Assert.InRange(timings.Calls - timings.DecodeCalls, 1, 2);
+    }
+
+    [Stories260KFact]
     public async Task Seeded_SampledRequest_SameAloneAndAmongOthers()
     {
         using var temp = TestPaths.CreateTempDirectory();

@@ -95,6 +95,84 @@ public sealed class InferenceEngineTests
         Assert.Contains(after, call => call.Rows >= 5);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Generate_NewPromptsArrivingTogether_ShareOnePrefillPassWhereTheModelTakesSeveralRows(bool severalRows)
+    {
+        // Four prompts of similar lengths (10 to 12 tokens: 48 padded positions for 45 real ones), and one far longer.
+        int[][] similar = [.. new[] { 10, 11, 12, 12 }.Select((length, i) => Enumerable.Range(0, length).Select(t => 3 + ((t * 7 + i) % 40)).ToArray())];
+        int[] longer = [.. Enumerable.Range(0, 60).Select(t => 3 + ((t + 27) % 37))]; // shares no first token with the others
+        var alone = new List<string>();
+        foreach (int[] prompt in similar.Append(longer))
+        {
+            using var single = CreateEngine(out _, slots: 1);
+            alone.Add(await CollectAsync(single, Greedy(prompt, 6)));
+        }
+
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 5, severalRows: severalRows);
+        var together = await HoldAndSubmitAsync(engine, model, similar.Select(p => Greedy(p, 6)));
+        var withLonger = await HoldAndSubmitAsync(engine, model, [Greedy(similar[0], 6), Greedy(longer, 6)]);
+
+        Assert.Equal(alone[..4], together.Texts);
+        Assert.Equal([alone[0], alone[4]], withLonger.Texts);
+        // Together: one pass of (at least) the four rows at the longest prompt's width, where the model takes several
+        // rows at once; else one pass per prompt. The first prompt again is cached (its last token rides the decode
+        // pass), so the long one is computed alone either way.
+        var prompts = together.Calls.Where(c => c.TokensPerRow > 1).ToList();
+        if (severalRows)
+        {
+            Assert.Equal((1, 12), (prompts.Count, prompts[0].TokensPerRow));
+            Assert.InRange(prompts[0].Rows, 4, 5);
+        }
+        else
+        {
+            Assert.Equal([10, 11, 12, 12], prompts.Select(c => c.TokensPerRow).Order());
+            Assert.All(prompts, c => Assert.Equal(1, c.Rows));
+        }
+
+        Assert.Equal([(1, 60)], withLonger.Calls.Where(c => c.TokensPerRow > 1).Select(c => (c.Rows, c.TokensPerRow)));
+    }
+
+    [Fact]
+    public async Task Generate_NewPromptsOfVeryDifferentLengths_AreNotPaddedIntoOnePass()
+    {
+        int[] shortPrompt = [3, 4, 5], longPrompt = [.. Enumerable.Range(0, 40).Select(t => 3 + (t % 30))];
+        using var engine = CreateEngine(out FakeBatchModel model, slots: 2, severalRows: true);
+
+        var result = await HoldAndSubmitAsync(engine, model, [Greedy(shortPrompt, 4), Greedy(longPrompt, 4)]);
+
+        // 2 rows x 40 positions would compute 37 of padding to save one pass: each prompt takes its own.
+        Assert.Equal([(1, 3), (1, 40)], result.Calls.Where(c => c.TokensPerRow > 1).Select(c => (c.Rows, c.TokensPerRow)).Order());
+        using var single = CreateEngine(out _, slots: 1);
+        Assert.Equal(await CollectAsync(single, Greedy(longPrompt, 4)), result.Texts[1]);
+    }
+
+    /// <summary>
+    /// Submits <paramref name="requests"/> while the engine is held inside a pass (a running request keeps it busy), so
+    /// they arrive in the same step; returns their texts and the passes made from then on.
+    /// </summary>
+    private static async Task<(string[] Texts, List<(int FirstRow, int Rows, int TokensPerRow)> Calls)> HoldAndSubmitAsync(InferenceEngine engine, FakeBatchModel model, IEnumerable<GenerationRequest> requests)
+    {
+        using var inPass = new SemaphoreSlim(0);
+        using var gate = new ManualResetEventSlim(false);
+        int before = 0;
+        model.OnForward = () =>
+        {
+            before = model.Calls.Count;
+            inPass.Release();
+            gate.Wait(Timeout);
+        };
+        ChannelReader<GenerationUpdate> holder = engine.Submit(Greedy([41], 1)); // a one-token prompt: a decode pass
+        Assert.True(await inPass.WaitAsync(Timeout));
+        Task<string>[] texts = [.. requests.Select(r => CollectAsync(engine, r))];
+        model.OnForward = null;
+        gate.Set();
+        await DrainAsync(holder);
+        string[] done = await Task.WhenAll(texts).WaitAsync(Timeout);
+        return (done, [.. model.Calls.Skip(before)]);
+    }
+
     [Fact]
     public async Task Generate_SharedSystemPrompt_CopiesThePrefixFromARunningSequence()
     {
@@ -338,9 +416,9 @@ public sealed class InferenceEngineTests
 
     private static GenerationRequest Greedy(int[] prompt, int maxTokens) => new(prompt, maxTokens, Temperature: 0);
 
-    private static InferenceEngine CreateEngine(out FakeBatchModel model, int slots, int context = 256, int queue = 64, int chunk = 256)
+    private static InferenceEngine CreateEngine(out FakeBatchModel model, int slots, int context = 256, int queue = 64, int chunk = 256, bool severalRows = false)
     {
-        model = new FakeBatchModel(slots, context);
+        model = new FakeBatchModel(slots, context) { ChecksSeveralRows = severalRows };
         return new InferenceEngine(model, Vocabulary, [2], new EngineOptions { MaxSequences = slots, MaxQueue = queue, PrefillChunkTokens = chunk });
     }
 

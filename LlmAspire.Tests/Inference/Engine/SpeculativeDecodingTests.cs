@@ -45,8 +45,8 @@ public sealed class SpeculativeDecodingTests
             Assert.True(streams > 1 || model.Calls.Count < 40, $"{model.Calls.Count} passes");
         }
 
-        // Several rows' proposals are checked in one pass only where the model takes such passes (prompts are computed
-        // one row at a time either way): with four looping streams, passes of all four rows and the proposal's width.
+        // Several rows' proposals (and prompts) are computed in one pass only where the model takes such passes: with four
+        // looping streams, passes of all four rows and the proposal's width.
         var severalRows = model.Calls.Where(c => c.Rows > 1 && c.TokensPerRow > 1).ToList();
         if (!checksSeveralRows)
         {
