@@ -410,10 +410,16 @@ internal sealed class InferenceEngine : IDisposable
         for (int r = 0; r < rows; r++)
         {
             lengths[r] = _model.ComputesEveryRow ? _slots.Length(first + r) : -1;
-            if (lengths[r] + width > _slots.Context)
-            {
-                return false;
-            }
+        }
+
+        foreach (Chunk chunk in chunks)
+        {
+            lengths[chunk.Choice.Slot - first] = chunk.Computed;
+        }
+
+        if (lengths.Any(length => length + width > _slots.Context))
+        {
+            return false;
         }
 
         int[] tokens = new int[rows * width];
@@ -425,7 +431,6 @@ internal sealed class InferenceEngine : IDisposable
             ReadOnlySpan<int> chunk = choice.Group.Prompt.AsSpan(computed, count);
             chunk.CopyTo(fed);
             fed[count..].Fill(chunk[^1]);
-            lengths[row] = computed;
             counts[row] = count;
         }
 
