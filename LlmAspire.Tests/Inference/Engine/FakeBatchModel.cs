@@ -89,11 +89,57 @@ internal sealed class FakeBatchModel : IBatchModel
 
     public void CopyPrefix(int fromRow, int toRow, int positions) => Array.Copy(_rows[fromRow], _rows[toRow], positions);
 
+    /// <summary>
+    /// Holds the engine inside its next pass until the hold is released (tests submit requests meanwhile, so that they
+    /// arrive in the same step); replaces <see cref="OnForward"/>, and releasing clears it.
+    /// </summary>
+    public PassHold HoldNextPass() => new(this);
+
     public int[] CallsWith(int tokensPerRow)
     {
         lock (_lock)
         {
             return [.. Calls.Where(c => c.TokensPerRow == tokensPerRow).Select(c => c.Rows)];
         }
+    }
+}
+
+/// <summary>The engine held inside a pass of a <see cref="FakeBatchModel"/> (<see cref="FakeBatchModel.HoldNextPass"/>).</summary>
+internal sealed class PassHold : IDisposable
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(20);
+    private readonly FakeBatchModel _model;
+    private readonly SemaphoreSlim _entered = new(0);
+    private readonly ManualResetEventSlim _gate = new(false);
+
+    public PassHold(FakeBatchModel model)
+    {
+        _model = model;
+        model.OnForward = () =>
+        {
+            CallsBefore = model.Calls.Count;
+            _entered.Release();
+            _gate.Wait(s_timeout);
+        };
+    }
+
+    /// <summary>The passes recorded before the held one (which is recorded once released).</summary>
+    public int CallsBefore { get; private set; }
+
+    /// <summary>Waits until the engine is inside the held pass; false after the timeout.</summary>
+    public Task<bool> EnteredAsync() => _entered.WaitAsync(s_timeout);
+
+    /// <summary>Lets the held pass, and every later one, run.</summary>
+    public void Release()
+    {
+        _model.OnForward = null;
+        _gate.Set();
+    }
+
+    public void Dispose()
+    {
+        _gate.Set();
+        _entered.Dispose();
+        _gate.Dispose();
     }
 }

@@ -70,20 +70,13 @@ public sealed class InferenceEngineTests
         // One stream decodes (slowed down, so that it still does then); the engine is held inside its pass while four
         // requests for the cached prompt arrive.
         model.OnForward = () => Thread.Sleep(5);
-        ChannelReader<GenerationUpdate> running = engine.Submit(Greedy([40, 41, 42], 40));
+        ChannelReader<GenerationUpdate> running = engine.Submit(Greedy([40, 41, 42], 200));
         await running.WaitToReadAsync().AsTask().WaitAsync(Timeout);
-        using var inPass = new SemaphoreSlim(0);
-        using var gate = new ManualResetEventSlim(false);
-        model.OnForward = () =>
-        {
-            inPass.Release();
-            gate.Wait(Timeout);
-        };
-        Assert.True(await inPass.WaitAsync(Timeout));
-        int callsBefore = model.Calls.Count;
+        using PassHold hold = model.HoldNextPass();
+        Assert.True(await hold.EnteredAsync());
+        int callsBefore = hold.CallsBefore;
         Task<string>[] again = [.. Enumerable.Range(0, 4).Select(_ => CollectAsync(engine, Greedy(prompt, 5)))];
-        model.OnForward = null;
-        gate.Set();
+        hold.Release();
         string[] texts = await Task.WhenAll(again).WaitAsync(Timeout);
         await DrainAsync(running);
 
@@ -154,23 +147,14 @@ public sealed class InferenceEngineTests
     /// </summary>
     private static async Task<(string[] Texts, List<(int FirstRow, int Rows, int TokensPerRow)> Calls)> HoldAndSubmitAsync(InferenceEngine engine, FakeBatchModel model, IEnumerable<GenerationRequest> requests)
     {
-        using var inPass = new SemaphoreSlim(0);
-        using var gate = new ManualResetEventSlim(false);
-        int before = 0;
-        model.OnForward = () =>
-        {
-            before = model.Calls.Count;
-            inPass.Release();
-            gate.Wait(Timeout);
-        };
+        using PassHold hold = model.HoldNextPass();
         ChannelReader<GenerationUpdate> holder = engine.Submit(Greedy([41], 1)); // a one-token prompt: a decode pass
-        Assert.True(await inPass.WaitAsync(Timeout));
+        Assert.True(await hold.EnteredAsync());
         Task<string>[] texts = [.. requests.Select(r => CollectAsync(engine, r))];
-        model.OnForward = null;
-        gate.Set();
+        hold.Release();
         await DrainAsync(holder);
         string[] done = await Task.WhenAll(texts).WaitAsync(Timeout);
-        return (done, [.. model.Calls.Skip(before)]);
+        return (done, [.. model.Calls.Skip(hold.CallsBefore)]);
     }
 
     [Fact]

@@ -161,7 +161,7 @@ public sealed class SpeculativeDecodingTests
         int[] other = [20, 21, 22, 23, 24, 25];
         Result expected = (await RunAsync(new SpeculativeOptions(), Loop, [Greedy(prompt, 30)]))[0];
 
-        var model = new FakeBatchModel(4, 256) { Peak = Loop, ChecksSeveralRows = checksSeveralRows };
+        var model = new FakeBatchModel(4, 1024) { Peak = Loop, ChecksSeveralRows = checksSeveralRows };
         using var engine = new InferenceEngine(model, Vocabulary, [EndToken], new EngineOptions { MaxSequences = 4, Speculative = Speculate });
         Result warm = await CollectAsync(engine, Greedy(prompt, 30));
 
@@ -169,24 +169,17 @@ public sealed class SpeculativeDecodingTests
         // two requests for the cached prompt arrive, whose last prompt tokens then ride the next pass. Its passes are
         // slowed down so that it is still running then.
         model.OnForward = () => Thread.Sleep(5);
-        ChannelReader<GenerationUpdate> running = engine.Submit(Greedy(other, 200));
+        ChannelReader<GenerationUpdate> running = engine.Submit(Greedy(other, 1000));
         using var cts = new CancellationTokenSource(Timeout);
         while ((await running.ReadAsync(cts.Token)).CompletionTokens < 2 * Period)
         {
         }
 
-        using var inPass = new SemaphoreSlim(0);
-        using var gate = new ManualResetEventSlim(false);
-        model.OnForward = () =>
-        {
-            inPass.Release();
-            gate.Wait(Timeout);
-        };
-        Assert.True(await inPass.WaitAsync(Timeout));
-        int callsBefore = model.Calls.Count;
+        using PassHold hold = model.HoldNextPass();
+        Assert.True(await hold.EnteredAsync());
+        int callsBefore = hold.CallsBefore;
         Task<Result>[] again = [CollectAsync(engine, Greedy(prompt, 30)), CollectAsync(engine, Greedy(prompt, 30))];
-        model.OnForward = null;
-        gate.Set();
+        hold.Release();
         Result[] results = await Task.WhenAll(again).WaitAsync(Timeout);
         await foreach (GenerationUpdate unused in running.ReadAllAsync(cts.Token))
         {
