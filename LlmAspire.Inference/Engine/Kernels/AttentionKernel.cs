@@ -27,6 +27,9 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
     /// <summary>Query positions per work item in a prefill.</summary>
     private const int PositionsPerItem = 16;
 
+    /// <summary>Bytes of a (row, head)'s keys, and as many of its values, prefetched when its item starts (L1 holds 32–48 KB).</summary>
+    private const long PrefetchBytes = 16 * 1024;
+
     /// <summary>Multiply-adds below which a call runs on the calling thread: a parallel-for costs a wake-up per worker.</summary>
     private const long InlineWork = 1L << 18;
 
@@ -138,9 +141,15 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
         };
 
         // Past into present when they are separate buffers, then the new positions (keys rotated) after each row's past.
+        // With one buffer and one item per (row, head) — every decode step — each item writes its own new positions
+        // first: the writes land on cold lines of the cache, one miss after another when a single thread makes them all.
         float* pastKeys = pastKey == IntPtr.Zero ? null : (float*)OrtApiTable.Data(pastKey);
         float* pastValues = pastValue == IntPtr.Zero ? null : (float*)OrtApiTable.Data(pastValue);
         bool shared = pastKeys == presentKey && pastValues == presentValue;
+        job.NewKeys = k;
+        job.NewValues = v;
+        job.TokenStride = tokenStride;
+        job.WriteInItems = shared && job.Blocks == 1;
         long work = 0;
         for (int b = 0; b < batch; b++)
         {
@@ -155,30 +164,18 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
                 throw new InvalidOperationException($"Row {b}: position {rowTotal - 1} is past the rotary cache ({rotaryPositions}).");
             }
 
-            for (int h = 0; h < kvHeads; h++)
+            for (int h = 0; h < kvHeads && !job.WriteInItems; h++)
             {
                 long rowHead = ((long)b * kvHeads) + h;
-                float* keyRow = presentKey + (rowHead * present * d);
-                float* valueRow = presentValue + (rowHead * present * d);
                 if (!shared && pastKeys is not null && rowPast > 0)
                 {
+                    float* keyRow = presentKey + (rowHead * present * d);
+                    float* valueRow = presentValue + (rowHead * present * d);
                     Buffer.MemoryCopy(pastKeys + (rowHead * pastLength * d), keyRow, (long)rowPast * d * 4, (long)rowPast * d * 4);
                     Buffer.MemoryCopy(pastValues + (rowHead * pastLength * d), valueRow, (long)rowPast * d * 4, (long)rowPast * d * 4);
                 }
 
-                for (int t = 0; t < s; t++)
-                {
-                    long token = ((long)b * s) + t;
-                    float* target = keyRow + ((long)(rowPast + t) * d);
-                    new ReadOnlySpan<float>(k + (token * tokenStride) + (h * d), d).CopyTo(new Span<float>(target, d));
-                    if (cos is not null)
-                    {
-                        Rotate(target, rowPast + t, ref job);
-                    }
-
-                    new ReadOnlySpan<float>(v + (token * tokenStride) + (h * d), d)
-                        .CopyTo(new Span<float>(valueRow + ((long)(rowPast + t) * d), d));
-                }
+                WriteNew(ref job, b, h, rowPast);
             }
 
             work += (long)s * rowTotal * heads * d * 2;
@@ -235,6 +232,13 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
         int rowTotal = job.Seqlens[b] + 1, rowPast = rowTotal - job.S;
         float* keys = job.Keys + ((long)rowHead * job.Present * d);
         float* values = job.Values + ((long)rowHead * job.Present * d);
+        if (job.WriteInItems)
+        {
+            WriteNew(ref job, b, h, rowPast);
+        }
+
+        int firstSeen = job.Window > 0 ? Math.Max(0, rowPast + (block * PositionsPerItem) - job.Window + 1) : 0;
+        Prefetch(keys + ((long)firstSeen * d), values + ((long)firstSeen * d), rowTotal - firstSeen, d);
         float[] scoresArray = t_scores is { } cached && cached.Length >= group * rowTotal ? cached : (t_scores = new float[Math.Max(group * rowTotal, 1024)]);
         Span<float> query = stackalloc float[group * d];
         Span<float> sum = stackalloc float[group * d];
@@ -268,6 +272,51 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
                 float* target = job.Output + ((((long)b * job.S) + t) * job.Heads * d) + ((long)h * group * d);
                 sum.CopyTo(new Span<float>(target, group * d));
             }
+        }
+    }
+
+    /// <summary>Writes row <paramref name="b"/>'s new keys (rotated) and values of key/value head <paramref name="h"/> after its past.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WriteNew(ref Job job, int b, int h, int rowPast)
+    {
+        int d = job.D;
+        long rowHead = ((long)b * job.KvHeads) + h;
+        float* keyRow = job.Keys + (rowHead * job.Present * d);
+        float* valueRow = job.Values + (rowHead * job.Present * d);
+        for (int t = 0; t < job.S; t++)
+        {
+            long token = ((long)b * job.S) + t;
+            float* target = keyRow + ((long)(rowPast + t) * d);
+            new ReadOnlySpan<float>(job.NewKeys + (token * job.TokenStride) + (h * d), d).CopyTo(new Span<float>(target, d));
+            if (job.Cos is not null)
+            {
+                Rotate(target, rowPast + t, ref job);
+            }
+
+            new ReadOnlySpan<float>(job.NewValues + (token * job.TokenStride) + (h * d), d)
+                .CopyTo(new Span<float>(valueRow + ((long)(rowPast + t) * d), d));
+        }
+    }
+
+    /// <summary>
+    /// Asks for the first <see cref="PrefetchBytes"/> of a (row, head)'s keys and values at once: a decode step reads a
+    /// few kilobytes from each of many places in the cache, too short a stream for the hardware prefetcher to ramp up on,
+    /// so without this the loads wait on memory one after another.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(float* keys, float* values, int positions, int d)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        long bytes = Math.Min((long)positions * d * sizeof(float), PrefetchBytes);
+        byte* k = (byte*)keys, v = (byte*)values;
+        for (long offset = 0; offset < bytes; offset += 64)
+        {
+            Sse.Prefetch0(k + offset);
+            Sse.Prefetch1(v + offset);
         }
     }
 
@@ -571,6 +620,10 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
         public float Softcap;
         public int Window;
         public int Blocks;
+        public float* NewKeys;
+        public float* NewValues;
+        public int TokenStride;
+        public bool WriteInItems;
         public int Failed;
     }
 }
