@@ -408,11 +408,34 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
     {
         int vectors = Vector256.IsHardwareAccelerated ? d / Vector256<float>.Count : 0;
         int wide = vectors / 4 * 32, tail = vectors * Vector256<float>.Count;
+        int widest = Vector512.IsHardwareAccelerated ? d / 64 * 64 : 0;
         for (int g = 0; g < group; g++)
         {
             float* p = probabilities + ((long)g * stride);
             float* target = acc + (g * d);
-            for (int i = 0; i < wide; i += 32)
+
+            // 64 dimensions at a time where 16-float vectors run at full width: half the passes over the values (each
+            // lane still sums its keys in order, so the results are those of the 32-wide loop).
+            for (int i = 0; i < widest; i += 64)
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                float* v = values + i;
+                for (int j = 0; j < count; j++, v += d)
+                {
+                    var w = Vector512.Create(p[j]);
+                    a0 = Vector512.FusedMultiplyAdd(w, Vector512.Load(v), a0);
+                    a1 = Vector512.FusedMultiplyAdd(w, Vector512.Load(v + 16), a1);
+                    a2 = Vector512.FusedMultiplyAdd(w, Vector512.Load(v + 32), a2);
+                    a3 = Vector512.FusedMultiplyAdd(w, Vector512.Load(v + 48), a3);
+                }
+
+                a0.Store(target + i);
+                a1.Store(target + i + 16);
+                a2.Store(target + i + 32);
+                a3.Store(target + i + 48);
+            }
+
+            for (int i = widest; i < wide; i += 32)
             {
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
                 float* v = values + i;
@@ -580,7 +603,23 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
         float* s = job.Sin + ((long)position * half);
         if (job.Interleaved)
         {
-            for (int i = 0; i < half; i++)
+            int i = 0;
+            if (Avx512F.IsSupported)
+            {
+                // Eight pairs at a time: (x0, x1) → (x0·c − x1·s, x1·c + x0·s), the same products and sums as below.
+                Vector512<int> duplicate = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+                Vector512<float> signs = Vector512.Create(-1f, 1f, -1f, 1f, -1f, 1f, -1f, 1f, -1f, 1f, -1f, 1f, -1f, 1f, -1f, 1f);
+                for (; i + 8 <= half; i += 8)
+                {
+                    Vector512<float> pair = Vector512.Load(x + (2 * i));
+                    Vector512<float> cc = Avx512F.PermuteVar16x32(Vector512.Create(Vector256.Load(c + i), Vector256<float>.Zero), duplicate);
+                    Vector512<float> ss = Avx512F.PermuteVar16x32(Vector512.Create(Vector256.Load(s + i), Vector256<float>.Zero), duplicate) * signs;
+                    Vector512<float> swapped = Avx512F.Permute4x32(pair, 0b10_11_00_01);
+                    ((pair * cc) + (swapped * ss)).Store(x + (2 * i));
+                }
+            }
+
+            for (; i < half; i++)
             {
                 float x0 = x[2 * i], x1 = x[(2 * i) + 1];
                 x[2 * i] = (x0 * c[i]) - (x1 * s[i]);
