@@ -164,18 +164,21 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
                 throw new InvalidOperationException($"Row {b}: position {rowTotal - 1} is past the rotary cache ({rotaryPositions}).");
             }
 
-            for (int h = 0; h < kvHeads && !job.WriteInItems; h++)
+            if (!job.WriteInItems)
             {
-                long rowHead = ((long)b * kvHeads) + h;
-                if (!shared && pastKeys is not null && rowPast > 0)
+                for (int h = 0; h < kvHeads; h++)
                 {
-                    float* keyRow = presentKey + (rowHead * present * d);
-                    float* valueRow = presentValue + (rowHead * present * d);
-                    Buffer.MemoryCopy(pastKeys + (rowHead * pastLength * d), keyRow, (long)rowPast * d * 4, (long)rowPast * d * 4);
-                    Buffer.MemoryCopy(pastValues + (rowHead * pastLength * d), valueRow, (long)rowPast * d * 4, (long)rowPast * d * 4);
-                }
+                    long rowHead = ((long)b * kvHeads) + h;
+                    if (!shared && pastKeys is not null && rowPast > 0)
+                    {
+                        float* keyRow = presentKey + (rowHead * present * d);
+                        float* valueRow = presentValue + (rowHead * present * d);
+                        Buffer.MemoryCopy(pastKeys + (rowHead * pastLength * d), keyRow, (long)rowPast * d * 4, (long)rowPast * d * 4);
+                        Buffer.MemoryCopy(pastValues + (rowHead * pastLength * d), valueRow, (long)rowPast * d * 4, (long)rowPast * d * 4);
+                    }
 
-                WriteNew(ref job, b, h, rowPast);
+                    WriteNew(ref job, b, h, rowPast);
+                }
             }
 
             work += (long)s * rowTotal * heads * d * 2;
