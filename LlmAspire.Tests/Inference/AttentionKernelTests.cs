@@ -51,15 +51,27 @@ public sealed class AttentionKernelTests(ITestOutputHelper output)
         AssertSameLogits(preset, "llama, 64-wide heads");
     }
 
-    private void AssertSameLogits(DemoPreset preset, string architecture)
+    /// <summary>
+    /// Enough heads and positions that a decode step's attention is split across two threads (above the kernel's
+    /// inline threshold), each item writing its own row's new keys and values into the shared cache.
+    /// </summary>
+    [Fact]
+    public void OurKernel_SameLogitsAsOnnxRuntimes_OnTwoThreads()
+    {
+        DemoPreset preset = DemoPresets.Get(DemoPresets.Tiny.Name);
+        preset = preset with { Config = preset.Config with { Dim = 1024, Heads = 16, KvHeads = 4 } };
+        AssertSameLogits(preset, "llama, 16 heads of 64, 2 threads", threads: 2);
+    }
+
+    private void AssertSameLogits(DemoPreset preset, string architecture, int threads = 0)
     {
         using var temp = TestPaths.CreateTempDirectory();
         DemoPresets.Write(preset, temp.Path);
         (LlamaConfig config, GenAiConfig genai) = ModelFolder.ReadConfig(temp.Path);
         string graph = Path.Combine(temp.Path, genai.Model.Decoder.Filename);
         DecoderIoNames names = DecoderIoNames.FromConfig(genai.Model.Decoder);
-        using DecoderSession ours = DecoderSession.Open(graph, config, ExecutionProviderPreference.Cpu, names, attention: AttentionKernelChoice.LlmAspire);
-        using DecoderSession theirs = DecoderSession.Open(graph, config, ExecutionProviderPreference.Cpu, names, attention: AttentionKernelChoice.OnnxRuntime);
+        using DecoderSession ours = DecoderSession.Open(graph, config, ExecutionProviderPreference.Cpu, names, threads, attention: AttentionKernelChoice.LlmAspire);
+        using DecoderSession theirs = DecoderSession.Open(graph, config, ExecutionProviderPreference.Cpu, names, threads, attention: AttentionKernelChoice.OnnxRuntime);
         Assert.Equal(AttentionKernelChoice.LlmAspire, ours.Attention);
         Assert.Null(ours.AttentionFallbackReason);
         Assert.Equal(AttentionKernelChoice.OnnxRuntime, theirs.Attention);
