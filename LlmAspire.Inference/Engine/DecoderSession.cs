@@ -468,7 +468,7 @@ internal sealed class DecoderSession : IDisposable
             using SessionOptions ours = CreateOptions(threads, spinning, profilePrefix);
             try
             {
-                AttentionOperator.Register(ours);
+                LlmAspireKernels.Register(ours);
                 return (new InferenceSession(modelPath, ours), AttentionKernelChoice.LlmAspire, null);
             }
             catch (Exception ex) when (ex is OnnxRuntimeException or InvalidOperationException or NotSupportedException or TypeInitializationException or DllNotFoundException or EntryPointNotFoundException)

@@ -22,7 +22,7 @@ internal readonly record struct AttentionAttributes(int Heads, int KvHeads, floa
 /// finish in microseconds runs on the calling thread without waking ONNX Runtime's pool.
 /// </para>
 /// </summary>
-internal sealed unsafe class AttentionKernel(AttentionAttributes attributes)
+internal sealed unsafe class AttentionKernel(AttentionAttributes attributes) : ICustomKernel
 {
     /// <summary>Query positions per work item in a prefill.</summary>
     private const int PositionsPerItem = 16;

@@ -25,6 +25,7 @@ internal static unsafe partial class OrtApiTable
     private const int KernelInfoGetAttributeFloatIndex = 85;
     private const int KernelInfoGetAttributeInt64Index = 86;
     private const int KernelContextGetInputCountIndex = 88;
+    private const int KernelContextGetOutputCountIndex = 89;
     private const int KernelContextGetInputIndex = 90;
     private const int KernelContextGetOutputIndex = 91;
     private const int ReleaseStatusIndex = 93;
@@ -33,6 +34,9 @@ internal static unsafe partial class OrtApiTable
     private const int KernelContextParallelForIndex = 274;
 
     private static readonly IntPtr* Api = Load();
+
+    /// <summary>The CPU provider's name, as a custom operator reports it.</summary>
+    public static readonly IntPtr CpuProviderUtf8 = Marshal.StringToCoTaskMemUTF8("CPUExecutionProvider");
 
     /// <summary>ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT.</summary>
     public const int ElementFloat = 1;
@@ -102,6 +106,14 @@ internal static unsafe partial class OrtApiTable
     {
         nuint count;
         Check(((delegate* unmanaged<IntPtr, nuint*, IntPtr>)Api[KernelContextGetInputCountIndex])(context, &count));
+        return (int)count;
+    }
+
+    /// <summary>Outputs the node has, counting optional ones it leaves out before the last it names.</summary>
+    public static int OutputCount(IntPtr context)
+    {
+        nuint count;
+        Check(((delegate* unmanaged<IntPtr, nuint*, IntPtr>)Api[KernelContextGetOutputCountIndex])(context, &count));
         return (int)count;
     }
 

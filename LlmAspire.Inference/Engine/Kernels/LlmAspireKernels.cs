@@ -1,0 +1,28 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace LlmAspire.Inference.Engine.Kernels;
+
+/// <summary>
+/// LlmAspire's CPU kernels for operators of the <c>com.microsoft</c> domain, registered together on a session's options
+/// (<see cref="AttentionKernelChoice.LlmAspire"/>): <see cref="AttentionKernel"/> for GroupQueryAttention and
+/// <see cref="SkipNormKernel"/> for SkipSimplifiedLayerNormalization. The graph is not rewritten; nodes of other
+/// operators, or of other element types, keep ONNX Runtime's kernels — except that a float16 graph's nodes of these names
+/// match no kernel of the domain, so the session refuses to load and is opened again without it (ONNX Runtime's kernels
+/// for both operators).
+/// </summary>
+internal static class LlmAspireKernels
+{
+    /// <summary>The domain of the operators replaced.</summary>
+    public const string Domain = "com.microsoft";
+
+    private static readonly Lazy<IntPtr> DomainHandle = new(
+        () => CustomOperator.CreateDomain(Domain, AttentionOperator.Create(), SkipNormKernel.Create()),
+        LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Adds the kernels' domain to <paramref name="options"/> (CPU sessions only).</summary>
+    public static void Register(SessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        OrtApiTable.AddCustomOpDomain(options.DangerousGetHandle(), DomainHandle.Value);
+    }
+}
