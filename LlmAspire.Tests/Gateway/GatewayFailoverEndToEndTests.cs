@@ -35,6 +35,9 @@ public sealed class GatewayFailoverEndToEndTests(AspireAppFixture fixture, ITest
     /// <summary>How soon after the kill a stream it cut off must have ended.</summary>
     private static readonly TimeSpan s_streamEndBound = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long after the kill a stream the server had already finished may still be read to its end.</summary>
+    private static readonly TimeSpan s_inFlightBound = TimeSpan.FromSeconds(0.25);
+
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan s_commandTimeout = TimeSpan.FromMinutes(2);
 
@@ -149,10 +152,26 @@ public sealed class GatewayFailoverEndToEndTests(AspireAppFixture fixture, ITest
             $"A stream from {stream.Server} started at {stream.Start.TotalSeconds:F1} s ended {stream.Outcome}: {stream.Detail}"));
         // Every stream running on the victim when it died was cut off with an error event. Whether one was running there
         // at that instant depends on the balancer (a CI run had none), so that set may be empty; other runs show it is not.
+        // One the server finished just before the kill ends Done, though this process may read its last line a moment
+        // after the kill (a CI run read one 0.05 s after, while its thread pool stalled): such a stream must have ended
+        // within the time bytes already sent take to arrive, less any time this process stood still.
         var cutOff = streams.Where(stream => stream.Outcome == StreamOutcome.ErrorEvent).ToList();
         Assert.All(
             streams.Where(stream => stream.Server == victim && stream.Start <= killedAt && stream.End > killedAt),
-            stream => Assert.Equal(StreamOutcome.ErrorEvent, stream.Outcome));
+            stream =>
+            {
+                if (stream.Outcome == StreamOutcome.Done)
+                {
+                    var late = stream.End - killedAt - stalls.Within(killedAt, stream.End);
+                    Assert.True(
+                        late <= s_inFlightBound,
+                        $"A stream on {victim} ended Done {late.TotalSeconds:F2} s after the kill (not counting this process's stalls): it was not cut off with an error event.");
+                }
+                else
+                {
+                    Assert.Equal(StreamOutcome.ErrorEvent, stream.Outcome);
+                }
+            });
         Assert.All(cutOff, stream =>
         {
             Assert.Equal(victim, stream.Server);
