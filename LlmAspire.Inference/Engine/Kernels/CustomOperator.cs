@@ -2,7 +2,10 @@ using System.Runtime.InteropServices;
 
 namespace LlmAspire.Inference.Engine.Kernels;
 
-/// <summary>One node's kernel, created by ONNX Runtime through <see cref="CustomOperator"/> and run on every call.</summary>
+/// <summary>
+/// One node's kernel, created by ONNX Runtime through <see cref="CustomOperator"/> and run on every call; disposed, when
+/// it is <see cref="IDisposable"/>, as the session releases it.
+/// </summary>
 internal interface ICustomKernel
 {
     /// <summary>Reads the inputs of <paramref name="context"/> (an <c>OrtKernelContext*</c>) and writes its outputs.</summary>
@@ -156,7 +159,12 @@ internal sealed unsafe class CustomOperator
     }
 
     [UnmanagedCallersOnly]
-    private static void KernelDestroy(IntPtr kernel) => GCHandle.FromIntPtr(kernel).Free();
+    private static void KernelDestroy(IntPtr kernel)
+    {
+        GCHandle handle = GCHandle.FromIntPtr(kernel);
+        (((Instance)handle.Target!).Kernel as IDisposable)?.Dispose();
+        handle.Free();
+    }
 
     private sealed record Instance(string Operator, ICustomKernel Kernel);
 }

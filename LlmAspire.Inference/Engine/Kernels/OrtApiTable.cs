@@ -31,6 +31,7 @@ internal static unsafe partial class OrtApiTable
     private const int ReleaseStatusIndex = 93;
     private const int GetTensorElementTypeIndex = 60;
     private const int ReleaseTensorTypeAndShapeInfoIndex = 99;
+    private const int KernelInfoGetConstantInputTensorIndex = 249;
     private const int KernelContextParallelForIndex = 274;
 
     private static readonly IntPtr* Api = Load();
@@ -40,6 +41,9 @@ internal static unsafe partial class OrtApiTable
 
     /// <summary>ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT.</summary>
     public const int ElementFloat = 1;
+
+    /// <summary>ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8.</summary>
+    public const int ElementUInt8 = 2;
 
     /// <summary>ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32.</summary>
     public const int ElementInt32 = 6;
@@ -100,6 +104,15 @@ internal static unsafe partial class OrtApiTable
 
     /// <summary>A float attribute of a node, or <paramref name="fallback"/> when the node has none.</summary>
     public static float AttributeFloat(IntPtr info, string name, float fallback) => Attribute(KernelInfoGetAttributeFloatIndex, info, name, fallback);
+
+    /// <summary>Input <paramref name="index"/> of the node a kernel is being created for when it is a constant initializer, else zero.</summary>
+    public static IntPtr ConstantInput(IntPtr info, int index)
+    {
+        int constant;
+        IntPtr value;
+        Check(((delegate* unmanaged<IntPtr, nuint, int*, IntPtr*, IntPtr>)Api[KernelInfoGetConstantInputTensorIndex])(info, (nuint)index, &constant, &value));
+        return constant != 0 ? value : IntPtr.Zero;
+    }
 
     /// <summary>Inputs the node was given (optional trailing ones absent).</summary>
     public static int InputCount(IntPtr context)

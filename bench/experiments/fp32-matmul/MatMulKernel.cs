@@ -16,7 +16,7 @@ namespace LlmAspire.Bench.Fp32MatMul;
 /// about half of it (bench engine, 100M float32, one stream); many rows reuse each panel block from cache.
 /// Panels, and blocks of 64 rows, are split across the session's intra-op threads.
 /// </summary>
-internal sealed unsafe class MatMulKernel : IDisposable
+internal sealed unsafe class MatMulKernel : ICustomKernel, IDisposable
 {
     /// <summary>Columns per packed panel: four 16-float vectors.</summary>
     public const int Width = 64;

@@ -25,7 +25,7 @@ namespace LlmAspire.Bench.Int8MatMul;
 /// over an initializer the way MLAS's prepacking does).
 /// </para>
 /// </summary>
-internal sealed unsafe class MatMulNBitsKernel : IDisposable
+internal sealed unsafe class MatMulNBitsKernel : ICustomKernel, IDisposable
 {
     /// <summary>Output columns per 8-lane group.</summary>
     public const int Group = 8;
