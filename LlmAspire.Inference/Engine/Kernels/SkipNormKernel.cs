@@ -154,7 +154,7 @@ internal sealed unsafe class SkipNormKernel(float epsilon) : ICustomKernel
     private static void Rows(ref Job job, long first, long count)
     {
         int n = job.Hidden;
-        Span<float> roots = stackalloc float[RowsPerBlock];
+        Span<float> squares = stackalloc float[RowsPerBlock];
         for (long r = 0; r < count; r++)
         {
             Add(ref job, first + r);
@@ -165,25 +165,25 @@ internal sealed unsafe class SkipNormKernel(float epsilon) : ICustomKernel
         {
             for (; row + 8 <= count; row += 8)
             {
-                Squares8(job.Output + ((first + row) * n), n, roots.Slice((int)row, 8));
+                Squares8(job.Output + ((first + row) * n), n, squares.Slice((int)row, 8));
             }
         }
 
         for (; row < count; row++)
         {
             float* sum = job.Output + ((first + row) * n);
-            float squares = 0f;
+            float total = 0f;
             for (int i = 0; i < n; i++)
             {
-                squares += sum[i] * sum[i];
+                total += sum[i] * sum[i];
             }
 
-            roots[(int)row] = squares;
+            squares[(int)row] = total;
         }
 
         for (long r = 0; r < count; r++)
         {
-            Scale(ref job, first + r, MathF.Sqrt((roots[(int)r] / n) + job.Epsilon));
+            Scale(ref job, first + r, MathF.Sqrt((squares[(int)r] / n) + job.Epsilon));
         }
     }
 
