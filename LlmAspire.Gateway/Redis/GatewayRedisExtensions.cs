@@ -8,7 +8,8 @@ public static class GatewayRedisExtensions
 {
     /// <summary>
     /// Adds Aspire's Redis client for the connection string <c>cache</c> when there is one, with short timeouts,
-    /// <c>AbortOnConnectFail=false</c> and fail-fast commands while disconnected, and no health check (the gateway
+    /// <c>AbortOnConnectFail=false</c> and fail-fast commands while disconnected, connected at startup
+    /// (<see cref="RedisWarmup"/>), and no health check (the gateway
     /// keeps serving without Redis, so Redis must not make it unhealthy). Idempotent; false when no connection string.
     /// </summary>
     public static bool AddGatewayRedis(this IHostApplicationBuilder builder)
@@ -48,6 +49,7 @@ public static class GatewayRedisExtensions
                 configuration.AsyncTimeout = operationMs;
                 configuration.BacklogPolicy = BacklogPolicy.FailFast;
             });
+        builder.Services.AddHostedService<RedisWarmup>();
         return true;
     }
 }

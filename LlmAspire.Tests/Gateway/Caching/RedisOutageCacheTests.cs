@@ -21,13 +21,20 @@ public sealed class RedisOutageCacheTests
         ["Gateway:RateLimits:RequestsPerMinute"] = "1000",
     };
 
+    /// <summary>A short break: a first Redis call that a busy host makes too slow closes again soon.</summary>
+    private static readonly Dictionary<string, string?> s_killedSettings = new(s_settings)
+    {
+        ["Gateway:Redis:BreakDuration"] = "00:00:02",
+    };
+
     [Fact]
     public async Task Redis_Killed_GatewayKeepsAnswering200()
     {
         await using var backend = await FakeModelServer.StartAsync();
         await using var redis = await RedisServerProcess.StartAsync();
-        await using var gateway = await TestGateway.StartAsync([backend.Url], redis.ConnectionString, s_settings);
+        await using var gateway = await TestGateway.StartAsync([backend.Url], redis.ConnectionString, s_killedSettings);
         using var client = gateway.CreateClient();
+        await WaitUntilLimitsAreEnforcedAsync(client);
 
         var (before, _) = await PostAsync(client, FakeModelServer.Body("before the outage"));
         Assert.Equal("MISS", CacheHeader(before));
@@ -75,6 +82,45 @@ public sealed class RedisOutageCacheTests
         // The first request pays the timeouts (limit check, then cache read); the open circuit spares the rest.
         Assert.True(timings[0] < TimeSpan.FromSeconds(3), $"First request with Redis frozen took {timings[0]}.");
         Assert.All(timings.Skip(1), timing => Assert.True(timing < TimeSpan.FromSeconds(1), $"A later request took {timing}."));
+    }
+
+    [Fact]
+    public async Task Redis_DownAtStartup_GatewayStartsAndAnswers200()
+    {
+        await using var backend = await FakeModelServer.StartAsync();
+        var nobody = $"127.0.0.1:{RedisServerProcess.FreePort()}";
+        var settings = new Dictionary<string, string?>(s_settings) { ["Gateway:Redis:ConnectTimeout"] = "00:00:01" };
+
+        var stopwatch = Stopwatch.StartNew();
+        await using var gateway = await TestGateway.StartAsync([backend.Url], nobody, settings);
+        var started = stopwatch.Elapsed;
+        using var client = gateway.CreateClient();
+        var (response, _) = await PostAsync(client, FakeModelServer.Body("no redis at startup"));
+
+        // The startup ping waits one connect timeout plus one operation timeout at most, then gives up.
+        Assert.True(started < TimeSpan.FromSeconds(10), $"The gateway took {started} to start without Redis.");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("x-ratelimit-limit-requests"), "Limits fail open without Redis.");
+    }
+
+    /// <summary>
+    /// Until a request comes back with the limit headers (Redis answered its script in time), with bodies of their own
+    /// so that the test's cache keys stay fresh; a try that Redis answered too slowly waits out the short break.
+    /// </summary>
+    private static async Task WaitUntilLimitsAreEnforcedAsync(HttpClient client)
+    {
+        var deadline = Stopwatch.StartNew();
+        for (var attempt = 0; ; attempt++)
+        {
+            var (response, _) = await PostAsync(client, FakeModelServer.Body($"warm-up {attempt}"));
+            if (response.Headers.Contains("x-ratelimit-limit-requests"))
+            {
+                return;
+            }
+
+            Assert.True(deadline.Elapsed < s_timeout, $"Limits were not enforced within {s_timeout} although Redis runs.");
+            await Task.Delay(TimeSpan.FromSeconds(2.5));
+        }
     }
 
     [Fact]

@@ -120,7 +120,7 @@ internal sealed class RedisServerProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
