@@ -47,6 +47,7 @@ internal static class BenchEngineCommand
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per operator (0: the engine's choice)" }.AtLeast(0);
         var maxContext = new Option<int>("--max-context") { Description = "KV positions per sequence (0: the model's context length)" }.AtLeast(0);
         var breakdown = new Option<bool>("--breakdown") { Description = "Also print where a step's time goes (inside ONNX Runtime's Run or not) and its top operators" };
+        var profileOut = new Option<DirectoryInfo?>("--profile-out") { Description = "With --breakdown, keep ONNX Runtime's profile of each stream count here (ours-<streams>.json; read it with bench profile)" };
         var alternate = new Option<string>("--alternate") { Description = "Setups timed in turns instead: spinning modes, optionally /threads and @ort (ONNX Runtime's attention kernel instead of ours), or GenAI (e.g. Off,WithinRun,Always or Off/1,Off/2 or Off,Off@ort); --repeats rounds; with --speculative every setup of ours speculates; --workload stories or repetitive" }
             .MustParse(text => AlternatingBench.Parse(text));
         var speculative = new Option<int>("--speculative") { Description = "Also measure prompt-lookup speculative decoding proposing this many tokens (0 = not)" }.AtLeast(0);
@@ -58,7 +59,7 @@ internal static class BenchEngineCommand
         workload.AcceptOnlyFromAmong(Workloads);
         var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.")
         {
-            model, streams, maxTokens, repeats, skipGenAi, spinning, spin, threads, maxContext, breakdown, alternate, speculative, ngramMax, ngramMin, specBatch, workload,
+            model, streams, maxTokens, repeats, skipGenAi, spinning, spin, threads, maxContext, breakdown, profileOut, alternate, speculative, ngramMax, ngramMin, specBatch, workload,
             attention,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
@@ -78,6 +79,11 @@ internal static class BenchEngineCommand
                 // In the words of this command's options.
                 throw new UserErrorException(invalid.Replace("--Tokens", "--speculative", StringComparison.Ordinal).Replace("--MaxNgram", "--ngram-max", StringComparison.Ordinal)
                     .Replace("--MinNgram", "--ngram-min", StringComparison.Ordinal).Replace("--MaxBatch", "--speculative-max-batch", StringComparison.Ordinal), ExitCodes.Usage);
+            }
+
+            if (parse.GetValue(profileOut) is not null && (!parse.GetValue(breakdown) || parse.GetValue(alternate) is not null))
+            {
+                throw new UserErrorException("--profile-out keeps the profiles --breakdown takes; give it with --breakdown and without --alternate.", ExitCodes.Usage);
             }
 
             if (parse.GetValue(alternate) is { } setups)
@@ -162,7 +168,10 @@ internal static class BenchEngineCommand
                     if (withBreakdown)
                     {
                         steps.Write(stdout, count);
-                        await StepBreakdown.WriteProfileAsync(stdout, folder, engineOptions, profiled => OursAsync(profiled, prompts, tokens, cancellationToken));
+                        string? keep = parse.GetValue(profileOut) is { } profiles
+                            ? Path.Combine(profiles.FullName, string.Create(CultureInfo.InvariantCulture, $"ours-{count}.json"))
+                            : null;
+                        await StepBreakdown.WriteProfileAsync(stdout, folder, engineOptions, profiled => OursAsync(profiled, prompts, tokens, cancellationToken), keep);
                     }
                 }
             }

@@ -40,9 +40,11 @@ internal sealed class StepBreakdown
 
     /// <summary>
     /// Loads <paramref name="folder"/> again with ONNX Runtime's profiler on (which slows every operator a little), runs
-    /// <paramref name="run"/> once and prints the operator types that took the most kernel time.
+    /// <paramref name="run"/> once and prints the operator types that took the most kernel time, and how long the calling
+    /// thread waited in them for ONNX Runtime's workers. With <paramref name="keepAs"/>, the profile is copied there
+    /// (for <c>bench profile</c>).
     /// </summary>
-    public static async Task WriteProfileAsync(TextWriter output, string folder, EngineOptions options, Func<LanguageModel, Task<double>> run)
+    public static async Task WriteProfileAsync(TextWriter output, string folder, EngineOptions options, Func<LanguageModel, Task<double>> run, string? keepAs = null)
     {
         string directory = Directory.CreateTempSubdirectory("llmaspire-profile-").FullName;
         try
@@ -55,15 +57,21 @@ internal sealed class StepBreakdown
             }
 
             OrtProfile profile = OrtProfile.Read(path);
+            if (keepAs is not null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(keepAs))!);
+                File.Copy(path, keepAs, overwrite: true);
+            }
+
             double kernels = profile.KernelMicroseconds;
             output.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"  profiled: {profile.Runs} runs, {profile.RunMicroseconds / 1000.0 / Math.Max(1, profile.Runs):F3} ms per run, kernels {Share(kernels, profile.RunMicroseconds)} of it; by operator:"));
+                $"  profiled{(keepAs is null ? "" : $" ({keepAs})")}: {profile.Runs} runs, {profile.RunMicroseconds / 1000.0 / Math.Max(1, profile.Runs):F3} ms per run, kernels {Share(kernels, profile.RunMicroseconds)} of it; by operator:"));
             foreach (OrtProfile.Operator op in profile.Operators.Take(8))
             {
                 output.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"    {op.Type,-32} {Share(op.Microseconds, kernels),6} of kernel time, {op.Microseconds / (double)op.Calls:F1} us per call, {op.Calls / Math.Max(1, profile.Runs)} per run"));
+                    $"    {op.Type,-32} {Share(op.Microseconds, kernels),6} of kernel time, {op.Microseconds / (double)op.Calls:F1} us per call, {op.Calls / Math.Max(1, profile.Runs)} per run, waiting {op.WaitMicroseconds / (double)op.Calls:F1} us for workers"));
             }
         }
         finally

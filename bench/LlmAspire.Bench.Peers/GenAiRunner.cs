@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using GenAi = Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace LlmAspire.Bench.Peers;
@@ -22,14 +23,20 @@ internal sealed class GenAiRunner : IPeerRunner
     private readonly RunSettings _settings;
     private int[] _lastTokens = [];
 
-    public GenAiRunner(PeerModel model, Workload workload, RunSettings settings, bool perStream = false)
+    /// <param name="model">The model folder.</param>
+    /// <param name="workload">What to run.</param>
+    /// <param name="settings">Threads, tokens and prompts.</param>
+    /// <param name="perStream">One generator per stream instead of one static batch.</param>
+    /// <param name="profilePrefix">When set, ONNX Runtime's profiler records GenAI's session to a file with this prefix (written when the runner is disposed).</param>
+    public GenAiRunner(PeerModel model, Workload workload, RunSettings settings, bool perStream = false, string? profilePrefix = null)
     {
         _workload = workload;
         _settings = settings;
         PerStream = perStream;
         _config = new GenAi.Config(model.Folder);
         string threads = settings.Threads.ToString(CultureInfo.InvariantCulture);
-        _config.Overlay("""{"model":{"decoder":{"session_options":{"intra_op_num_threads":""" + threads + "}}}}");
+        string profiling = profilePrefix is null ? "" : ",\"enable_profiling\":" + JsonSerializer.Serialize(profilePrefix);
+        _config.Overlay("""{"model":{"decoder":{"session_options":{"intra_op_num_threads":""" + threads + profiling + "}}}}");
         _model = new GenAi.Model(_config);
     }
 

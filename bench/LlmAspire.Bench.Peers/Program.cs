@@ -28,6 +28,10 @@ var oursWithinRun = new Option<bool>("--ours-within-run")
 {
     Description = "Also run our engine with ONNX Runtime's workers spinning between a step's operators (ModelServer:Spinning=WithinRun), a column of its own",
 };
+var genAiProfile = new Option<DirectoryInfo?>("--genai-profile")
+{
+    Description = "Also record ONNX Runtime's profile of GenAI's static-batch session here, one file per row (genai-<workload>-t<threads>_*.json; profiling slows it, so not for the table's figures; read them with llmaspire bench profile)",
+};
 var label = new Option<string?>("--label") { Description = "A line under the title (e.g. that this is a smoke run)" };
 var sweep = new Option<bool>("--sweep")
 {
@@ -40,7 +44,7 @@ var runCOpenMp = new Option<FileInfo?>("--runc-omp")
 };
 var command = new RootCommand("LlmAspire vs llama.cpp (LLamaSharp, CPU) vs ONNX Runtime GenAI (and llama2.c's run.c) on the same weights, side by side.")
 {
-    output, work, stories, rounds, tokens, only, threads, label, sweep, runC, runCOpenMp, oursWithinRun,
+    output, work, stories, rounds, tokens, only, threads, label, sweep, runC, runCOpenMp, oursWithinRun, genAiProfile,
 };
 command.SetAction(async (parse, cancellationToken) =>
 {
@@ -107,7 +111,10 @@ command.SetAction(async (parse, cancellationToken) =>
             }
 
             peers.Add((Report.LlamaCpp, () => new LlamaCppRunner(model, workload, settings)));
-            peers.Add((Report.GenAi, () => new GenAiRunner(model, workload, settings)));
+            string? genAiProfilePrefix = parse.GetValue(genAiProfile) is { } profiles
+                ? Path.Combine(Directory.CreateDirectory(profiles.FullName).FullName, $"genai-{workload.Id}-t{threadCount}")
+                : null;
+            peers.Add((Report.GenAi, () => new GenAiRunner(model, workload, settings, profilePrefix: genAiProfilePrefix)));
             if (!workload.Prefill && workload.Streams > 1)
             {
                 peers.Add((Report.GenAiPerStream, () => new GenAiRunner(model, workload, settings, perStream: true)));

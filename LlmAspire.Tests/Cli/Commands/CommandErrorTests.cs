@@ -39,6 +39,8 @@ public sealed class CommandErrorTests : IDisposable
         { ["bench", "serve", "--base-url", "http://localhost:1", "--num-prompts", "0"], ["--num-prompts", "0"] },
         { ["bench", "serve", "--base-url", "http://localhost:1", "--dataset", "jsonl"], ["--jsonl"] },
         { ["bench", "compare", "/no/such/result.json"], ["/no/such/result.json"] },
+        { ["bench", "profile", "/no/such/profile.json"], ["/no/such/profile.json"] },
+        { ["bench", "engine", "--model", ".", "--profile-out", "p"], ["--profile-out", "--breakdown"] },
         { ["deploy", "kubernetes", "--manifest", "/no/such/aspire-manifest.json", "--out", "k8s"], ["/no/such/aspire-manifest.json", "--manifest"] },
         { ["deploy", "kubernetes", "--manifest", "m.json", "--out", "k8s", "--replicas-per-server", "0"], ["--replicas-per-server", "0"] },
         { ["deploy", "kubernetes", "--manifest", "m.json", "--out", "k8s", "--namespace", "Prod_1"], ["--namespace", "Prod_1"] },

@@ -61,6 +61,11 @@ public sealed class SpinningModeTests
         Assert.Contains(profile.Operators, o => o.Type == "MatMul");
         Assert.InRange(profile.KernelMicroseconds, 1, profile.RunMicroseconds);
         Assert.Equal(profile.Operators.OrderByDescending(o => o.Microseconds), profile.Operators);
+        OrtProfile.Node[] attention = [.. profile.Nodes.Where(n => n.Type == "GroupQueryAttention")];
+        Assert.Equal(5, attention.Length);
+        Assert.All(attention, node => Assert.Equal(4, node.Calls));
+        Assert.All(profile.Operators, op => Assert.Equal(op.Microseconds, profile.Nodes.Where(n => n.Type == op.Type).Sum(n => n.Microseconds)));
+        Assert.Equal(0, profile.Operators.Sum(o => o.WaitMicroseconds)); // one thread below 20 M parameters: no workers to wait for
     }
 
     private static string Convert(string directory)
