@@ -6,10 +6,10 @@ namespace LlmAspire.Inference.Engine.Kernels;
 /// LlmAspire's CPU kernels for operators of the <c>com.microsoft</c> domain, registered together on a session's options
 /// (<see cref="AttentionKernelChoice.LlmAspire"/>): <see cref="AttentionKernel"/> for GroupQueryAttention,
 /// <see cref="SkipNormKernel"/> for SkipSimplifiedLayerNormalization and, on x64 CPUs with AVX2 and FMA,
-/// <see cref="QuickGeluKernel"/> for QuickGelu (ONNX Runtime's fusion of a graph's SiLU). The graph is not rewritten; nodes of other
-/// operators, or of other element types, keep ONNX Runtime's kernels — except that a float16 graph's nodes of these names
-/// match no kernel of the domain, so the session refuses to load and is opened again without it (ONNX Runtime's kernels
-/// for both operators).
+/// <see cref="QuickGeluKernel"/> for QuickGelu (ONNX Runtime's fusion of a graph's SiLU). The graph is not rewritten;
+/// nodes of other operators, or of other element types, keep ONNX Runtime's kernels — except that a float16 graph's
+/// nodes of these names match no kernel of the domain, so the session refuses to load and is opened again without it
+/// (ONNX Runtime's kernels for all of them).
 /// </summary>
 internal static class LlmAspireKernels
 {
