@@ -1,9 +1,9 @@
-using Google.Protobuf;
 using LlmAspire.Inference.Engine.Kernels;
 using LlmAspire.Inference.Models;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
+using static LlmAspire.Tests.Inference.KernelTestGraphs;
 
 namespace LlmAspire.Tests.Inference;
 
@@ -109,25 +109,6 @@ public sealed class QuickGeluKernelTests
         g.DomainNode(LlmAspireKernels.Domain, "QuickGelu", ["input"], ["output"], ("alpha", alpha));
         g.Output("output", TensorProto.Types.DataType.Float, "rows", width);
         return Serialize(g);
-    }
-
-    private static byte[] Serialize(OnnxGraphBuilder g)
-    {
-        var model = new ModelProto { IrVersion = 8, ProducerName = "LlmAspire.Tests", Graph = g.Graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = 17 });
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = LlmAspireKernels.Domain, Version = 1 });
-        return model.ToByteArray();
-    }
-
-    private static float[] Values(Random random, int count, float scale)
-    {
-        float[] values = new float[count];
-        for (int i = 0; i < count; i++)
-        {
-            values[i] = (float)((random.NextDouble() * 2) - 1) * scale;
-        }
-
-        return values;
     }
 }
 
