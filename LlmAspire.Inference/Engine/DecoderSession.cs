@@ -117,6 +117,9 @@ internal sealed class DecoderSession : IDisposable
     /// <summary>Why <see cref="AttentionKernelChoice.LlmAspire"/> was asked for but ONNX Runtime's kernel runs, else null.</summary>
     public string? AttentionFallbackReason { get; private init; }
 
+    /// <summary>MatMul nodes run by <see cref="PackedMatMulKernel"/> (their weights packed at load); 0 where MLAS runs them all.</summary>
+    public int PackedMatMuls { get; private init; }
+
     /// <summary>Where the time of <see cref="ForwardBatch"/> goes (inside ONNX Runtime's Run, around it, between calls).</summary>
     internal DecoderTimings Timings { get; } = new();
 
@@ -132,7 +135,11 @@ internal sealed class DecoderSession : IDisposable
     /// <param name="spinning">When idle intra-op workers spin (<see cref="EngineOptions.Spinning"/>).</param>
     /// <param name="profilePrefix">When set, ONNX Runtime's profiler records every operator to a file with this prefix (<see cref="EndProfiling"/>).</param>
     /// <param name="attention">The GroupQueryAttention kernel on the CPU provider (<see cref="AttentionKernelChoice"/>).</param>
-    public static DecoderSession Open(string modelPath, LlamaConfig config, ExecutionProviderPreference preference, DecoderIoNames? names = null, int intraOpThreads = 0, SpinningMode spinning = SpinningMode.Off, string? profilePrefix = null, AttentionKernelChoice attention = AttentionKernelChoice.LlmAspire)
+    /// <param name="packWeights">
+    /// With <see cref="AttentionKernelChoice.LlmAspire"/> on an AVX-512 CPU, run the float32 MatMuls by constant weights
+    /// with <see cref="PackedMatMulKernel"/> (weights packed at load; outputs equal MLAS's); false leaves them to MLAS.
+    /// </param>
+    public static DecoderSession Open(string modelPath, LlamaConfig config, ExecutionProviderPreference preference, DecoderIoNames? names = null, int intraOpThreads = 0, SpinningMode spinning = SpinningMode.Off, string? profilePrefix = null, AttentionKernelChoice attention = AttentionKernelChoice.LlmAspire, bool packWeights = true)
     {
         ArgumentNullException.ThrowIfNull(config);
         names ??= DecoderIoNames.Default;
@@ -162,7 +169,7 @@ internal sealed class DecoderSession : IDisposable
             }
         }
 
-        (InferenceSession cpu, AttentionKernelChoice kernel, string? attentionFallback) = OpenCpu(modelPath, threads, spinning, profilePrefix, attention);
+        (InferenceSession cpu, AttentionKernelChoice kernel, string? attentionFallback, int packedMatMuls) = OpenCpu(modelPath, threads, spinning, profilePrefix, attention, packWeights);
         try
         {
             return new DecoderSession(cpu, config, names, "cpu", fallbackReason)
@@ -171,6 +178,7 @@ internal sealed class DecoderSession : IDisposable
                 Spinning = spinning,
                 Attention = kernel,
                 AttentionFallbackReason = attentionFallback,
+                PackedMatMuls = packedMatMuls,
             };
         }
         catch
@@ -457,10 +465,12 @@ internal sealed class DecoderSession : IDisposable
     }
 
     /// <summary>
-    /// A CPU session, with LlmAspire's attention kernel registered when asked for; a graph the kernel cannot take (not
-    /// float32: its declared input types do not match, so the session refuses to load) is opened again without it.
+    /// A CPU session, with LlmAspire's kernels registered when asked for — and then, on CPUs with AVX-512, the float32
+    /// MatMuls by constant weights rewritten to <see cref="PackedMatMulKernel"/> (<see cref="PackedMatMulRewriter"/>); a
+    /// graph the kernels cannot take (not float32: its declared input types do not match, so the session refuses to
+    /// load) is opened again as written, without them.
     /// </summary>
-    private static (InferenceSession Session, AttentionKernelChoice Kernel, string? FallbackReason) OpenCpu(string modelPath, int threads, SpinningMode spinning, string? profilePrefix, AttentionKernelChoice attention)
+    private static (InferenceSession Session, AttentionKernelChoice Kernel, string? FallbackReason, int PackedMatMuls) OpenCpu(string modelPath, int threads, SpinningMode spinning, string? profilePrefix, AttentionKernelChoice attention, bool packWeights)
     {
         string? reason = null;
         if (attention == AttentionKernelChoice.LlmAspire)
@@ -469,7 +479,22 @@ internal sealed class DecoderSession : IDisposable
             try
             {
                 LlmAspireKernels.Register(ours);
-                return (new InferenceSession(modelPath, ours), AttentionKernelChoice.LlmAspire, null);
+                PackedWeights? packed = null;
+                byte[]? rewritten = packWeights ? PackedMatMulRewriter.TryRewrite(modelPath, out packed) : null;
+                if (rewritten is null)
+                {
+                    return (new InferenceSession(modelPath, ours), AttentionKernelChoice.LlmAspire, null, 0);
+                }
+
+                using (packed)
+                {
+                    // The model as parsed held every weight once more, now garbage: give that memory back before ONNX
+                    // Runtime copies the packed weights as it loads the graph (ours go when the session is open).
+                    GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                    packed!.AddTo(ours);
+                    var session = new InferenceSession(rewritten, ours);
+                    return (session, AttentionKernelChoice.LlmAspire, null, packed.Count);
+                }
             }
             catch (Exception ex) when (ex is OnnxRuntimeException or InvalidOperationException or NotSupportedException or TypeInitializationException or DllNotFoundException or EntryPointNotFoundException)
             {
@@ -478,7 +503,7 @@ internal sealed class DecoderSession : IDisposable
         }
 
         using SessionOptions options = CreateOptions(threads, spinning, profilePrefix);
-        return (new InferenceSession(modelPath, options), AttentionKernelChoice.OnnxRuntime, reason);
+        return (new InferenceSession(modelPath, options), AttentionKernelChoice.OnnxRuntime, reason, 0);
     }
 
     private static SessionOptions CreateOptions(int intraOpThreads, SpinningMode spinning, string? profilePrefix)

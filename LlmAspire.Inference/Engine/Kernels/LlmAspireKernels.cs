@@ -9,7 +9,8 @@ namespace LlmAspire.Inference.Engine.Kernels;
 /// <see cref="QuickGeluKernel"/> for QuickGelu (ONNX Runtime's fusion of a graph's SiLU). The graph is not rewritten;
 /// nodes of other operators, or of other element types, keep ONNX Runtime's kernels — except that a float16 graph's
 /// nodes of these names match no kernel of the domain, so the session refuses to load and is opened again without it
-/// (ONNX Runtime's kernels for all of them).
+/// (ONNX Runtime's kernels for all of them). On CPUs with AVX-512 a second domain, ours (<c>com.llmaspire</c>), holds
+/// <see cref="PackedMatMulKernel"/>, for the MatMuls <see cref="PackedMatMulRewriter"/> rewrote at load.
 /// </summary>
 internal static class LlmAspireKernels
 {
@@ -24,10 +25,21 @@ internal static class LlmAspireKernels
         ]),
         LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>Adds the kernels' domain to <paramref name="options"/> (CPU sessions only).</summary>
+    private static readonly Lazy<IntPtr> PackedDomainHandle = new(
+        () => CustomOperator.CreateDomain(PackedMatMulKernel.Domain, PackedMatMulKernel.Create()),
+        LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>
+    /// Adds the kernels' domain to <paramref name="options"/> (CPU sessions only), and on CPUs with AVX-512 ours
+    /// (<c>com.llmaspire</c>: <see cref="PackedMatMulKernel"/>, for graphs <see cref="PackedMatMulRewriter"/> rewrote).
+    /// </summary>
     public static void Register(SessionOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         OrtApiTable.AddCustomOpDomain(options.DangerousGetHandle(), DomainHandle.Value);
+        if (PackedMatMulKernel.IsSupported)
+        {
+            OrtApiTable.AddCustomOpDomain(options.DangerousGetHandle(), PackedDomainHandle.Value);
+        }
     }
 }

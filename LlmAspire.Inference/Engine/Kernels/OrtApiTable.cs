@@ -33,8 +33,20 @@ internal static unsafe partial class OrtApiTable
     private const int ReleaseTensorTypeAndShapeInfoIndex = 99;
     private const int KernelInfoGetConstantInputTensorIndex = 249;
     private const int KernelContextParallelForIndex = 274;
+    private const int AddExternalInitializersIndex = 210;
+    private const int CreateTensorWithDataAsOrtValueIndex = 49;
+    private const int CreateCpuMemoryInfoIndex = 69;
+    private const int ReleaseValueIndex = 96;
 
     private static readonly IntPtr* Api = Load();
+
+    /// <summary>The CPU's memory (device allocator, default memory type), for tensors over memory of ours; kept for the process.</summary>
+    private static readonly Lazy<IntPtr> CpuMemory = new(() =>
+    {
+        IntPtr info;
+        Check(((delegate* unmanaged<int, int, IntPtr*, IntPtr>)Api[CreateCpuMemoryInfoIndex])(0, 0, &info));
+        return info;
+    });
 
     /// <summary>The CPU provider's name, as a custom operator reports it.</summary>
     public static readonly IntPtr CpuProviderUtf8 = Marshal.StringToCoTaskMemUTF8("CPUExecutionProvider");
@@ -98,6 +110,54 @@ internal static unsafe partial class OrtApiTable
     /// <summary>Registers <paramref name="domain"/> with the native session options <paramref name="options"/>.</summary>
     public static void AddCustomOpDomain(IntPtr options, IntPtr domain) =>
         Check(((delegate* unmanaged<IntPtr, IntPtr, IntPtr>)Api[AddCustomOpDomainIndex])(options, domain));
+
+    /// <summary>
+    /// Gives a session about to be opened with <paramref name="options"/> the data of initializers its graph declares
+    /// as external (<c>AddExternalInitializers</c>): ONNX Runtime copies each value as it loads the graph, so the
+    /// values may be released once the session is open.
+    /// </summary>
+    public static void AddExternalInitializers(IntPtr options, IReadOnlyList<string> names, IReadOnlyList<IntPtr> values)
+    {
+        int count = names.Count;
+        IntPtr* namePointers = stackalloc IntPtr[Math.Max(1, count)];
+        IntPtr* valuePointers = stackalloc IntPtr[Math.Max(1, count)];
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                namePointers[i] = Marshal.StringToCoTaskMemUTF8(names[i]);
+                valuePointers[i] = values[i];
+            }
+
+            Check(((delegate* unmanaged<IntPtr, IntPtr*, IntPtr*, nuint, IntPtr>)Api[AddExternalInitializersIndex])(options, namePointers, valuePointers, (nuint)count));
+        }
+        finally
+        {
+            for (int i = 0; i < count; i++)
+            {
+                Marshal.FreeCoTaskMem(namePointers[i]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A tensor (<c>OrtValue*</c>) of <paramref name="elementType"/> and <paramref name="shape"/> over
+    /// <paramref name="bytes"/> bytes at <paramref name="data"/>, which stay the caller's; release it with
+    /// <see cref="ReleaseValue"/> before freeing them.
+    /// </summary>
+    public static IntPtr CreateTensorOverMemory(void* data, nuint bytes, ReadOnlySpan<long> shape, int elementType)
+    {
+        IntPtr value;
+        fixed (long* dims = shape)
+        {
+            Check(((delegate* unmanaged<IntPtr, void*, nuint, long*, nuint, int, IntPtr*, IntPtr>)Api[CreateTensorWithDataAsOrtValueIndex])(CpuMemory.Value, data, bytes, dims, (nuint)shape.Length, elementType, &value));
+        }
+
+        return value;
+    }
+
+    /// <summary>Releases a tensor made by <see cref="CreateTensorOverMemory"/>.</summary>
+    public static void ReleaseValue(IntPtr value) => ((delegate* unmanaged<IntPtr, void>)Api[ReleaseValueIndex])(value);
 
     /// <summary>An int64 attribute of a node, or <paramref name="fallback"/> when the node has none.</summary>
     public static long AttributeInt64(IntPtr info, string name, long fallback) => Attribute(KernelInfoGetAttributeInt64Index, info, name, fallback);

@@ -1,0 +1,72 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+
+namespace LlmAspire.Inference.Engine.Kernels;
+
+/// <summary>One weight packed by <see cref="PackedMatMulRewriter"/>: where its floats are, to be written once.</summary>
+internal readonly unsafe struct PackedWeight(float* data, long length)
+{
+    /// <summary>The weight's floats, as <see cref="PackedMatMulKernel.Pack"/> writes them.</summary>
+    public Span<float> Span => new(data, checked((int)length));
+}
+
+/// <summary>
+/// The packed weights of a rewritten model, in native memory until the session opens: they are handed to ONNX Runtime
+/// as the data of the graph's external initializers of those names (<c>AddExternalInitializers</c>), which it copies
+/// into the session as it loads the graph. Dispose them once the session is open (or failed to open).
+/// </summary>
+internal sealed unsafe class PackedWeights : IDisposable
+{
+    private readonly List<(string Name, IntPtr Memory, IntPtr Value)> _weights = [];
+
+    /// <summary>How many weights are held.</summary>
+    public int Count => _weights.Count;
+
+    /// <summary>The bytes held.</summary>
+    public long Bytes { get; private set; }
+
+    /// <summary>Allocates a float32 weight of <paramref name="shape"/> for the initializer <paramref name="name"/>.</summary>
+    public PackedWeight Add(string name, params long[] shape)
+    {
+        long length = 1;
+        foreach (long dim in shape)
+        {
+            length = checked(length * dim);
+        }
+
+        nuint bytes = checked((nuint)length * sizeof(float));
+        IntPtr memory = (IntPtr)NativeMemory.AlignedAlloc(bytes, 64);
+        try
+        {
+            _weights.Add((name, memory, OrtApiTable.CreateTensorOverMemory((void*)memory, bytes, shape, OrtApiTable.ElementFloat)));
+        }
+        catch
+        {
+            NativeMemory.AlignedFree((void*)memory);
+            throw;
+        }
+
+        Bytes += (long)bytes;
+        return new PackedWeight((float*)memory, length);
+    }
+
+    /// <summary>Hands every weight to a session about to be opened with <paramref name="options"/> (which must outlive these only until then).</summary>
+    public void AddTo(SessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        OrtApiTable.AddExternalInitializers(options.DangerousGetHandle(), _weights.Select(w => w.Name).ToList(), _weights.Select(w => w.Value).ToList());
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach ((_, IntPtr memory, IntPtr value) in _weights)
+        {
+            OrtApiTable.ReleaseValue(value);
+            NativeMemory.AlignedFree((void*)memory);
+        }
+
+        _weights.Clear();
+        Bytes = 0;
+    }
+}
