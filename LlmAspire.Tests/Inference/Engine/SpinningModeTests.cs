@@ -59,8 +59,9 @@ public sealed class SpinningModeTests
         OrtProfile profile = OrtProfile.Read(path);
         Assert.Equal(4, profile.Runs);
         Assert.Contains(profile.Operators, o => o.Type == "GroupQueryAttention" && o.Calls == 4 * 5); // 5 layers
-        // The weight MatMuls (4 per layer and the classifier) run packed where AVX-512 is (PackedMatMulKernel).
-        Assert.Contains(profile.Operators, o => o.Type == (PackedMatMulKernel.IsSupported ? PackedMatMulKernel.Name : "MatMul") && o.Calls >= 4 * ((4 * 5) + 1));
+        // The weight MatMuls (4 per layer and the classifier): stories260K's are below the packed kernel's threshold.
+        Assert.Contains(profile.Operators, o => o.Type == "MatMul" && o.Calls == 4 * ((4 * 5) + 1));
+        Assert.DoesNotContain(profile.Operators, o => o.Type == PackedMatMulKernel.Name);
         Assert.InRange(profile.KernelMicroseconds, 1, profile.RunMicroseconds);
         Assert.Equal(profile.Operators.OrderByDescending(o => o.Microseconds), profile.Operators);
         OrtProfile.Node[] attention = [.. profile.Nodes.Where(n => n.Type == "GroupQueryAttention")];
