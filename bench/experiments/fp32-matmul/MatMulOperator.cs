@@ -34,7 +34,9 @@ internal static unsafe class MatMulOperator
         OrtApiTable.AddCustomOpDomain(options.DangerousGetHandle(), DomainHandle.Value);
     }
 
-    private static MatMulKernel CreateKernel(IntPtr info)
+    public static bool InPlace;
+
+    private static ICustomKernel CreateKernel(IntPtr info)
     {
         IntPtr weight = OrtApiTable.ConstantInput(info, 1);
         if (weight == IntPtr.Zero)
@@ -46,6 +48,7 @@ internal static unsafe class MatMulOperator
         (int type, int rank) = OrtApiTable.Shape(weight, shape);
         return type != OrtApiTable.ElementFloat || rank != 2
             ? throw new NotSupportedException($"LlmAspire's MatMul kernel takes a float32 [K, N] weight; this node's has rank {rank}.")
+            : InPlace ? new InPlaceKernel((float*)OrtApiTable.Data(weight), checked((int)shape[0]), checked((int)shape[1]))
             : new MatMulKernel((float*)OrtApiTable.Data(weight), checked((int)shape[0]), checked((int)shape[1]));
     }
 }

@@ -1,11 +1,14 @@
-// An experiment kept for the figures in docs/BENCHMARKS.md ("A float32 MatMul of our own"): 48 MatMul nodes of the 100M
-// model's shapes (12 x [768 x 1280, 768 x 768, 768 x 6144, 3072 x 768], 415 MB of float32 weights) in one graph, run by
-// ONNX Runtime's MLAS and by the kernel here, alternated, at each row count; median of 5 rounds.
+// An experiment kept for the figures in docs/BENCHMARKS.md ("A float32 MatMul of our own", "Our float32 MatMul"): 48
+// MatMul nodes of the 100M model's shapes (12 x [768 x 1280, 768 x 768, 768 x 6144, 3072 x 768], 415 MB of float32
+// weights) in one graph, run by ONNX Runtime's MLAS, by the third pass's packed kernel here (a copy of each weight, no
+// prefetch), by a kernel reading each weight in place with prefetch, and by the engine's PackedMatMul (the graph
+// rewritten as DecoderSession rewrites it), in turns, at each row count; median of 5 rounds.
 // dotnet run -c Release -- THREADS M1,M2,... SPIN(0|1)
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using LlmAspire.Bench.Fp32MatMul;
+using LlmAspire.Inference.Engine.Kernels;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
 
@@ -47,7 +50,25 @@ InferenceSession Open(bool ours)
 }
 using var mlas = Open(false);
 using var ours = Open(true);
-Console.WriteLine($"{bytes / 1e6:F0} MB of weights, {threads} threads, spin {spin}");
+MatMulOperator.InPlace = true;
+using var inplace = Open(true);
+InferenceSession OpenProduct()
+{
+    // What the engine opens: the model rewritten to PackedMatMul over weights packed at load.
+    var so = new SessionOptions { IntraOpNumThreads = threads, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+    so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin);
+    so.AddSessionConfigEntry("session.force_spinning_stop", spin);
+    LlmAspireKernels.Register(so);
+    byte[] rewritten = PackedMatMulRewriter.TryRewrite(ModelProto.Parser.ParseFrom(proto), out PackedWeights? packed)!;
+    using (packed)
+    {
+        packed!.AddTo(so);
+        return new InferenceSession(rewritten, so);
+    }
+}
+
+using var product = OpenProduct();
+Console.WriteLine($"{bytes / 1e6:F0} MB of weights, {threads} threads, spin {spin}; speed relative to MLAS");
 foreach (int M in Ms)
 {
     var a = new float[M * 768]; var a3 = new float[M * 3072];
@@ -56,27 +77,34 @@ foreach (int M in Ms)
     using var ia = OrtValue.CreateTensorValueFromMemory(a, new long[] { M, 768 });
     using var ia3 = OrtValue.CreateTensorValueFromMemory(a3, new long[] { M, 3072 });
     string[] outNames = g.Output.Select(o => o.Name).ToArray();
-    var outs1 = outNames.Select((n, i) => new float[M * shapes[i % 4].N]).ToArray();
-    var outs2 = outNames.Select((n, i) => new float[M * shapes[i % 4].N]).ToArray();
-    var ov1 = outs1.Select((o, i) => OrtValue.CreateTensorValueFromMemory(o, new long[] { M, shapes[i % 4].N })).ToArray();
-    var ov2 = outs2.Select((o, i) => OrtValue.CreateTensorValueFromMemory(o, new long[] { M, shapes[i % 4].N })).ToArray();
+    // MLAS; the third pass's packed kernel (no prefetch); the weight read in place, with prefetch; the engine's kernel.
+    (string Name, InferenceSession Session, bool Prefetch)[] setups = [("MLAS", mlas, false), ("packed", ours, false), ("in-place+pf", inplace, true), ("engine", product, true)];
+    var outs = setups.Select(_ => outNames.Select((n, i) => new float[M * shapes[i % 4].N]).ToArray()).ToArray();
+    var values = outs.Select(o => o.Select((x, i) => OrtValue.CreateTensorValueFromMemory(x, new long[] { M, shapes[i % 4].N })).ToArray()).ToArray();
+    var times = setups.Select(_ => new List<double>()).ToArray();
     using var ro = new RunOptions();
-    var tm = new List<double>(); var to = new List<double>();
     for (int r = 0; r < rounds + 1; r++)
     {
         int reps = Math.Max(1, 20 / Math.Max(1, M / 8));
-        var sw = Stopwatch.StartNew();
-        for (int i = 0; i < reps; i++) mlas.Run(ro, ["A", "A3"], [ia, ia3], outNames, ov1);
-        double t1 = sw.Elapsed.TotalMilliseconds / reps;
-        sw.Restart();
-        for (int i = 0; i < reps; i++) ours.Run(ro, ["A", "A3"], [ia, ia3], outNames, ov2);
-        double t2 = sw.Elapsed.TotalMilliseconds / reps;
-        if (r > 0) { tm.Add(t1); to.Add(t2); }
+        for (int s = 0; s < setups.Length; s++)
+        {
+            MatMulKernel.Prefetch = setups[s].Prefetch;
+            InPlaceKernel.Prefetch = setups[s].Prefetch;
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < reps; i++) setups[s].Session.Run(ro, ["A", "A3"], [ia, ia3], outNames, values[s]);
+            if (r > 0) times[s].Add(sw.Elapsed.TotalMilliseconds / reps);
+        }
     }
-    double maxDiff = 0, maxRef = 0;
-    for (int i = 0; i < outs1.Length; i++) for (int j = 0; j < outs1[i].Length; j++) { maxDiff = Math.Max(maxDiff, Math.Abs(outs1[i][j] - outs2[i][j])); maxRef = Math.Max(maxRef, Math.Abs(outs1[i][j])); }
-    double mm = tm.Order().ElementAt(tm.Count / 2), mo = to.Order().ElementAt(to.Count / 2);
-    Console.WriteLine($"M={M,4}: MLAS {mm,7:F2} ms ({bytes / mm / 1e6,5:F1} GB/s)  ours {mo,7:F2} ms ({bytes / mo / 1e6,5:F1} GB/s)  ours/MLAS speed {mm / mo:F2}x  max|diff| {maxDiff:E1} (max {maxRef:F1})");
+
+    double[] medians = times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
+    string line = $"M={M,4}: MLAS {medians[0],7:F2} ms ({bytes / medians[0] / 1e6,5:F1} GB/s, {2.0 * M * bytes / 4 / medians[0] / 1e6,5:F1} GFLOP/s)";
+    for (int s = 1; s < setups.Length; s++)
+    {
+        bool same = outs[s].Zip(outs[0]).All(p => p.First.SequenceEqual(p.Second));
+        line += $"  {setups[s].Name} {medians[s],7:F2} ms ({medians[0] / medians[s]:F2}x{(same ? "" : ", outputs differ")})";
+    }
+
+    Console.WriteLine(line);
 }
 
 static ValueInfoProto VI(string name, long d0, long d1)
