@@ -271,6 +271,11 @@ internal sealed unsafe class MatMulNBitsKernel : ICustomKernel, IDisposable
         int firstGroup = panel * (Panel / Group);
         float* tile = stackalloc float[4 * Panel];
         int row = first;
+        // The next panel's weights (four groups, K / 2 cache lines), fetched during this item's first four passes.
+        int groupsTotal = (job.N + Group - 1) / Group;
+        byte* next = Prefetch && firstGroup + 4 < groupsTotal ? job.Packed + ((long)(firstGroup + 4) * job.K * Group) : null;
+        int nextLines = next == null ? 0 : (int)(Math.Min(4, groupsTotal - firstGroup - 4) * (long)job.K * Group / 64);
+        int call = 0;
         for (; row + 4 <= last; row += 4)
         {
             for (int half = 0; half < 2; half++)
@@ -284,7 +289,9 @@ internal sealed unsafe class MatMulNBitsKernel : ICustomKernel, IDisposable
                 }
 
                 bool direct = columns == 2 * Group;
-                Four(ref job, row, group, direct ? job.C + ((long)row * job.N) + column : tile, direct ? job.N : 2 * Group);
+                byte* fetch = call < 4 && next != null ? next + ((long)call * (nextLines / 4) * 64) : null;
+                call++;
+                Four(ref job, row, group, direct ? job.C + ((long)row * job.N) + column : tile, direct ? job.N : 2 * Group, fetch, nextLines / 4);
                 if (!direct)
                 {
                     Spill(tile, 4, 2 * Group, columns, job.C + ((long)row * job.N) + column, job.N);
@@ -333,8 +340,11 @@ internal sealed unsafe class MatMulNBitsKernel : ICustomKernel, IDisposable
         Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(*(long*)zeroPoints).AsByte())) * scales;
 
     /// <summary>Four rows from <paramref name="row"/> by groups <paramref name="group"/> and the next, into <paramref name="c"/> (stride <paramref name="ldc"/>).</summary>
+    public static bool Prefetch;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Four(ref Job job, int row, int group, float* c, int ldc)
+
+    private static void Four(ref Job job, int row, int group, float* c, int ldc, byte* fetch, int fetchLines)
     {
         int k = job.K, blocks = job.Blocks, quads = job.BlockSize / 4;
         byte* b0 = job.Packed + ((long)group * k * Group);
@@ -354,6 +364,13 @@ internal sealed unsafe class MatMulNBitsKernel : ICustomKernel, IDisposable
             int start = blk * quads;
             for (int q = start; q < start + quads; q++)
             {
+                if (fetch != null && (q & 1) == 0 && fetchLines > 0)
+                {
+                    Sse.Prefetch1(fetch);
+                    fetch += 64;
+                    fetchLines--;
+                }
+
                 Vector256<byte> w0 = Vector256.Load(b0 + (q * 32));
                 Vector256<byte> w1 = Vector256.Load(b1 + (q * 32));
                 Vector256<sbyte> x = Vector256.Create(*(int*)(a0 + (q * 4))).AsSByte();

@@ -1,6 +1,7 @@
 // An experiment kept for the figures in docs/BENCHMARKS.md ("An int8 MatMul of our own"): 48 MatMulNBits nodes of the
 // 100M model's shapes (12 x [768 x 1280, 768 x 768, 768 x 6144, 3072 x 768], 8-bit, block 32, asymmetric, accuracy
-// level 4) in one graph, run by ONNX Runtime's MLAS and by LlmAspire's kernel, alternated, at each row count; median
+// level 4) in one graph, run by ONNX Runtime's MLAS and by LlmAspire's kernel without and with the next panel prefetched
+// (as the engine's float32 PackedMatMul does), alternated, at each row count; median
 // of 5 rounds. dotnet run -c Release -- THREADS M1,M2,... SPIN(0|1)
 using System.Diagnostics;
 using System.Runtime.InteropServices;
@@ -75,22 +76,27 @@ foreach (int M in Ms)
     var ov1 = outs1.Select((o, i) => OrtValue.CreateTensorValueFromMemory(o, new long[] { M, shapes[i % 4].N })).ToArray();
     var ov2 = outs2.Select((o, i) => OrtValue.CreateTensorValueFromMemory(o, new long[] { M, shapes[i % 4].N })).ToArray();
     using var ro = new RunOptions();
-    var tm = new List<double>(); var to = new List<double>();
+    var tm = new List<double>(); var to = new List<double>(); var tp = new List<double>();
     for (int r = 0; r < rounds + 1; r++)
     {
         int reps = Math.Max(2, 40 / Math.Max(1, M / 4));
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < reps; i++) mlas.Run(ro, ["A", "A3"], [ia, ia3], outNames, ov1);
         double t1 = sw.Elapsed.TotalMilliseconds / reps;
+        MatMulNBitsKernel.Prefetch = false;
         sw.Restart();
         for (int i = 0; i < reps; i++) ours.Run(ro, ["A", "A3"], [ia, ia3], outNames, ov2);
         double t2 = sw.Elapsed.TotalMilliseconds / reps;
-        if (r > 0) { tm.Add(t1); to.Add(t2); }
+        MatMulNBitsKernel.Prefetch = true;
+        sw.Restart();
+        for (int i = 0; i < reps; i++) ours.Run(ro, ["A", "A3"], [ia, ia3], outNames, ov2);
+        double t3 = sw.Elapsed.TotalMilliseconds / reps;
+        if (r > 0) { tm.Add(t1); to.Add(t2); tp.Add(t3); }
     }
     double maxDiff = 0, maxRef = 0; long exact = 0, total = 0;
     for (int i = 0; i < outs1.Length; i++) for (int j = 0; j < outs1[i].Length; j++) { double d = Math.Abs(outs1[i][j] - outs2[i][j]); maxDiff = Math.Max(maxDiff, d); maxRef = Math.Max(maxRef, Math.Abs(outs1[i][j])); exact += d == 0 ? 1 : 0; total++; }
-    double mm = tm.Order().ElementAt(tm.Count / 2), mo = to.Order().ElementAt(to.Count / 2);
-    Console.WriteLine($"M={M,4}: MLAS {mm,7:F2} ms ({bytes / mm / 1e6,5:F1} GB/s)  ours {mo,7:F2} ms ({bytes / mo / 1e6,5:F1} GB/s)  ours/MLAS speed {mm / mo:F2}x  max|diff| {maxDiff:E1} (max {maxRef:F1}), {100.0 * exact / total:F0}% equal");
+    double mm = tm.Order().ElementAt(tm.Count / 2), mo = to.Order().ElementAt(to.Count / 2), mp = tp.Order().ElementAt(tp.Count / 2);
+    Console.WriteLine($"M={M,4}: MLAS {mm,7:F2} ms ({bytes / mm / 1e6,5:F1} GB/s)  ours {mo,7:F2} ms ({mm / mo:F2}x)  ours+prefetch {mp,7:F2} ms ({mm / mp:F2}x)  max|diff| {maxDiff:E1} (max {maxRef:F1}), {100.0 * exact / total:F0}% equal");
 }
 
 static ValueInfoProto VI(string name, long d0, long d1)
