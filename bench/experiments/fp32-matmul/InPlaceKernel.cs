@@ -8,7 +8,7 @@ using LlmAspire.Inference.Engine.Kernels;
 namespace LlmAspire.Bench.Fp32MatMul;
 
 /// <summary>
-/// Experiment (docs/BENCHMARKS.md, "Our float32 MatMul"): the weight read where ONNX Runtime keeps it ([K, N] row-major,
+/// Experiment (docs/BENCHMARKS.md, "Seventh pass"): the weight read where ONNX Runtime keeps it ([K, N] row-major,
 /// so no second copy), 4 rows × 64 columns per tile as <see cref="MatMulKernel"/>, the next block prefetched. Slower than
 /// the packed layout: each K step of a panel is a different row of the weight, 256 bytes of a 3–24 KB stride.
 /// </summary>

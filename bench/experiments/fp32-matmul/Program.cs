@@ -1,4 +1,4 @@
-// An experiment kept for the figures in docs/BENCHMARKS.md ("A float32 MatMul of our own", "Our float32 MatMul"): 48
+// An experiment kept for the figures in docs/BENCHMARKS.md ("A float32 MatMul of our own", "Seventh pass"): 48
 // MatMul nodes of the 100M model's shapes (12 x [768 x 1280, 768 x 768, 768 x 6144, 3072 x 768], 415 MB of float32
 // weights) in one graph, run by ONNX Runtime's MLAS, by the third pass's packed kernel here (a copy of each weight, no
 // prefetch), by a kernel reading each weight in place with prefetch, and by the engine's PackedMatMul (the graph
