@@ -120,6 +120,9 @@ internal sealed class DecoderSession : IDisposable
     /// <summary>MatMul nodes run by <see cref="PackedMatMulKernel"/> (their weights packed at load); 0 where MLAS runs them all.</summary>
     public int PackedMatMuls { get; private init; }
 
+    /// <summary>Why the model could not be opened rewritten for <see cref="PackedMatMulKernel"/> (MLAS runs its MatMuls); else null.</summary>
+    public string? PackedMatMulFallbackReason { get; private init; }
+
     /// <summary>Where the time of <see cref="ForwardBatch"/> goes (inside ONNX Runtime's Run, around it, between calls).</summary>
     internal DecoderTimings Timings { get; } = new();
 
@@ -169,7 +172,7 @@ internal sealed class DecoderSession : IDisposable
             }
         }
 
-        (InferenceSession cpu, AttentionKernelChoice kernel, string? attentionFallback, int packedMatMuls) = OpenCpu(modelPath, threads, spinning, profilePrefix, attention, packWeights);
+        (InferenceSession cpu, AttentionKernelChoice kernel, string? attentionFallback, int packedMatMuls, string? packFallback) = OpenCpu(modelPath, threads, spinning, profilePrefix, attention, packWeights);
         try
         {
             return new DecoderSession(cpu, config, names, "cpu", fallbackReason)
@@ -179,6 +182,7 @@ internal sealed class DecoderSession : IDisposable
                 Attention = kernel,
                 AttentionFallbackReason = attentionFallback,
                 PackedMatMuls = packedMatMuls,
+                PackedMatMulFallbackReason = packFallback,
             };
         }
         catch
@@ -466,35 +470,37 @@ internal sealed class DecoderSession : IDisposable
 
     /// <summary>
     /// A CPU session, with LlmAspire's kernels registered when asked for — and then, on CPUs with AVX-512, the float32
-    /// MatMuls by constant weights rewritten to <see cref="PackedMatMulKernel"/> (<see cref="PackedMatMulRewriter"/>); a
-    /// graph the kernels cannot take (not float32: its declared input types do not match, so the session refuses to
-    /// load) is opened again as written, without them.
+    /// MatMuls by constant weights rewritten to <see cref="PackedMatMulKernel"/> (<see cref="PackedMatMulRewriter"/>; if
+    /// that session fails, the graph as written with our kernels); a graph the kernels cannot take (not float32: its
+    /// declared input types do not match, so the session refuses to load) is opened again as written, without them.
     /// </summary>
-    private static (InferenceSession Session, AttentionKernelChoice Kernel, string? FallbackReason, int PackedMatMuls) OpenCpu(string modelPath, int threads, SpinningMode spinning, string? profilePrefix, AttentionKernelChoice attention, bool packWeights)
+    private static (InferenceSession Session, AttentionKernelChoice Kernel, string? FallbackReason, int PackedMatMuls, string? PackFallbackReason) OpenCpu(string modelPath, int threads, SpinningMode spinning, string? profilePrefix, AttentionKernelChoice attention, bool packWeights)
     {
         string? reason = null;
+        string? packReason = null;
         if (attention == AttentionKernelChoice.LlmAspire)
         {
+            if (packWeights)
+            {
+                try
+                {
+                    if (OpenPacked(modelPath, threads, spinning, profilePrefix) is ({ } packedSession, int packedCount))
+                    {
+                        return (packedSession, AttentionKernelChoice.LlmAspire, null, packedCount, null);
+                    }
+                }
+                catch (Exception ex) when (ex is OnnxRuntimeException or InvalidOperationException or NotSupportedException or TypeInitializationException or DllNotFoundException or EntryPointNotFoundException or InvalidDataException or Google.Protobuf.InvalidProtocolBufferException)
+                {
+                    // Our other kernels may still take the graph as written: the packed MatMul alone is given up.
+                    packReason = (ex.InnerException ?? ex).Message.Trim();
+                }
+            }
+
             using SessionOptions ours = CreateOptions(threads, spinning, profilePrefix);
             try
             {
                 LlmAspireKernels.Register(ours);
-                PackedWeights? packed = null;
-                byte[]? rewritten = packWeights ? PackedMatMulRewriter.TryRewrite(modelPath, out packed) : null;
-                if (rewritten is null)
-                {
-                    return (new InferenceSession(modelPath, ours), AttentionKernelChoice.LlmAspire, null, 0);
-                }
-
-                using (packed)
-                {
-                    // The model as parsed held every weight once more, now garbage: give that memory back before ONNX
-                    // Runtime copies the packed weights as it loads the graph (ours go when the session is open).
-                    GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-                    packed!.AddTo(ours);
-                    var session = new InferenceSession(rewritten, ours);
-                    return (session, AttentionKernelChoice.LlmAspire, null, packed.Count);
-                }
+                return (new InferenceSession(modelPath, ours), AttentionKernelChoice.LlmAspire, null, 0, packReason);
             }
             catch (Exception ex) when (ex is OnnxRuntimeException or InvalidOperationException or NotSupportedException or TypeInitializationException or DllNotFoundException or EntryPointNotFoundException)
             {
@@ -503,7 +509,32 @@ internal sealed class DecoderSession : IDisposable
         }
 
         using SessionOptions options = CreateOptions(threads, spinning, profilePrefix);
-        return (new InferenceSession(modelPath, options), AttentionKernelChoice.OnnxRuntime, reason, 0);
+        return (new InferenceSession(modelPath, options), AttentionKernelChoice.OnnxRuntime, reason, 0, packReason);
+    }
+
+    /// <summary>
+    /// A session of the model rewritten for <see cref="PackedMatMulKernel"/> with our kernels, and how many MatMuls it
+    /// packed; null when nothing is rewritten (<see cref="PackedMatMulRewriter.TryRewrite(string, out PackedWeights?, long)"/>).
+    /// </summary>
+    private static (InferenceSession Session, int Packed)? OpenPacked(string modelPath, int threads, SpinningMode spinning, string? profilePrefix)
+    {
+        byte[]? rewritten = PackedMatMulRewriter.TryRewrite(modelPath, out PackedWeights? packed);
+        if (rewritten is null)
+        {
+            return null;
+        }
+
+        using (packed)
+        {
+            using SessionOptions options = CreateOptions(threads, spinning, profilePrefix);
+            LlmAspireKernels.Register(options);
+
+            // The model as parsed held every weight once more, now garbage: give that memory back before ONNX Runtime
+            // copies the packed weights as it loads the graph (ours go when the session is open).
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            packed!.AddTo(options);
+            return (new InferenceSession(rewritten, options), packed.Count);
+        }
     }
 
     private static SessionOptions CreateOptions(int intraOpThreads, SpinningMode spinning, string? profilePrefix)

@@ -58,6 +58,15 @@ internal sealed partial class ModelLoader(
             {
                 LogAttentionFallback(logger, attentionReason);
             }
+
+            if (model.PackedMatMuls > 0)
+            {
+                LogPackedMatMuls(logger, model.PackedMatMuls);
+            }
+            else if (model.PackedMatMulFallbackReason is { } packReason)
+            {
+                LogPackedMatMulFallback(logger, packReason);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -197,6 +206,12 @@ internal sealed partial class ModelLoader(
 
     [LoggerMessage(LogLevel.Information, "ONNX Runtime's GroupQueryAttention kernel runs instead of LlmAspire's: {Reason}")]
     private static partial void LogAttentionFallback(ILogger logger, string reason);
+
+    [LoggerMessage(LogLevel.Information, "LlmAspire's packed float32 MatMul runs {Count} MatMuls (their weights packed at load).")]
+    private static partial void LogPackedMatMuls(ILogger logger, int count);
+
+    [LoggerMessage(LogLevel.Warning, "MLAS runs the float32 MatMuls instead of LlmAspire's packed kernel: {Reason}")]
+    private static partial void LogPackedMatMulFallback(ILogger logger, string reason);
 
     [LoggerMessage(LogLevel.Error, "Loading the model from '{ModelPath}' failed; the server stays up and reports Unhealthy.")]
     private static partial void LogLoadFailed(ILogger logger, Exception exception, string modelPath);

@@ -238,8 +238,11 @@ public sealed class ResponsesGatewayTests
     {
         await using var redis = await RedisServerProcess.StartAsync();
         await using var backend = await FakeResponsesServer.StartAsync();
-        await using var first = await TestGateway.StartAsync([backend.Url], redis.ConnectionString);
-        await using var second = await TestGateway.StartAsync([backend.Url], redis.ConnectionString);
+        // Nothing here is about Redis being slow: a write that missed the default 500 ms under the suite's start-up
+        // load (CI, once) left the entry in the first gateway's memory only, and the second answered 404.
+        var patient = new Dictionary<string, string?> { ["Gateway:Redis:OperationTimeout"] = "00:00:05" };
+        await using var first = await TestGateway.StartAsync([backend.Url], redis.ConnectionString, patient);
+        await using var second = await TestGateway.StartAsync([backend.Url], redis.ConnectionString, patient);
         using var firstClient = first.CreateClient();
         using var secondClient = second.CreateClient();
 
