@@ -21,7 +21,6 @@ internal sealed unsafe class InPlaceKernel : ICustomKernel, IDisposable
 
     private readonly float* _weight;
     private float* _tail; // the last partial panel, packed [K][64] with zeros
-    public static bool Prefetch = true;
 
     public InPlaceKernel(float* weight, int k, int n)
     {
@@ -113,18 +112,15 @@ internal sealed unsafe class InPlaceKernel : ICustomKernel, IDisposable
             // The next block: this panel's next K block, or the next panel's first.
             float* nb = null;
             int nldb = 0, nextLines = 0;
-            if (Prefetch)
+            if (depth + DepthBlock < k)
             {
-                if (depth + DepthBlock < k)
-                {
-                    nb = PanelRow(ref job, panel, depth + DepthBlock, out nldb);
-                    nextLines = Math.Min(DepthBlock, k - depth - DepthBlock) * 4;
-                }
-                else if (panel + 1 < job.Panels)
-                {
-                    nb = PanelRow(ref job, panel + 1, 0, out nldb);
-                    nextLines = Math.Min(DepthBlock, k) * 4;
-                }
+                nb = PanelRow(ref job, panel, depth + DepthBlock, out nldb);
+                nextLines = Math.Min(DepthBlock, k - depth - DepthBlock) * 4;
+            }
+            else if (panel + 1 < job.Panels)
+            {
+                nb = PanelRow(ref job, panel + 1, 0, out nldb);
+                nextLines = Math.Min(DepthBlock, k) * 4;
             }
 
             int row = first, call = 0;

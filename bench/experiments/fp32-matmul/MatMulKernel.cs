@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 using LlmAspire.Inference.Engine.Kernels;
 
@@ -177,27 +176,18 @@ internal sealed unsafe class MatMulKernel : ICustomKernel, IDisposable
             int depthCount = Math.Min(DepthBlock, k - depth);
             bool accumulate = depth > 0;
             float* b = panelData + ((long)depth * Width);
-            // The next 64 KB of packed weight (the next K block, or the next panel's first), fetched into L2 while
-            // this block is computed from cache: the first row group's pass would otherwise wait on memory.
-            float* next = b + ((long)depthCount * Width);
-            float* end = job.Packed + ((long)job.Panels * k * Width);
-            int groups = Math.Min(4, (last - first) / 4);
-            int linesPerK = groups == 0 ? 0 : (4 + groups - 1) / groups;
             int row = first;
-            int group = 0;
-            for (; row + 4 <= last; row += 4, group++)
+            for (; row + 4 <= last; row += 4)
             {
                 float* a = job.A + ((long)row * k) + depth;
                 float* c = job.C + ((long)row * job.N) + (panel * Width);
-                float* pf = group < groups && Prefetch ? next + ((long)group * depthCount * linesPerK * 16) : null;
-                if (pf != null && pf + ((long)depthCount * linesPerK * 16) > end) pf = null;
                 if (columns == Width)
                 {
-                    Four(a, k, b, depthCount, c, job.N, accumulate, pf, linesPerK);
+                    Four(a, k, b, depthCount, c, job.N, accumulate);
                 }
                 else
                 {
-                    Four(a, k, b, depthCount, tile, Width, accumulate: false, pf, linesPerK);
+                    Four(a, k, b, depthCount, tile, Width, accumulate: false);
                     Spill(tile, 4, columns, c, job.N, accumulate);
                 }
             }
@@ -232,11 +222,8 @@ internal sealed unsafe class MatMulKernel : ICustomKernel, IDisposable
     }
 
     /// <summary>Four rows of <paramref name="a"/> (stride <paramref name="lda"/>) by one panel block: 16 accumulators.</summary>
-    public static bool Prefetch;
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
-    private static void Four(float* a, int lda, float* b, int depth, float* c, int ldc, bool accumulate, float* pf, int linesPerK)
+    private static void Four(float* a, int lda, float* b, int depth, float* c, int ldc, bool accumulate)
     {
         Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -245,13 +232,6 @@ internal sealed unsafe class MatMulKernel : ICustomKernel, IDisposable
         float* a0 = a, a1 = a + lda, a2 = a + (2L * lda), a3 = a + (3L * lda);
         for (int k = 0; k < depth; k++, b += Width)
         {
-            if (pf != null)
-            {
-                Sse.Prefetch1(pf);
-                if (linesPerK > 1) Sse.Prefetch1(pf + 16);
-                if (linesPerK > 2) { Sse.Prefetch1(pf + 32); Sse.Prefetch1(pf + 48); }
-                pf += linesPerK * 16;
-            }
             Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16), b2 = Vector512.Load(b + 32), b3 = Vector512.Load(b + 48);
             Vector512<float> x = Vector512.Create(a0[k]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00);

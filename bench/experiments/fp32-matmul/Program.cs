@@ -78,7 +78,7 @@ foreach (int M in Ms)
     using var ia3 = OrtValue.CreateTensorValueFromMemory(a3, new long[] { M, 3072 });
     string[] outNames = g.Output.Select(o => o.Name).ToArray();
     // MLAS; the third pass's packed kernel (no prefetch); the weight read in place, with prefetch; the engine's kernel.
-    (string Name, InferenceSession Session, bool Prefetch)[] setups = [("MLAS", mlas, false), ("packed", ours, false), ("in-place+pf", inplace, true), ("engine", product, true)];
+    (string Name, InferenceSession Session)[] setups = [("MLAS", mlas), ("packed", ours), ("in-place+pf", inplace), ("engine", product)];
     var outs = setups.Select(_ => outNames.Select((n, i) => new float[M * shapes[i % 4].N]).ToArray()).ToArray();
     var values = outs.Select(o => o.Select((x, i) => OrtValue.CreateTensorValueFromMemory(x, new long[] { M, shapes[i % 4].N })).ToArray()).ToArray();
     var times = setups.Select(_ => new List<double>()).ToArray();
@@ -88,8 +88,6 @@ foreach (int M in Ms)
         int reps = Math.Max(1, 20 / Math.Max(1, M / 8));
         for (int s = 0; s < setups.Length; s++)
         {
-            MatMulKernel.Prefetch = setups[s].Prefetch;
-            InPlaceKernel.Prefetch = setups[s].Prefetch;
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < reps; i++) setups[s].Session.Run(ro, ["A", "A3"], [ia, ia3], outNames, values[s]);
             if (r > 0) times[s].Add(sw.Elapsed.TotalMilliseconds / reps);
