@@ -514,7 +514,7 @@ internal sealed class DecoderSession : IDisposable
 
     /// <summary>
     /// A session of the model rewritten for <see cref="PackedMatMulKernel"/> with our kernels, and how many MatMuls it
-    /// packed; null when nothing is rewritten (<see cref="PackedMatMulRewriter.TryRewrite(string, out PackedWeights?, long)"/>).
+    /// packed; null when nothing is rewritten (<see cref="PackedMatMulRewriter.TryRewrite(string, out PackedWeights?, long, double)"/>).
     /// </summary>
     private static (InferenceSession Session, int Packed)? OpenPacked(string modelPath, int threads, SpinningMode spinning, string? profilePrefix)
     {

@@ -84,10 +84,12 @@ public sealed class PackedMatMulKernelTests
         ModelProto model = Model(g);
         byte[] asWritten = model.ToByteArray();
 
-        // With the engine's threshold these 32 x 16 weights are too small to earn our kernel's call.
+        // With the engine's thresholds these 32 x 16 weights are too small to earn our kernel's call, and the one that
+        // qualifies is a quarter of the weights' bytes, not worth re-serializing the model for.
         Assert.Null(PackedMatMulRewriter.TryRewrite(Model(g), out PackedWeights? none));
         Assert.Null(none);
-        byte[]? rewritten = PackedMatMulRewriter.TryRewrite(model, out PackedWeights? packed, minimumElements: 0);
+        Assert.Null(PackedMatMulRewriter.TryRewrite(Model(g), out none, minimumElements: 0));
+        byte[]? rewritten = PackedMatMulRewriter.TryRewrite(model, out PackedWeights? packed, minimumElements: 0, minimumShare: 0);
 
         Assert.NotNull(rewritten);
         using (packed)
@@ -101,6 +103,42 @@ public sealed class PackedMatMulKernelTests
 
             float[] input = Values(random, 5 * 32, 1f);
             Assert.Equal(Run(asWritten, null, 1, [5, 32], input, "y_own"), Run(rewritten, packed, 1, [5, 32], input, "y_own"));
+        }
+    }
+
+    /// <summary>
+    /// The survey that spares a model a full parse (its nodes and initializer headers only) says what the rewrite would
+    /// do: yes for a float32 MatMul weight above the thresholds, no when the weight is small, when it is a small share of
+    /// the bytes, or when it is read twice.
+    /// </summary>
+    [Avx512Fact]
+    public void Survey_WithoutTheWeightsBytes_AgreesWithTheRewrite()
+    {
+        var g = new OnnxGraphBuilder("survey");
+        g.Input("x", TensorProto.Types.DataType.Float, "rows", 64);
+        g.NodeMulti("MatMul", ["x", g.Initializer("big", new float[64 * 4096], 64, 4096)], ["y"]);
+        g.NodeMulti("Gather", [g.Initializer("table", new float[64 * 8192], 8192, 64), g.Initializer("ids", new long[] { 0 }, 1)], ["row"]);
+        g.Output("y", TensorProto.Types.DataType.Float, "rows", 4096);
+        g.Output("row", TensorProto.Types.DataType.Float, 1, 64);
+        byte[] bytes = Serialize(g);
+
+        Assert.True(Survey(bytes, PackedMatMulRewriter.DefaultMinimumElements, minimumShare: 0.3));
+        Assert.False(Survey(bytes, PackedMatMulRewriter.DefaultMinimumElements, PackedMatMulRewriter.DefaultMinimumShare)); // a third of the bytes
+        Assert.False(Survey(bytes, (64 * 4096) + 1, minimumShare: 0));
+        Assert.Null(PackedMatMulRewriter.TryRewrite(ModelProto.Parser.ParseFrom(bytes), out _));
+        using (var weights = new PackedWeights())
+        {
+            Assert.Equal(1, PackedMatMulRewriter.Rewrite(ModelProto.Parser.ParseFrom(bytes), weights, minimumShare: 0.3));
+        }
+
+        ModelProto shared = ModelProto.Parser.ParseFrom(bytes);
+        shared.Graph.Node.Add(new NodeProto { OpType = "MatMul", Input = { "x", "big" }, Output = { "y2" } });
+        Assert.False(Survey(shared.ToByteArray(), 0, 0));
+
+        static bool Survey(byte[] model, long minimumElements, double minimumShare)
+        {
+            using var stream = new MemoryStream(model);
+            return PackedMatMulRewriter.WorthRewriting(stream, minimumElements, minimumShare);
         }
     }
 
