@@ -257,7 +257,7 @@ internal static class PackedMatMulRewriter
             initializers.TryAdd(graph.Initializer[i].Name, i);
         }
 
-        var eligible = new List<(NodeProto Node, int Index, int K, int N)>();
+        var eligible = new List<(NodeProto Node, int Index, int K, int N, long PackedFloats)>();
         foreach (NodeProto node in graph.Node)
         {
             if (node.OpType != "MatMul" || node.Domain is not ("" or "ai.onnx") || node.Input.Count != 2 || node.Output.Count != 1
@@ -278,7 +278,7 @@ internal static class PackedMatMulRewriter
             long stored = weight.RawData.Length > 0 ? weight.RawData.Length / sizeof(float) : weight.FloatData.Count;
             if ((long)k * n >= minimumElements && packedFloats <= MaxPackedFloats && stored == (long)k * n)
             {
-                eligible.Add((node, index, k, n));
+                eligible.Add((node, index, k, n, packedFloats));
             }
         }
 
@@ -291,11 +291,10 @@ internal static class PackedMatMulRewriter
             return 0;
         }
 
-        foreach ((NodeProto node, int index, int k, int n) in eligible)
+        foreach ((NodeProto node, int index, int k, int n, long packedFloats) in eligible)
         {
             TensorProto weight = graph.Initializer[index];
             ReadOnlySpan<float> values = weight.RawData.Length > 0 ? MemoryMarshal.Cast<byte, float>(weight.RawData.Span) : weight.FloatData.ToArray();
-            long packedFloats = (long)PackedMatMulKernel.PanelCount(n) * k * PackedMatMulKernel.Width;
             PackedWeight packed = weights.Add(weight.Name, PackedMatMulKernel.PanelCount(n), k, PackedMatMulKernel.Width);
             PackedMatMulKernel.Pack(values, k, n, packed.Span);
 

@@ -22,9 +22,6 @@ internal sealed unsafe class PackedWeights : IDisposable
     /// <summary>How many weights are held.</summary>
     public int Count => _weights.Count;
 
-    /// <summary>The bytes held.</summary>
-    public long Bytes { get; private set; }
-
     /// <summary>Allocates a float32 weight of <paramref name="shape"/> for the initializer <paramref name="name"/>.</summary>
     public PackedWeight Add(string name, params long[] shape)
     {
@@ -46,7 +43,6 @@ internal sealed unsafe class PackedWeights : IDisposable
             throw;
         }
 
-        Bytes += (long)bytes;
         return new PackedWeight((float*)memory, length);
     }
 
@@ -67,6 +63,5 @@ internal sealed unsafe class PackedWeights : IDisposable
         }
 
         _weights.Clear();
-        Bytes = 0;
     }
 }
