@@ -10,7 +10,8 @@ namespace LlmAspire.Inference.Engine.Kernels;
 /// nodes of other operators, or of other element types, keep ONNX Runtime's kernels — except that a float16 graph's
 /// nodes of these names match no kernel of the domain, so the session refuses to load and is opened again without it
 /// (ONNX Runtime's kernels for all of them). On CPUs with AVX-512 a second domain, ours (<c>com.llmaspire</c>), holds
-/// <see cref="PackedMatMulKernel"/>, for the MatMuls <see cref="PackedMatMulRewriter"/> rewrote at load.
+/// <see cref="PackedMatMulKernel"/> (and, with AVX-VNNI, <see cref="PackedMatMulNBitsKernel"/>), for the MatMuls and
+/// 8-bit MatMulNBits nodes <see cref="PackedMatMulRewriter"/> rewrote at load.
 /// </summary>
 internal static class LlmAspireKernels
 {
@@ -26,7 +27,10 @@ internal static class LlmAspireKernels
         LazyThreadSafetyMode.ExecutionAndPublication);
 
     private static readonly Lazy<IntPtr> PackedDomainHandle = new(
-        () => CustomOperator.CreateDomain(PackedMatMulKernel.Domain, PackedMatMulKernel.Create()),
+        () => CustomOperator.CreateDomain(PackedMatMulKernel.Domain, [
+            PackedMatMulKernel.Create(),
+            .. PackedMatMulNBitsKernel.IsSupported ? [PackedMatMulNBitsKernel.Create()] : Array.Empty<CustomOperator>(),
+        ]),
         LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>

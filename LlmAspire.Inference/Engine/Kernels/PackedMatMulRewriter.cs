@@ -7,7 +7,10 @@ namespace LlmAspire.Inference.Engine.Kernels;
 /// <summary>
 /// Rewrites a model, in memory, for a CPU session with our kernels: each ONNX <c>MatMul</c> of float32 activations by a
 /// float32 [K, N] initializer that no other node reads becomes <see cref="PackedMatMulKernel"/>'s
-/// <c>com.llmaspire.PackedMatMul</c>, its weight stored packed in the initializer's place. ONNX Runtime then holds one
+/// <c>com.llmaspire.PackedMatMul</c>, its weight stored packed in the initializer's place; each 8-bit
+/// <c>com.microsoft.MatMulNBits</c> at <c>accuracy_level</c> 4 (MLAS's int8 path) whose weight, scales and zero points
+/// no other node reads becomes <see cref="PackedMatMulNBitsKernel"/>'s <c>com.llmaspire.PackedMatMulNBits</c>, the three
+/// repacked likewise (a 4-bit node, or one MLAS computes in float32, stays). ONNX Runtime then holds one
 /// copy of each weight, as it does when MLAS prepacks one (a kernel of ours over the <c>MatMul</c> as written would hold a
 /// second: a custom kernel cannot take over an initializer). The folder on disk is not touched, so GenAI and the CUDA
 /// provider run the model as written.
@@ -43,9 +46,9 @@ internal static class PackedMatMulRewriter
     public static byte[]? TryRewrite(string modelPath, out PackedWeights? weights, long minimumElements = DefaultMinimumElements, double minimumShare = DefaultMinimumShare)
     {
         weights = null;
-        if (!PackedMatMulKernel.IsSupported || new FileInfo(modelPath).Length < minimumElements * sizeof(float))
+        if (!PackedMatMulKernel.IsSupported || new FileInfo(modelPath).Length < minimumElements)
         {
-            // A file smaller than one weight worth packing holds none: not even parsed.
+            // A file smaller than one weight worth packing (an 8-bit one: a byte per element) holds none: not even parsed.
             return null;
         }
 
@@ -67,15 +70,16 @@ internal static class PackedMatMulRewriter
     }
 
     /// <summary>
-    /// Whether the model in <paramref name="stream"/> has float32 MatMul weights that <see cref="Rewrite"/> would take,
-    /// read from its nodes and its initializers' headers without their bytes — so an int8 model is not parsed whole
-    /// (0.5 s and its size again in memory, for the 100M int8 model) only to be left as written.
+    /// Whether the model in <paramref name="stream"/> has float32 MatMul or 8-bit MatMulNBits weights that <see cref="Rewrite"/> would take,
+    /// read from its nodes and its initializers' headers without their bytes — so a model of 4-bit weights is not parsed
+    /// whole (0.5 s and its size again in memory, for the 100M model) only to be left as written.
     /// </summary>
     internal static bool WorthRewriting(Stream stream, long minimumElements, double minimumShare)
     {
         const int GraphField = 7, NodeField = 1, InitializerField = 5;
         var input = new CodedInputStream(stream, leaveOpen: true);
         var matMulWeights = new Dictionary<string, int>(StringComparer.Ordinal);
+        var nBitsNodes = new List<NodeProto>();
         var reads = new Dictionary<string, int>(StringComparer.Ordinal);
         var tensors = new Dictionary<string, (int Type, long Elements, int Rank, long Bytes)>(StringComparer.Ordinal);
         long allBytes = 0;
@@ -110,6 +114,10 @@ internal static class PackedMatMulRewriter
                         {
                             matMulWeights[node.Input[1]] = 1;
                         }
+                        else if (NBitsShape(node) is not null)
+                        {
+                            nBitsNodes.Add(node);
+                        }
 
                         break;
                     case InitializerField:
@@ -141,7 +149,57 @@ internal static class PackedMatMulRewriter
             }
         }
 
+        foreach (NodeProto node in nBitsNodes)
+        {
+            if (NBitsEligible(node, minimumElements, name => tensors.TryGetValue(name, out var t) ? (t.Type, t.Elements) : null, name => reads.GetValueOrDefault(name) == 1))
+            {
+                eligible += NBitsInputs(node).Sum(name => name is null ? 0 : tensors[name].Bytes);
+            }
+        }
+
         return eligible > 0 && eligible >= minimumShare * allBytes;
+    }
+
+    /// <summary>A MatMulNBits node's K, N and block size when it is one <see cref="PackedMatMulNBitsKernel"/> computes as MLAS does (8 bits, <c>accuracy_level</c> 4); else null.</summary>
+    private static (int K, int N, int BlockSize)? NBitsShape(NodeProto node)
+    {
+        if (node.OpType != "MatMulNBits" || node.Domain != "com.microsoft" || node.Input.Count is < 3 or > 6 || node.Output.Count != 1
+            || (node.Input.Count > 4 && node.Input[4].Length > 0))
+        {
+            return null;
+        }
+
+        long Attribute(string name, long fallback) => node.Attribute.FirstOrDefault(a => a.Name == name) is { Type: AttributeProto.Types.AttributeType.Int } a ? a.I : fallback;
+        long k = Attribute("K", 0), n = Attribute("N", 0), blockSize = Attribute("block_size", 0);
+        return Attribute("bits", 4) == 8 && Attribute("accuracy_level", 0) == 4 && n > 0 && n <= int.MaxValue && PackedMatMulNBitsKernel.Takes(k, blockSize)
+            ? ((int)k, (int)n, (int)blockSize)
+            : null;
+    }
+
+    /// <summary>A MatMulNBits node's weight, scales and zero points (null when absent).</summary>
+    private static string?[] NBitsInputs(NodeProto node) =>
+        [node.Input[1], node.Input[2], node.Input.Count > 3 && node.Input[3].Length > 0 ? node.Input[3] : null];
+
+    /// <summary>
+    /// Whether <see cref="PackedMatMulNBitsKernel"/> takes <paramref name="node"/>: its shape qualifies (<see cref="NBitsShape"/>),
+    /// K · N is at least <paramref name="minimumElements"/>, its weight (uint8, N · K), scales (float, N · blocks) and zero
+    /// points (uint8, N · blocks, or absent) are initializers only it reads, and its bias, if any, is a float initializer of N.
+    /// </summary>
+    private static bool NBitsEligible(NodeProto node, long minimumElements, Func<string, (int Type, long Elements)?> tensor, Func<string, bool> readOnce)
+    {
+        if (NBitsShape(node) is not (int k, int n, int blockSize) || (long)k * n < minimumElements)
+        {
+            return false;
+        }
+
+        const int UInt8 = (int)TensorProto.Types.DataType.Uint8, Float = (int)TensorProto.Types.DataType.Float;
+        long blocks = (long)n * (k / blockSize);
+        string?[] inputs = NBitsInputs(node);
+        string? bias = node.Input.Count > 5 && node.Input[5].Length > 0 ? node.Input[5] : null;
+        return tensor(inputs[0]!) == (UInt8, (long)k * n) && readOnce(inputs[0]!)
+            && tensor(inputs[1]!) == (Float, blocks) && readOnce(inputs[1]!)
+            && (inputs[2] is null || (tensor(inputs[2]!) == (UInt8, blocks) && readOnce(inputs[2]!)))
+            && (bias is null || tensor(bias) == (Float, n));
     }
 
     /// <summary>An initializer's name, type, element count, rank and whether its data is external; its bytes skipped.</summary>
@@ -282,13 +340,92 @@ internal static class PackedMatMulRewriter
             }
         }
 
+        var nBits = new List<(NodeProto Node, int K, int N, int BlockSize)>();
+        foreach (NodeProto node in graph.Node)
+        {
+            if (PackedMatMulNBitsKernel.IsSupported
+                && NBitsEligible(node, minimumElements, Tensor, name => reads[name] == 1 && !declared.Contains(name))
+                && NBitsShape(node) is (int k, int n, int blockSize))
+            {
+                nBits.Add((node, k, n, blockSize));
+            }
+        }
+
+        (int Type, long Elements)? Tensor(string name)
+        {
+            if (!initializers.TryGetValue(name, out int index))
+            {
+                return null;
+            }
+
+            TensorProto t = graph.Initializer[index];
+            long elements = t.Dims.Aggregate(1L, (product, d) => product * d);
+            long stored = t.DataType == (int)TensorProto.Types.DataType.Float
+                ? (t.RawData.Length > 0 ? t.RawData.Length / sizeof(float) : t.FloatData.Count)
+                : t.RawData.Length;
+            return stored == elements ? (t.DataType, elements) : null;
+        }
+
         // A model whose weights are mostly something else (an int8 model's float32 classifier) is not worth a rewrite,
         // which parses and serializes the whole model at load for a few per cent of its MatMul time.
-        long eligibleBytes = eligible.Sum(e => (long)e.K * e.N * sizeof(float));
+        long eligibleBytes = eligible.Sum(e => (long)e.K * e.N * sizeof(float))
+            + nBits.Sum(e => NBitsInputs(e.Node).Sum(name => name is null ? 0 : graph.Initializer[initializers[name]].CalculateSize()));
         long allBytes = graph.Initializer.Sum(t => (long)t.CalculateSize());
-        if (eligible.Count == 0 || eligibleBytes < minimumShare * allBytes)
+        if (eligible.Count + nBits.Count == 0 || eligibleBytes < minimumShare * allBytes)
         {
             return 0;
+        }
+
+        foreach ((NodeProto node, int k, int n, int blockSize) in nBits)
+        {
+            string?[] inputs = NBitsInputs(node);
+            TensorProto weight = graph.Initializer[initializers[inputs[0]!]];
+            TensorProto scales = graph.Initializer[initializers[inputs[1]!]];
+            TensorProto? zeroPoints = inputs[2] is null ? null : graph.Initializer[initializers[inputs[2]!]];
+            int panels = PackedMatMulNBitsKernel.PanelCount(n);
+            long perBlock = (long)panels * 4 * (k / blockSize) * PackedMatMulNBitsKernel.Group;
+            string zeroPointsName = inputs[2] ?? $"{inputs[0]}_llmaspire_zero_points";
+            PackedWeight packedWeight = weights.AddOfType(weight.Name, OrtApiTable.ElementUInt8, 1, panels, k, PackedMatMulNBitsKernel.Panel);
+            PackedWeight packedScales = weights.AddOfType(scales.Name, OrtApiTable.ElementFloat, sizeof(float), panels, 4, k / blockSize, PackedMatMulNBitsKernel.Group);
+            PackedWeight packedZeroPoints = weights.AddOfType(zeroPointsName, OrtApiTable.ElementUInt8, 1, panels, 4, k / blockSize, PackedMatMulNBitsKernel.Group);
+            ReadOnlySpan<float> scaleValues = scales.RawData.Length > 0 ? MemoryMarshal.Cast<byte, float>(scales.RawData.Span) : scales.FloatData.ToArray();
+            PackedMatMulNBitsKernel.Pack(
+                weight.RawData.Span,
+                scaleValues,
+                zeroPoints is null ? default : zeroPoints.RawData.Span,
+                k,
+                n,
+                blockSize,
+                packedWeight.As<byte>(),
+                packedScales.As<float>(),
+                packedZeroPoints.As<byte>());
+
+            graph.Initializer[initializers[weight.Name]] = External(weight.Name, TensorProto.Types.DataType.Uint8, (long)panels * k * PackedMatMulNBitsKernel.Panel, panels, k, PackedMatMulNBitsKernel.Panel);
+            graph.Initializer[initializers[scales.Name]] = External(scales.Name, TensorProto.Types.DataType.Float, perBlock * sizeof(float), panels, 4, k / blockSize, PackedMatMulNBitsKernel.Group);
+            TensorProto zeroPointsTensor = External(zeroPointsName, TensorProto.Types.DataType.Uint8, perBlock, panels, 4, k / blockSize, PackedMatMulNBitsKernel.Group);
+            if (zeroPoints is null)
+            {
+                graph.Initializer.Add(zeroPointsTensor);
+            }
+            else
+            {
+                graph.Initializer[initializers[zeroPoints.Name]] = zeroPointsTensor;
+            }
+
+            string? bias = node.Input.Count > 5 && node.Input[5].Length > 0 ? node.Input[5] : null;
+            string activations = node.Input[0];
+            node.Input.Clear();
+            node.Input.Add([activations, weight.Name, scales.Name, zeroPointsName]);
+            if (bias is not null)
+            {
+                node.Input.Add(bias);
+            }
+
+            node.OpType = PackedMatMulNBitsKernel.Name;
+            node.Domain = PackedMatMulKernel.Domain;
+            node.Attribute.Clear();
+            node.Attribute.Add(new AttributeProto { Name = "N", Type = AttributeProto.Types.AttributeType.Int, I = n });
+            node.Attribute.Add(new AttributeProto { Name = "block_size", Type = AttributeProto.Types.AttributeType.Int, I = blockSize });
         }
 
         foreach ((NodeProto node, int index, int k, int n, long packedFloats) in eligible)
@@ -299,24 +436,30 @@ internal static class PackedMatMulRewriter
             PackedMatMulKernel.Pack(values, k, n, packed.Span);
 
             // The initializer stays in the graph with the packed shape, as external data the session is handed in memory.
-            var replacement = new TensorProto { Name = weight.Name, DataType = weight.DataType, DataLocation = TensorProto.Types.DataLocation.External };
-            replacement.Dims.Add([PackedMatMulKernel.PanelCount(n), k, PackedMatMulKernel.Width]);
-            replacement.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = InMemoryLocation });
-            replacement.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = "0" });
-            replacement.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = (packedFloats * sizeof(float)).ToString(System.Globalization.CultureInfo.InvariantCulture) });
-            graph.Initializer[index] = replacement;
+            graph.Initializer[index] = External(weight.Name, TensorProto.Types.DataType.Float, packedFloats * sizeof(float), PackedMatMulKernel.PanelCount(n), k, PackedMatMulKernel.Width);
 
             node.OpType = PackedMatMulKernel.Name;
             node.Domain = PackedMatMulKernel.Domain;
             node.Attribute.Add(new AttributeProto { Name = "N", Type = AttributeProto.Types.AttributeType.Int, I = n });
         }
 
-        int count = eligible.Count;
+        int count = eligible.Count + nBits.Count;
         if (count > 0 && !model.OpsetImport.Any(o => o.Domain == PackedMatMulKernel.Domain))
         {
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = PackedMatMulKernel.Domain, Version = 1 });
         }
 
         return count;
+    }
+
+    /// <summary>An initializer of <paramref name="dims"/> declared as external data that the session is handed in memory (<see cref="PackedWeights.AddTo"/>).</summary>
+    private static TensorProto External(string name, TensorProto.Types.DataType type, long bytes, params long[] dims)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)type, DataLocation = TensorProto.Types.DataLocation.External };
+        tensor.Dims.Add(dims);
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = InMemoryLocation });
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = "0" });
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = bytes.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        return tensor;
     }
 }

@@ -3,11 +3,15 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace LlmAspire.Inference.Engine.Kernels;
 
-/// <summary>One weight packed by <see cref="PackedMatMulRewriter"/>: where its floats are, to be written once.</summary>
-internal readonly unsafe struct PackedWeight(float* data, long length)
+/// <summary>One weight packed by <see cref="PackedMatMulRewriter"/>: where its elements are, to be written once.</summary>
+internal readonly unsafe struct PackedWeight(void* data, long bytes)
 {
     /// <summary>The weight's floats, as <see cref="PackedMatMulKernel.Pack"/> writes them.</summary>
-    public Span<float> Span => new(data, checked((int)length));
+    public Span<float> Span => As<float>();
+
+    /// <summary>The weight's elements as <typeparamref name="T"/>.</summary>
+    public Span<T> As<T>()
+        where T : unmanaged => new(data, checked((int)(bytes / sizeof(T))));
 }
 
 /// <summary>
@@ -23,7 +27,10 @@ internal sealed unsafe class PackedWeights : IDisposable
     public int Count => _weights.Count;
 
     /// <summary>Allocates a float32 weight of <paramref name="shape"/> for the initializer <paramref name="name"/>.</summary>
-    public PackedWeight Add(string name, params long[] shape)
+    public PackedWeight Add(string name, params long[] shape) => AddOfType(name, OrtApiTable.ElementFloat, sizeof(float), shape);
+
+    /// <summary>Allocates a weight of <paramref name="shape"/> and ONNX element type <paramref name="elementType"/> (<paramref name="elementSize"/> bytes each) for the initializer <paramref name="name"/>.</summary>
+    public PackedWeight AddOfType(string name, int elementType, int elementSize, params long[] shape)
     {
         long length = 1;
         foreach (long dim in shape)
@@ -31,11 +38,11 @@ internal sealed unsafe class PackedWeights : IDisposable
             length = checked(length * dim);
         }
 
-        nuint bytes = checked((nuint)length * sizeof(float));
+        nuint bytes = checked((nuint)length * (nuint)elementSize);
         IntPtr memory = (IntPtr)NativeMemory.AlignedAlloc(bytes, 64);
         try
         {
-            _weights.Add((name, memory, OrtApiTable.CreateTensorOverMemory((void*)memory, bytes, shape, OrtApiTable.ElementFloat)));
+            _weights.Add((name, memory, OrtApiTable.CreateTensorOverMemory((void*)memory, bytes, shape, elementType)));
         }
         catch
         {
@@ -43,7 +50,7 @@ internal sealed unsafe class PackedWeights : IDisposable
             throw;
         }
 
-        return new PackedWeight((float*)memory, length);
+        return new PackedWeight((void*)memory, (long)bytes);
     }
 
     /// <summary>Hands every weight to a session about to be opened with <paramref name="options"/> (which must outlive these only until then).</summary>

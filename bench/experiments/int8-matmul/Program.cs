@@ -1,12 +1,13 @@
 // An experiment kept for the figures in docs/BENCHMARKS.md ("An int8 MatMul of our own"): 48 MatMulNBits nodes of the
 // 100M model's shapes (12 x [768 x 1280, 768 x 768, 768 x 6144, 3072 x 768], 8-bit, block 32, asymmetric, accuracy
 // level 4) in one graph, run by ONNX Runtime's MLAS and by LlmAspire's kernel without and with the next panel prefetched
-// (as the engine's float32 PackedMatMul does), alternated, at each row count; median
+// (as the engine's float32 PackedMatMul does) and the engine's PackedMatMulNBits (the graph rewritten), alternated, at each row count; median
 // of 5 rounds. dotnet run -c Release -- THREADS M1,M2,... SPIN(0|1)
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using LlmAspire.Bench.Int8MatMul;
+using LlmAspire.Inference.Engine.Kernels;
 using LlmAspire.Inference.Models.Quantization;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
@@ -62,6 +63,20 @@ InferenceSession Open(bool ours)
 }
 using var mlas = Open(false);
 using var ours = Open(true);
+// The engine's kernel: the graph rewritten by PackedMatMulRewriter, as DecoderSession opens a model.
+InferenceSession engine;
+{
+    var so = new SessionOptions { IntraOpNumThreads = threads, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+    so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin);
+    so.AddSessionConfigEntry("session.force_spinning_stop", spin);
+    LlmAspireKernels.Register(so);
+    byte[] rewritten = PackedMatMulRewriter.TryRewrite(ModelProto.Parser.ParseFrom(proto), out PackedWeights? packed)!;
+    using (packed)
+    {
+        packed!.AddTo(so);
+        engine = new InferenceSession(rewritten, so);
+    }
+}
 Console.WriteLine($"{bytes / 1e6:F0} MB of weights, {threads} threads, spin {spin}");
 foreach (int M in Ms)
 {
@@ -76,7 +91,9 @@ foreach (int M in Ms)
     var ov1 = outs1.Select((o, i) => OrtValue.CreateTensorValueFromMemory(o, new long[] { M, shapes[i % 4].N })).ToArray();
     var ov2 = outs2.Select((o, i) => OrtValue.CreateTensorValueFromMemory(o, new long[] { M, shapes[i % 4].N })).ToArray();
     using var ro = new RunOptions();
-    var tm = new List<double>(); var to = new List<double>(); var tp = new List<double>();
+    var tm = new List<double>(); var to = new List<double>(); var tp = new List<double>(); var te = new List<double>();
+    var outs3 = outNames.Select((n, i) => new float[M * shapes[i % 4].N]).ToArray();
+    var ov3 = outs3.Select((o, i) => OrtValue.CreateTensorValueFromMemory(o, new long[] { M, shapes[i % 4].N })).ToArray();
     for (int r = 0; r < rounds + 1; r++)
     {
         int reps = Math.Max(2, 40 / Math.Max(1, M / 4));
@@ -91,12 +108,17 @@ foreach (int M in Ms)
         sw.Restart();
         for (int i = 0; i < reps; i++) ours.Run(ro, ["A", "A3"], [ia, ia3], outNames, ov2);
         double t3 = sw.Elapsed.TotalMilliseconds / reps;
-        if (r > 0) { tm.Add(t1); to.Add(t2); tp.Add(t3); }
+        sw.Restart();
+        for (int i = 0; i < reps; i++) engine.Run(ro, ["A", "A3"], [ia, ia3], outNames, ov3);
+        double t4 = sw.Elapsed.TotalMilliseconds / reps;
+        if (r > 0) { tm.Add(t1); to.Add(t2); tp.Add(t3); te.Add(t4); }
     }
     double maxDiff = 0, maxRef = 0; long exact = 0, total = 0;
     for (int i = 0; i < outs1.Length; i++) for (int j = 0; j < outs1[i].Length; j++) { double d = Math.Abs(outs1[i][j] - outs2[i][j]); maxDiff = Math.Max(maxDiff, d); maxRef = Math.Max(maxRef, Math.Abs(outs1[i][j])); exact += d == 0 ? 1 : 0; total++; }
-    double mm = tm.Order().ElementAt(tm.Count / 2), mo = to.Order().ElementAt(to.Count / 2), mp = tp.Order().ElementAt(tp.Count / 2);
-    Console.WriteLine($"M={M,4}: MLAS {mm,7:F2} ms ({bytes / mm / 1e6,5:F1} GB/s)  ours {mo,7:F2} ms ({mm / mo:F2}x)  ours+prefetch {mp,7:F2} ms ({mm / mp:F2}x)  max|diff| {maxDiff:E1} (max {maxRef:F1}), {100.0 * exact / total:F0}% equal");
+    double mm = tm.Order().ElementAt(tm.Count / 2), mo = to.Order().ElementAt(to.Count / 2), mp = tp.Order().ElementAt(tp.Count / 2), me = te.Order().ElementAt(te.Count / 2);
+    double engineDiff = 0;
+    for (int i = 0; i < outs1.Length; i++) for (int j = 0; j < outs1[i].Length; j++) engineDiff = Math.Max(engineDiff, Math.Abs(outs1[i][j] - outs3[i][j]));
+    Console.WriteLine($"M={M,4}: MLAS {mm,7:F2} ms ({bytes / mm / 1e6,5:F1} GB/s)  ours {mo,7:F2} ms ({mm / mo:F2}x)  ours+prefetch {mp,7:F2} ms ({mm / mp:F2}x)  engine {me,7:F2} ms ({mm / me:F2}x, max|diff| {engineDiff:E1})  max|diff| {maxDiff:E1} (max {maxRef:F1}), {100.0 * exact / total:F0}% equal");
 }
 
 static ValueInfoProto VI(string name, long d0, long d1)
