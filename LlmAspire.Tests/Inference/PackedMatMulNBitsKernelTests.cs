@@ -15,7 +15,7 @@ namespace LlmAspire.Tests.Inference;
 /// LlmAspire's 8-bit MatMulNBits over weights repacked at load (<see cref="PackedMatMulNBitsKernel"/>, through
 /// <see cref="PackedMatMulRewriter"/>) against ONNX Runtime's MLAS on the graph as written (<c>accuracy_level</c> 4, its
 /// int8 path): outputs agree to a few parts in a million of the largest (the same quantized sums, added in another
-/// order) for one row, a few, 16 and two row blocks, several block sizes, a last panel of fewer than 32 columns, with and
+/// order) for one row, two, three, four, six and seven (four rows at a time, then two, then one), 16 and two row blocks, several block sizes, a last panel of fewer than 32 columns, with and
 /// without zero points, with a bias, on one and two threads; which nodes the rewrite takes and leaves; and a whole int8
 /// decoder giving the same greedy tokens with and without it.
 /// </summary>
@@ -28,7 +28,9 @@ public sealed class PackedMatMulNBitsKernelTests(ITestOutputHelper output)
     {
         { 1, 768, 1280, "int8-b32-asym-acc4-head", 2 },
         { 1, 64, 40, "int8-b16-asym-acc4-head", 1 },
+        { 2, 768, 1280, "int8-b32-asym-acc4-head", 2 },
         { 3, 256, 100, "int8-b32-sym-acc4-head", 1 },
+        { 6, 128, 72, "int8-b32-sym-acc4-head", 1 },
         { 4, 768, 768, "int8-b32-asym-acc4-head", 2 },
         { 7, 128, 72, "int8-b64-asym-acc4-head", 1 },
         { 16, 768, 1280, "int8-b32-asym-acc4-head", 2 },

@@ -18,9 +18,10 @@ namespace LlmAspire.Inference.Engine.Kernels;
 /// outputs of magnitude 4, `PackedMatMulNBitsKernelTests`), well inside the quantization's own error.
 /// </para>
 /// <para>
-/// Layout, for <c>vpdpbusd</c> (AVX-VNNI): groups of <see cref="Group"/> output columns, each K step of four holding 32
-/// bytes — four consecutive K of each of the group's columns — so one instruction multiplies a broadcast of four
-/// activation bytes into eight columns; four groups make a panel of <see cref="Panel"/> columns, the parallel item
+/// Layout, for <c>vpdpbusd</c> (AVX-VNNI): groups of <see cref="Group"/> output columns, 32 bytes per K step of four —
+/// four consecutive K of each of the group's columns — so one instruction multiplies a broadcast of four activation
+/// bytes into eight columns; four groups make a panel of <see cref="Panel"/> columns, the parallel item, stored K step
+/// by K step (128 bytes each: the four groups' 32), so one row reads a panel as one stream and the next panel follows
 /// (weight [panels, K, 32]; scales and zero points [panels, 4, blocks, 8]; padded columns have scale and zero point 0).
 /// Four activation rows by two groups keep eight integer and eight float accumulators, so each weight byte read feeds
 /// four rows; and, as <see cref="PackedMatMulKernel"/>, the first four passes over a panel fetch the next panel
@@ -131,7 +132,7 @@ internal sealed unsafe class PackedMatMulNBitsKernel : ICustomKernel
                 bool real = column < n;
                 for (int quad = 0; quad < k / 4; quad++)
                 {
-                    target[checked((((g * (k / 4)) + quad) * Group) + j)] = real ? words[checked((column * (k / 4)) + quad)] : 0u;
+                    target[checked((((((g / 4 * (k / 4)) + quad) * 4) + (g % 4)) * Group) + j)] = real ? words[checked((column * (k / 4)) + quad)] : 0u;
                 }
 
                 for (int b = 0; b < blocks; b++)
@@ -380,6 +381,22 @@ internal sealed unsafe class PackedMatMulNBitsKernel : ICustomKernel
         }
 
         int panelColumns = Math.Min(Panel, job.N - firstColumn);
+        if (row + 2 <= last)
+        {
+            float* c = job.C + ((long)row * job.N) + firstColumn;
+            if (panelColumns == Panel)
+            {
+                Two(ref job, row, firstGroup, c, job.N);
+            }
+            else
+            {
+                Two(ref job, row, firstGroup, tile, Panel);
+                Spill(tile, 2, Panel, panelColumns, c, job.N);
+            }
+
+            row += 2;
+        }
+
         for (; row < last; row++)
         {
             float* c = job.C + ((long)row * job.N) + firstColumn;
@@ -433,8 +450,7 @@ internal sealed unsafe class PackedMatMulNBitsKernel : ICustomKernel
     private static void Four(ref Job job, int row, int group, float* c, int ldc, byte* fetch)
     {
         int k = job.K, blocks = job.Blocks, quads = job.BlockSize / 4;
-        long groupBytes = (long)k * Group;
-        byte* b = job.Packed + (group * groupBytes);
+        byte* b = job.Packed + ((long)(group / 4) * k * Panel) + (group % 4 * 32);
         sbyte* a = job.A + ((long)row * k);
         float* rowScales = job.RowScales + ((long)row * blocks);
         float* rowSums = job.RowSums + ((long)row * blocks);
@@ -447,7 +463,7 @@ internal sealed unsafe class PackedMatMulNBitsKernel : ICustomKernel
         for (int blk = 0; blk < blocks; blk++)
         {
             Vector256<int> i00 = default, i01 = default, i10 = default, i11 = default, i20 = default, i21 = default, i30 = default, i31 = default;
-            for (int q = 0; q < quads; q += 2, a += 8, b += 64)
+            for (int q = 0; q < quads; q += 2, a += 8, b += 256)
             {
                 if (fetch != null)
                 {
@@ -455,7 +471,7 @@ internal sealed unsafe class PackedMatMulNBitsKernel : ICustomKernel
                     fetch += 64;
                 }
 
-                Vector256<byte> w0 = Vector256.Load(b), w1 = Vector256.Load(b + groupBytes);
+                Vector256<byte> w0 = Vector256.Load(b), w1 = Vector256.Load(b + 32);
                 Vector256<sbyte> x = Vector256.Create(*(int*)a).AsSByte();
                 i00 = AvxVnni.MultiplyWideningAndAdd(i00, w0, x);
                 i01 = AvxVnni.MultiplyWideningAndAdd(i01, w1, x);
@@ -469,8 +485,8 @@ internal sealed unsafe class PackedMatMulNBitsKernel : ICustomKernel
                 i30 = AvxVnni.MultiplyWideningAndAdd(i30, w0, x);
                 i31 = AvxVnni.MultiplyWideningAndAdd(i31, w1, x);
 
-                w0 = Vector256.Load(b + 32);
-                w1 = Vector256.Load(b + groupBytes + 32);
+                w0 = Vector256.Load(b + 128);
+                w1 = Vector256.Load(b + 160);
                 x = Vector256.Create(*(int*)(a + 4)).AsSByte();
                 i00 = AvxVnni.MultiplyWideningAndAdd(i00, w0, x);
                 i01 = AvxVnni.MultiplyWideningAndAdd(i01, w1, x);
@@ -511,14 +527,90 @@ internal sealed unsafe class PackedMatMulNBitsKernel : ICustomKernel
         f31.Store(c + (3L * ldc) + Group);
     }
 
+    /// <summary>Two rows from <paramref name="row"/> by the four groups from <paramref name="group"/>, into <paramref name="c"/> (stride <paramref name="ldc"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Two(ref Job job, int row, int group, float* c, int ldc)
+    {
+        int k = job.K, blocks = job.Blocks, quads = job.BlockSize / 4;
+        byte* b = job.Packed + ((long)(group / 4) * k * Panel);
+        sbyte* a = job.A + ((long)row * k);
+        float* rowScales = job.RowScales + ((long)row * blocks);
+        float* rowSums = job.RowSums + ((long)row * blocks);
+        long groupScales = (long)blocks * Group;
+        float* s = job.Scales + ((long)group * groupScales);
+        byte* z = job.ZeroPoints + ((long)group * groupScales);
+        Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default, g0 = default, g1 = default, g2 = default, g3 = default;
+        for (int blk = 0; blk < blocks; blk++)
+        {
+            Vector256<int> i0 = default, i1 = default, i2 = default, i3 = default, j0 = default, j1 = default, j2 = default, j3 = default;
+            for (int q = 0; q < quads; q += 2, a += 8, b += 256)
+            {
+                Vector256<sbyte> x = Vector256.Create(*(int*)(a)).AsSByte();
+                Vector256<sbyte> y = Vector256.Create(*(int*)(a + k)).AsSByte();
+                Vector256<byte> w0 = Vector256.Load(b);
+                Vector256<byte> w1 = Vector256.Load(b + 32);
+                Vector256<byte> w2 = Vector256.Load(b + 64);
+                Vector256<byte> w3 = Vector256.Load(b + 96);
+                i0 = AvxVnni.MultiplyWideningAndAdd(i0, w0, x);
+                j0 = AvxVnni.MultiplyWideningAndAdd(j0, w0, y);
+                i1 = AvxVnni.MultiplyWideningAndAdd(i1, w1, x);
+                j1 = AvxVnni.MultiplyWideningAndAdd(j1, w1, y);
+                i2 = AvxVnni.MultiplyWideningAndAdd(i2, w2, x);
+                j2 = AvxVnni.MultiplyWideningAndAdd(j2, w2, y);
+                i3 = AvxVnni.MultiplyWideningAndAdd(i3, w3, x);
+                j3 = AvxVnni.MultiplyWideningAndAdd(j3, w3, y);
+                x = Vector256.Create(*(int*)(a + 4)).AsSByte();
+                y = Vector256.Create(*(int*)(a + k + 4)).AsSByte();
+                w0 = Vector256.Load(b + 128);
+                w1 = Vector256.Load(b + 160);
+                w2 = Vector256.Load(b + 192);
+                w3 = Vector256.Load(b + 224);
+                i0 = AvxVnni.MultiplyWideningAndAdd(i0, w0, x);
+                j0 = AvxVnni.MultiplyWideningAndAdd(j0, w0, y);
+                i1 = AvxVnni.MultiplyWideningAndAdd(i1, w1, x);
+                j1 = AvxVnni.MultiplyWideningAndAdd(j1, w1, y);
+                i2 = AvxVnni.MultiplyWideningAndAdd(i2, w2, x);
+                j2 = AvxVnni.MultiplyWideningAndAdd(j2, w2, y);
+                i3 = AvxVnni.MultiplyWideningAndAdd(i3, w3, x);
+                j3 = AvxVnni.MultiplyWideningAndAdd(j3, w3, y);
+            }
+
+            float scaleX = rowScales[blk], sumX = rowSums[blk], scaleY = rowScales[blocks + blk], sumY = rowSums[blocks + blk];
+            Vector256<float> scale = Vector256.Load(s), zero = ScaledZeroPoints(z, scale);
+            f0 = Accumulate(f0, i0, scale, zero, scaleX, sumX);
+            g0 = Accumulate(g0, j0, scale, zero, scaleY, sumY);
+            scale = Vector256.Load(s + groupScales);
+            zero = ScaledZeroPoints(z + groupScales, scale);
+            f1 = Accumulate(f1, i1, scale, zero, scaleX, sumX);
+            g1 = Accumulate(g1, j1, scale, zero, scaleY, sumY);
+            scale = Vector256.Load(s + (2 * groupScales));
+            zero = ScaledZeroPoints(z + (2 * groupScales), scale);
+            f2 = Accumulate(f2, i2, scale, zero, scaleX, sumX);
+            g2 = Accumulate(g2, j2, scale, zero, scaleY, sumY);
+            scale = Vector256.Load(s + (3 * groupScales));
+            zero = ScaledZeroPoints(z + (3 * groupScales), scale);
+            f3 = Accumulate(f3, i3, scale, zero, scaleX, sumX);
+            g3 = Accumulate(g3, j3, scale, zero, scaleY, sumY);
+            s += Group;
+            z += Group;
+        }
+
+        f0.Store(c);
+        f1.Store(c + Group);
+        f2.Store(c + (2 * Group));
+        f3.Store(c + (3 * Group));
+        g0.Store(c + ldc);
+        g1.Store(c + ldc + Group);
+        g2.Store(c + ldc + (2 * Group));
+        g3.Store(c + ldc + (3 * Group));
+    }
+
     /// <summary>One row by the four groups from <paramref name="group"/>, into <paramref name="c"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void One(ref Job job, int row, int group, float* c)
     {
         int k = job.K, blocks = job.Blocks, quads = job.BlockSize / 4;
-        long groupBytes = (long)k * Group;
-        long g2 = 2 * groupBytes, g3 = 3 * groupBytes;
-        byte* b = job.Packed + (group * groupBytes);
+        byte* b = job.Packed + ((long)(group / 4) * k * Panel);
         sbyte* a = job.A + ((long)row * k);
         float* rowScales = job.RowScales + ((long)row * blocks);
         float* rowSums = job.RowSums + ((long)row * blocks);
@@ -529,18 +621,28 @@ internal sealed unsafe class PackedMatMulNBitsKernel : ICustomKernel
         for (int blk = 0; blk < blocks; blk++)
         {
             Vector256<int> i0 = default, i1 = default, i2 = default, i3 = default;
-            for (int q = 0; q < quads; q += 2, a += 8, b += 64)
+            for (int q = 0; q < quads; q += 4, a += 16, b += 512)
             {
                 Vector256<sbyte> x = Vector256.Create(*(int*)a).AsSByte();
                 i0 = AvxVnni.MultiplyWideningAndAdd(i0, Vector256.Load(b), x);
-                i1 = AvxVnni.MultiplyWideningAndAdd(i1, Vector256.Load(b + groupBytes), x);
-                i2 = AvxVnni.MultiplyWideningAndAdd(i2, Vector256.Load(b + g2), x);
-                i3 = AvxVnni.MultiplyWideningAndAdd(i3, Vector256.Load(b + g3), x);
+                i1 = AvxVnni.MultiplyWideningAndAdd(i1, Vector256.Load(b + 32), x);
+                i2 = AvxVnni.MultiplyWideningAndAdd(i2, Vector256.Load(b + 64), x);
+                i3 = AvxVnni.MultiplyWideningAndAdd(i3, Vector256.Load(b + 96), x);
                 x = Vector256.Create(*(int*)(a + 4)).AsSByte();
-                i0 = AvxVnni.MultiplyWideningAndAdd(i0, Vector256.Load(b + 32), x);
-                i1 = AvxVnni.MultiplyWideningAndAdd(i1, Vector256.Load(b + groupBytes + 32), x);
-                i2 = AvxVnni.MultiplyWideningAndAdd(i2, Vector256.Load(b + g2 + 32), x);
-                i3 = AvxVnni.MultiplyWideningAndAdd(i3, Vector256.Load(b + g3 + 32), x);
+                i0 = AvxVnni.MultiplyWideningAndAdd(i0, Vector256.Load(b + 128), x);
+                i1 = AvxVnni.MultiplyWideningAndAdd(i1, Vector256.Load(b + 160), x);
+                i2 = AvxVnni.MultiplyWideningAndAdd(i2, Vector256.Load(b + 192), x);
+                i3 = AvxVnni.MultiplyWideningAndAdd(i3, Vector256.Load(b + 224), x);
+                x = Vector256.Create(*(int*)(a + 8)).AsSByte();
+                i0 = AvxVnni.MultiplyWideningAndAdd(i0, Vector256.Load(b + 256), x);
+                i1 = AvxVnni.MultiplyWideningAndAdd(i1, Vector256.Load(b + 288), x);
+                i2 = AvxVnni.MultiplyWideningAndAdd(i2, Vector256.Load(b + 320), x);
+                i3 = AvxVnni.MultiplyWideningAndAdd(i3, Vector256.Load(b + 352), x);
+                x = Vector256.Create(*(int*)(a + 12)).AsSByte();
+                i0 = AvxVnni.MultiplyWideningAndAdd(i0, Vector256.Load(b + 384), x);
+                i1 = AvxVnni.MultiplyWideningAndAdd(i1, Vector256.Load(b + 416), x);
+                i2 = AvxVnni.MultiplyWideningAndAdd(i2, Vector256.Load(b + 448), x);
+                i3 = AvxVnni.MultiplyWideningAndAdd(i3, Vector256.Load(b + 480), x);
             }
 
             float rowScale = rowScales[blk], rowSum = rowSums[blk];
