@@ -287,7 +287,7 @@ internal sealed unsafe class PackedMatMulNBitsKernel : ICustomKernel
     /// codes a · (127 / max |a|) rounded to nearest even; also each block's scale · Σ codes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void QuantizeRow(float* a, int k, int blockSize, sbyte* codes, float* scales, float* scaledSums)
+    internal static void QuantizeRow(float* a, int k, int blockSize, sbyte* codes, float* scales, float* scaledSums)
     {
         for (int start = 0, b = 0; start < k; start += blockSize, b++)
         {
@@ -434,12 +434,12 @@ internal sealed unsafe class PackedMatMulNBitsKernel : ICustomKernel
 
     /// <summary>The zero points of one group and block, as floats times the weight scales.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ScaledZeroPoints(byte* zeroPoints, Vector256<float> scales) =>
+    internal static Vector256<float> ScaledZeroPoints(byte* zeroPoints, Vector256<float> scales) =>
         Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(*(long*)zeroPoints).AsByte())) * scales;
 
     /// <summary>f + scale_a · scale_b · dot − (scale_a · Σ q_a) · (scale_b · zero_point).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Accumulate(Vector256<float> f, Vector256<int> dot, Vector256<float> weightScales, Vector256<float> scaledZeroPoints, float rowScale, float rowSum) =>
+    internal static Vector256<float> Accumulate(Vector256<float> f, Vector256<int> dot, Vector256<float> weightScales, Vector256<float> scaledZeroPoints, float rowScale, float rowSum) =>
         Fma.MultiplyAddNegated(scaledZeroPoints, Vector256.Create(rowSum), Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), weightScales * Vector256.Create(rowScale), f));
 
     /// <summary>

@@ -8,7 +8,8 @@ using LlmAspire.Inference.Engine.Kernels;
 namespace LlmAspire.Bench.Int8MatMul;
 
 /// <summary>
-/// An experiment, not part of the engine (docs/BENCHMARKS.md, "An int8 MatMul of our own"):
+/// An experiment, not part of the engine (docs/BENCHMARKS.md, "An int8 MatMul of our own"; the engine's is
+/// <see cref="PackedMatMulNBitsKernel"/>, whose activation quantization and block sums this one shares):
 /// <c>com.microsoft.MatMulNBits</c> for 8-bit weights on the CPU (<see cref="MatMulNBitsOperator"/>): float32 activations
 /// [..., K] by a constant weight quantized in blocks of K, each block with a float scale and a uint8 zero point, as
 /// ONNX Runtime's MLAS computes it at <c>accuracy_level</c> 4 — each block of an activation row is quantized to int8
@@ -168,7 +169,7 @@ internal sealed unsafe class MatMulNBitsKernel : ICustomKernel, IDisposable
             };
             for (int row = 0; row < m; row++)
             {
-                QuantizeRow(a + ((long)row * K), K, BlockSize, job.A + ((long)row * K), job.RowScales + ((long)row * Blocks), job.RowSums + ((long)row * Blocks));
+                PackedMatMulNBitsKernel.QuantizeRow(a + ((long)row * K), K, BlockSize, job.A + ((long)row * K), job.RowScales + ((long)row * Blocks), job.RowSums + ((long)row * Blocks));
             }
 
             int items = job.Panels * job.RowBlocks;
@@ -205,46 +206,6 @@ internal sealed unsafe class MatMulNBitsKernel : ICustomKernel, IDisposable
         _scales = null;
         _zeroPoints = null;
         _bias = null;
-    }
-
-    /// <summary>
-    /// One activation row to int8, block by block as MLAS does (<c>QuantizeARow_CompInt8</c>): scale max |a| / 127,
-    /// codes a · (127 / max |a|) rounded to nearest even; also each block's scale · Σ codes.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void QuantizeRow(float* a, int k, int blockSize, sbyte* codes, float* scales, float* scaledSums)
-    {
-        for (int start = 0, b = 0; start < k; start += blockSize, b++)
-        {
-            Vector512<float> max = Vector512<float>.Zero;
-            for (int i = 0; i < blockSize; i += 16)
-            {
-                max = Vector512.Max(max, Vector512.Abs(Vector512.Load(a + start + i)));
-            }
-
-            float amax = MaxOf(Vector256.Max(max.GetLower(), max.GetUpper()));
-            float scale = amax / 127f;
-            float inverse = amax != 0f ? 127f / amax : 0f;
-            Vector512<float> multiplier = Vector512.Create(inverse);
-            Vector512<int> sum = Vector512<int>.Zero;
-            for (int i = 0; i < blockSize; i += 16)
-            {
-                Vector512<int> rounded = Avx512F.ConvertToVector512Int32(Vector512.Load(a + start + i) * multiplier);
-                sum += rounded;
-                Avx512F.ConvertToVector128SByteWithSaturation(rounded).Store(codes + start + i);
-            }
-
-            scales[b] = scale;
-            scaledSums[b] = scale * Vector512.Sum(sum);
-        }
-    }
-
-    private static float MaxOf(Vector256<float> v)
-    {
-        Vector128<float> m = Vector128.Max(v.GetLower(), v.GetUpper());
-        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(2, 3, 0, 1)));
-        m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(1, 0, 3, 2)));
-        return m.ToScalar();
     }
 
     [UnmanagedCallersOnly]
@@ -334,11 +295,6 @@ internal sealed unsafe class MatMulNBitsKernel : ICustomKernel, IDisposable
         }
     }
 
-    /// <summary>The zero points of one group and block, as floats times the weight scales.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ScaledZeroPoints(byte* zeroPoints, Vector256<float> scales) =>
-        Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(*(long*)zeroPoints).AsByte())) * scales;
-
     /// <summary>Four rows from <paramref name="row"/> by groups <paramref name="group"/> and the next, into <paramref name="c"/> (stride <paramref name="ldc"/>).</summary>
     public static bool Prefetch;
 
@@ -389,16 +345,16 @@ internal sealed unsafe class MatMulNBitsKernel : ICustomKernel, IDisposable
 
             Vector256<float> scale0 = Vector256.Load(s0 + (blk * Group));
             Vector256<float> scale1 = Vector256.Load(s1 + (blk * Group));
-            Vector256<float> zero0 = ScaledZeroPoints(z0 + (blk * Group), scale0);
-            Vector256<float> zero1 = ScaledZeroPoints(z1 + (blk * Group), scale1);
-            f00 = Accumulate(f00, i00, scale0, zero0, rowScales[blk], rowSums[blk]);
-            f01 = Accumulate(f01, i01, scale1, zero1, rowScales[blk], rowSums[blk]);
-            f10 = Accumulate(f10, i10, scale0, zero0, rowScales[blocks + blk], rowSums[blocks + blk]);
-            f11 = Accumulate(f11, i11, scale1, zero1, rowScales[blocks + blk], rowSums[blocks + blk]);
-            f20 = Accumulate(f20, i20, scale0, zero0, rowScales[(2 * blocks) + blk], rowSums[(2 * blocks) + blk]);
-            f21 = Accumulate(f21, i21, scale1, zero1, rowScales[(2 * blocks) + blk], rowSums[(2 * blocks) + blk]);
-            f30 = Accumulate(f30, i30, scale0, zero0, rowScales[(3 * blocks) + blk], rowSums[(3 * blocks) + blk]);
-            f31 = Accumulate(f31, i31, scale1, zero1, rowScales[(3 * blocks) + blk], rowSums[(3 * blocks) + blk]);
+            Vector256<float> zero0 = PackedMatMulNBitsKernel.ScaledZeroPoints(z0 + (blk * Group), scale0);
+            Vector256<float> zero1 = PackedMatMulNBitsKernel.ScaledZeroPoints(z1 + (blk * Group), scale1);
+            f00 = PackedMatMulNBitsKernel.Accumulate(f00, i00, scale0, zero0, rowScales[blk], rowSums[blk]);
+            f01 = PackedMatMulNBitsKernel.Accumulate(f01, i01, scale1, zero1, rowScales[blk], rowSums[blk]);
+            f10 = PackedMatMulNBitsKernel.Accumulate(f10, i10, scale0, zero0, rowScales[blocks + blk], rowSums[blocks + blk]);
+            f11 = PackedMatMulNBitsKernel.Accumulate(f11, i11, scale1, zero1, rowScales[blocks + blk], rowSums[blocks + blk]);
+            f20 = PackedMatMulNBitsKernel.Accumulate(f20, i20, scale0, zero0, rowScales[(2 * blocks) + blk], rowSums[(2 * blocks) + blk]);
+            f21 = PackedMatMulNBitsKernel.Accumulate(f21, i21, scale1, zero1, rowScales[(2 * blocks) + blk], rowSums[(2 * blocks) + blk]);
+            f30 = PackedMatMulNBitsKernel.Accumulate(f30, i30, scale0, zero0, rowScales[(3 * blocks) + blk], rowSums[(3 * blocks) + blk]);
+            f31 = PackedMatMulNBitsKernel.Accumulate(f31, i31, scale1, zero1, rowScales[(3 * blocks) + blk], rowSums[(3 * blocks) + blk]);
         }
 
         f00.Store(c);
@@ -442,27 +398,19 @@ internal sealed unsafe class MatMulNBitsKernel : ICustomKernel, IDisposable
             float rowScale = rowScales[blk], rowSum = rowSums[blk];
             long at = blk * Group;
             Vector256<float> scale = Vector256.Load(s0 + at);
-            f0 = Accumulate(f0, i0, scale, ScaledZeroPoints(z0 + at, scale), rowScale, rowSum);
+            f0 = PackedMatMulNBitsKernel.Accumulate(f0, i0, scale, PackedMatMulNBitsKernel.ScaledZeroPoints(z0 + at, scale), rowScale, rowSum);
             scale = Vector256.Load(s0 + groupScales + at);
-            f1 = Accumulate(f1, i1, scale, ScaledZeroPoints(z0 + groupScales + at, scale), rowScale, rowSum);
+            f1 = PackedMatMulNBitsKernel.Accumulate(f1, i1, scale, PackedMatMulNBitsKernel.ScaledZeroPoints(z0 + groupScales + at, scale), rowScale, rowSum);
             scale = Vector256.Load(s0 + (2 * groupScales) + at);
-            f2 = Accumulate(f2, i2, scale, ScaledZeroPoints(z0 + (2 * groupScales) + at, scale), rowScale, rowSum);
+            f2 = PackedMatMulNBitsKernel.Accumulate(f2, i2, scale, PackedMatMulNBitsKernel.ScaledZeroPoints(z0 + (2 * groupScales) + at, scale), rowScale, rowSum);
             scale = Vector256.Load(s0 + (3 * groupScales) + at);
-            f3 = Accumulate(f3, i3, scale, ScaledZeroPoints(z0 + (3 * groupScales) + at, scale), rowScale, rowSum);
+            f3 = PackedMatMulNBitsKernel.Accumulate(f3, i3, scale, PackedMatMulNBitsKernel.ScaledZeroPoints(z0 + (3 * groupScales) + at, scale), rowScale, rowSum);
         }
 
         f0.Store(c);
         f1.Store(c + Group);
         f2.Store(c + (2 * Group));
         f3.Store(c + (3 * Group));
-    }
-
-    /// <summary>f + scale_a · scale_b · dot − (scale_a · Σ q_a) · (scale_b · zero_point).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Accumulate(Vector256<float> f, Vector256<int> dot, Vector256<float> weightScales, Vector256<float> scaledZeroPoints, float rowScale, float rowSum)
-    {
-        f = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), weightScales * Vector256.Create(rowScale), f);
-        return Fma.MultiplyAddNegated(scaledZeroPoints, Vector256.Create(rowSum), f);
     }
 
     private struct Job
