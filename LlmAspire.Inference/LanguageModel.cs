@@ -86,10 +86,10 @@ public sealed class LanguageModel : IDisposable
     /// <summary>Why LlmAspire's attention kernel was asked for but ONNX Runtime's runs; else null.</summary>
     public string? AttentionKernelFallbackReason => _decoder?.AttentionFallbackReason;
 
-    /// <summary>MatMuls run by LlmAspire's packed float32 kernel (weights packed at load); 0 where MLAS runs them all.</summary>
+    /// <summary>Weight MatMuls run by LlmAspire's packed kernels (float32 MatMul, 8-bit MatMulNBits; weights packed at load); 0 where MLAS runs them all.</summary>
     public int PackedMatMuls => _decoder?.PackedMatMuls ?? 0;
 
-    /// <summary>Why the packed float32 MatMul was tried but MLAS runs the MatMuls; else null.</summary>
+    /// <summary>Why the packed kernels were tried but MLAS runs the MatMuls; else null.</summary>
     public string? PackedMatMulFallbackReason => _decoder?.PackedMatMulFallbackReason;
 
     /// <summary>Bytes of KV memory allocated up front for the engine.</summary>

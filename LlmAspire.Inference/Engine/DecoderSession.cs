@@ -117,10 +117,10 @@ internal sealed class DecoderSession : IDisposable
     /// <summary>Why <see cref="AttentionKernelChoice.LlmAspire"/> was asked for but ONNX Runtime's kernel runs, else null.</summary>
     public string? AttentionFallbackReason { get; private init; }
 
-    /// <summary>MatMul nodes run by <see cref="PackedMatMulKernel"/> (their weights packed at load); 0 where MLAS runs them all.</summary>
+    /// <summary>MatMul and MatMulNBits nodes run by <see cref="PackedMatMulKernel"/> and <see cref="PackedMatMulNBitsKernel"/> (their weights packed at load); 0 where MLAS runs them all.</summary>
     public int PackedMatMuls { get; private init; }
 
-    /// <summary>Why the model could not be opened rewritten for <see cref="PackedMatMulKernel"/> (MLAS runs its MatMuls); else null.</summary>
+    /// <summary>Why the model could not be opened rewritten for our packed kernels (MLAS runs its MatMuls); else null.</summary>
     public string? PackedMatMulFallbackReason { get; private init; }
 
     /// <summary>Where the time of <see cref="ForwardBatch"/> goes (inside ONNX Runtime's Run, around it, between calls).</summary>

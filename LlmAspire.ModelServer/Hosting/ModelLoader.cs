@@ -207,10 +207,10 @@ internal sealed partial class ModelLoader(
     [LoggerMessage(LogLevel.Information, "ONNX Runtime's GroupQueryAttention kernel runs instead of LlmAspire's: {Reason}")]
     private static partial void LogAttentionFallback(ILogger logger, string reason);
 
-    [LoggerMessage(LogLevel.Information, "LlmAspire's packed float32 MatMul runs {Count} MatMuls (their weights packed at load).")]
+    [LoggerMessage(LogLevel.Information, "LlmAspire's packed MatMul kernels run {Count} weight MatMuls (float32 MatMul, 8-bit MatMulNBits; weights packed at load).")]
     private static partial void LogPackedMatMuls(ILogger logger, int count);
 
-    [LoggerMessage(LogLevel.Warning, "MLAS runs the float32 MatMuls instead of LlmAspire's packed kernel: {Reason}")]
+    [LoggerMessage(LogLevel.Warning, "MLAS runs the weight MatMuls instead of LlmAspire's packed kernels: {Reason}")]
     private static partial void LogPackedMatMulFallback(ILogger logger, string reason);
 
     [LoggerMessage(LogLevel.Error, "Loading the model from '{ModelPath}' failed; the server stays up and reports Unhealthy.")]
