@@ -151,7 +151,7 @@ internal static class PackedMatMulRewriter
 
         foreach (NodeProto node in nBitsNodes)
         {
-            if (NBitsEligible(node, minimumElements, name => tensors.TryGetValue(name, out var t) ? (t.Type, t.Elements) : null, name => reads.GetValueOrDefault(name) == 1))
+            if (NBitsEligible(node, minimumElements, name => tensors.TryGetValue(name, out var t) ? (t.Type, t.Elements) : null, name => reads.GetValueOrDefault(name) == 1) is not null)
             {
                 eligible += NBitsInputs(node).Sum(name => name is null ? 0 : tensors[name].Bytes);
             }
@@ -181,25 +181,26 @@ internal static class PackedMatMulRewriter
         [node.Input[1], node.Input[2], node.Input.Count > 3 && node.Input[3].Length > 0 ? node.Input[3] : null];
 
     /// <summary>
-    /// Whether <see cref="PackedMatMulNBitsKernel"/> takes <paramref name="node"/>: its shape qualifies (<see cref="NBitsShape"/>),
+    /// The K, N and block size of <paramref name="node"/> when <see cref="PackedMatMulNBitsKernel"/> takes it (else null): its shape qualifies (<see cref="NBitsShape"/>),
     /// K · N is at least <paramref name="minimumElements"/>, its weight (uint8, N · K), scales (float, N · blocks) and zero
     /// points (uint8, N · blocks, or absent) are initializers only it reads, and its bias, if any, is a float initializer of N.
     /// </summary>
-    private static bool NBitsEligible(NodeProto node, long minimumElements, Func<string, (int Type, long Elements)?> tensor, Func<string, bool> readOnce)
+    private static (int K, int N, int BlockSize)? NBitsEligible(NodeProto node, long minimumElements, Func<string, (int Type, long Elements)?> tensor, Func<string, bool> readOnce)
     {
         if (NBitsShape(node) is not (int k, int n, int blockSize) || (long)k * n < minimumElements)
         {
-            return false;
+            return null;
         }
 
         const int UInt8 = (int)TensorProto.Types.DataType.Uint8, Float = (int)TensorProto.Types.DataType.Float;
         long blocks = (long)n * (k / blockSize);
         string?[] inputs = NBitsInputs(node);
         string? bias = node.Input.Count > 5 && node.Input[5].Length > 0 ? node.Input[5] : null;
-        return tensor(inputs[0]!) == (UInt8, (long)k * n) && readOnce(inputs[0]!)
+        bool takes = tensor(inputs[0]!) == (UInt8, (long)k * n) && readOnce(inputs[0]!)
             && tensor(inputs[1]!) == (Float, blocks) && readOnce(inputs[1]!)
             && (inputs[2] is null || (tensor(inputs[2]!) == (UInt8, blocks) && readOnce(inputs[2]!)))
             && (bias is null || tensor(bias) == (Float, n));
+        return takes ? (k, n, blockSize) : null;
     }
 
     /// <summary>An initializer's name, type, element count, rank and whether its data is external; its bytes skipped.</summary>
@@ -344,8 +345,7 @@ internal static class PackedMatMulRewriter
         foreach (NodeProto node in graph.Node)
         {
             if (PackedMatMulNBitsKernel.IsSupported
-                && NBitsEligible(node, minimumElements, Tensor, name => reads[name] == 1 && !declared.Contains(name))
-                && NBitsShape(node) is (int k, int n, int blockSize))
+                && NBitsEligible(node, minimumElements, Tensor, name => reads[name] == 1 && !declared.Contains(name)) is (int k, int n, int blockSize))
             {
                 nBits.Add((node, k, n, blockSize));
             }
