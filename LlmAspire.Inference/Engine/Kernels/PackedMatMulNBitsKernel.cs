@@ -26,7 +26,7 @@ namespace LlmAspire.Inference.Engine.Kernels;
 /// Four activation rows by two groups keep eight integer and eight float accumulators, so each weight byte read feeds
 /// four rows; and, as <see cref="PackedMatMulKernel"/>, the first four passes over a panel fetch the next panel
 /// (<c>prefetcht1</c>), so reading and computing overlap: on the 100M int8 model, 2 threads, the 48 weight MatMuls took
-/// 7.3–8.0 ms at 16 rows against MLAS's 9.5–10.2 ms (docs/BENCHMARKS.md).
+/// 8.1–8.8 ms at 16 rows against MLAS's 9.6–10.2 ms (docs/BENCHMARKS.md, "Eighth pass").
 /// </para>
 /// </summary>
 internal sealed unsafe class PackedMatMulNBitsKernel : ICustomKernel
@@ -338,7 +338,7 @@ internal sealed unsafe class PackedMatMulNBitsKernel : ICustomKernel
 
     /// <summary>
     /// One panel for one block of rows: four rows by two groups at a time (the first four such passes fetching the next
-    /// panel, which follows this one in memory), then single rows by all four groups.
+    /// panel, which follows this one in memory), then two rows and one by all four groups.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunItem(ref Job job, int item)
