@@ -75,10 +75,11 @@ public sealed class ModelServerOptions : IValidatableObject
 
     /// <summary>
     /// When ONNX Runtime's idle CPU threads spin instead of sleeping: <c>Off</c>, <c>WithinRun</c> (between the operators
-    /// of a step, never between steps) or <c>Always</c>; unset or empty takes <see cref="AllowSpinning"/>, else the engine's
+    /// of a step, never between steps), <c>Always</c> or <c>Brief</c> (ONNX Runtime's sleep, our kernels' own workers spin at
+    /// most 50 µs between operators); unset or empty takes <see cref="AllowSpinning"/>, else the engine's
     /// default (<see cref="SpinningMode"/>, docs/BENCHMARKS.md).
     /// </summary>
-    [RegularExpression("(?i)^(|off|withinrun|always)$", ErrorMessage = "ModelServer:Spinning must be Off, WithinRun or Always.")]
+    [RegularExpression("(?i)^(|off|withinrun|always|brief)$", ErrorMessage = "ModelServer:Spinning must be Off, WithinRun, Always or Brief.")]
     public string? Spinning { get; set; }
 
     /// <summary>

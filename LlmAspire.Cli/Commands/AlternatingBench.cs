@@ -52,7 +52,7 @@ internal static class AlternatingBench
             if (fields.Length > 2 || fields[0].Length == 0 || !char.IsLetter(fields[0][0]) || !Enum.TryParse(fields[0], ignoreCase: true, out SpinningMode mode)
                 || (fields.Length == 2 && (!int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out threads) || threads < 1)))
             {
-                throw new FormatException($"'{parts[i]}' is not a setup: write Off, WithinRun or Always, optionally /threads (Off/2) and @ort for ONNX Runtime's attention kernel (Off/2@ort), or GenAI");
+                throw new FormatException($"'{parts[i]}' is not a setup: write Off, WithinRun, Always or Brief, optionally /threads (Off/2) and @ort for ONNX Runtime's attention kernel (Off/2@ort), or GenAI");
             }
 
             setups[i] = new Setup(parts[i], mode, threads, IsGenAi: false) { Attention = attention };

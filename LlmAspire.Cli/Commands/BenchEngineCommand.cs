@@ -43,7 +43,7 @@ internal static class BenchEngineCommand
         var skipGenAi = new Option<bool>("--no-genai") { Description = "Measure our engine only" };
         // For A/B measurements of ONNX Runtime's thread pool only, so it stays out of --help.
         var spinning = new Option<bool>("--spinning") { Description = "Let idle intra-op workers spin (--spin always)", Hidden = true };
-        var spin = new Option<SpinningMode?>("--spin") { Description = "When ONNX Runtime's idle workers spin: Off, WithinRun or Always (default: the engine's)" };
+        var spin = new Option<SpinningMode?>("--spin") { Description = "When idle workers spin: Off, WithinRun, Always, or Brief (our kernels' own workers, 50 µs) (default: the engine's)" };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per operator (0: the engine's choice)" }.AtLeast(0);
         var maxContext = new Option<int>("--max-context") { Description = "KV positions per sequence (0: the model's context length)" }.AtLeast(0);
         var breakdown = new Option<bool>("--breakdown") { Description = "Also print where a step's time goes (inside ONNX Runtime's Run or not) and its top operators" };

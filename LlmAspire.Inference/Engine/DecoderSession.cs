@@ -108,7 +108,7 @@ internal sealed class DecoderSession : IDisposable
     /// <summary>ONNX Runtime's threads per operator, as chosen or given.</summary>
     public int IntraOpThreads { get; private init; }
 
-    /// <summary>When ONNX Runtime's idle workers spin.</summary>
+    /// <summary>When idle workers spin; <see cref="SpinningMode.Brief"/> only where our kernels run (else <see cref="SpinningMode.Off"/>, what it means for ONNX Runtime's pool).</summary>
     public SpinningMode Spinning { get; private init; }
 
     /// <summary>The kernel that runs GroupQueryAttention: LlmAspire's only on the CPU provider with a float32 graph.</summary>
@@ -122,6 +122,9 @@ internal sealed class DecoderSession : IDisposable
 
     /// <summary>Why the model could not be opened rewritten for our packed kernels (MLAS runs its MatMuls); else null.</summary>
     public string? PackedMatMulFallbackReason { get; private init; }
+
+    /// <summary>The workers of our kernels in <see cref="SpinningMode.Brief"/> on the CPU with more than one thread; else null.</summary>
+    internal KernelThreadPool? KernelPool { get; private init; }
 
     /// <summary>Where the time of <see cref="ForwardBatch"/> goes (inside ONNX Runtime's Run, around it, between calls).</summary>
     internal DecoderTimings Timings { get; } = new();
@@ -159,7 +162,7 @@ internal sealed class DecoderSession : IDisposable
                 cudaOptions = CreateOptions(threads, spinning, profilePrefix);
                 cudaOptions.AppendExecutionProvider_CUDA(0);
                 session = new InferenceSession(modelPath, cudaOptions);
-                return new DecoderSession(session, config, names, "cuda", null) { IntraOpThreads = threads, Spinning = spinning, Attention = AttentionKernelChoice.OnnxRuntime };
+                return new DecoderSession(session, config, names, "cuda", null) { IntraOpThreads = threads, Spinning = spinning == SpinningMode.Brief ? SpinningMode.Off : spinning, Attention = AttentionKernelChoice.OnnxRuntime };
             }
             catch (Exception ex) when (preference == ExecutionProviderPreference.Auto && ex is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
             {
@@ -178,11 +181,14 @@ internal sealed class DecoderSession : IDisposable
             return new DecoderSession(cpu, config, names, "cpu", fallbackReason)
             {
                 IntraOpThreads = threads,
-                Spinning = spinning,
+                Spinning = spinning == SpinningMode.Brief && kernel != AttentionKernelChoice.LlmAspire ? SpinningMode.Off : spinning,
                 Attention = kernel,
                 AttentionFallbackReason = attentionFallback,
                 PackedMatMuls = packedMatMuls,
                 PackedMatMulFallbackReason = packFallback,
+                KernelPool = spinning == SpinningMode.Brief && threads > 1 && kernel == AttentionKernelChoice.LlmAspire
+                    ? new KernelThreadPool(threads - 1)
+                    : null,
             };
         }
         catch
@@ -238,7 +244,10 @@ internal sealed class DecoderSession : IDisposable
         IDisposableReadOnlyCollection<OrtValue> outputs;
         try
         {
-            outputs = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
+            using (EnterKernelPool())
+            {
+                outputs = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
+            }
         }
         finally
         {
@@ -309,7 +318,10 @@ internal sealed class DecoderSession : IDisposable
             }
 
             Array.Copy(past, 0, inputs, _pastOffset, past.Length);
-            outputs = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
+            using (EnterKernelPool())
+            {
+                outputs = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
+            }
         }
         finally
         {
@@ -396,7 +408,10 @@ internal sealed class DecoderSession : IDisposable
             }
 
             runStart = Stopwatch.GetTimestamp();
-            _session.Run(_runOptions, _inputNames, inputs, _outputNames, outputs);
+            using (EnterKernelPool())
+            {
+                _session.Run(_runOptions, _inputNames, inputs, _outputNames, outputs);
+            }
             runEnd = Stopwatch.GetTimestamp();
         }
         finally
@@ -434,7 +449,11 @@ internal sealed class DecoderSession : IDisposable
     {
         _runOptions.Dispose();
         _session.Dispose();
+        KernelPool?.Dispose();
     }
+
+    /// <summary>Makes <see cref="KernelPool"/> the calling thread's for one Run.</summary>
+    private KernelThreadPool.Scope EnterKernelPool() => KernelPool?.Enter() ?? default;
 
     private float[] ReadLogits(OrtValue logits, int start, int count)
     {
@@ -526,7 +545,11 @@ internal sealed class DecoderSession : IDisposable
 
         using (packed)
         {
-            using SessionOptions options = CreateOptions(threads, spinning, profilePrefix);
+            // Brief: our kernels' parallel parts run on the session's KernelThreadPool; when they are all the large work
+            // of a step, ONNX Runtime's few operators left (Split, Mul, Gather, Cast: microseconds at decode) run on the
+            // calling thread, so no worker of ONNX Runtime's pool wakes to compete with ours for the cores.
+            int onnxRuntimeThreads = spinning == SpinningMode.Brief && packed!.LargeMatMulsLeft == 0 ? 1 : threads;
+            using SessionOptions options = CreateOptions(onnxRuntimeThreads, spinning, profilePrefix);
             LlmAspireKernels.Register(options);
 
             // The model as parsed held every weight once more, now garbage: give that memory back before ONNX Runtime
@@ -547,7 +570,7 @@ internal sealed class DecoderSession : IDisposable
         };
 
         // See SpinningMode: force_spinning_stop parks the spinning workers the moment the last concurrent Run returns.
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", spinning == SpinningMode.Off ? "0" : "1");
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", spinning is SpinningMode.Off or SpinningMode.Brief ? "0" : "1");
         options.AddSessionConfigEntry("session.force_spinning_stop", spinning == SpinningMode.WithinRun ? "1" : "0");
         if (profilePrefix is not null)
         {

@@ -23,4 +23,13 @@ public enum SpinningMode
 
     /// <summary>Workers also keep spinning for a while after a run returns (ONNX Runtime's and GenAI's default).</summary>
     Always,
+
+    /// <summary>
+    /// ONNX Runtime's workers sleep as in <see cref="Off"/>, but our kernels (the packed MatMuls, attention, the norms,
+    /// QuickGelu: nearly all of a step on the CPU) run their parallel parts on the session's own workers
+    /// (<see cref="Kernels.KernelThreadPool"/>), which spin at most 50 µs for the next part before they sleep: awake
+    /// from one operator of a step to the next, never holding a core for longer than that while the thread they wait
+    /// for is preempted.
+    /// </summary>
+    Brief,
 }

@@ -247,9 +247,20 @@ internal static unsafe partial class OrtApiTable
         }
     }
 
-    /// <summary>Runs <paramref name="work"/>(<paramref name="state"/>, i) for i in [0, <paramref name="total"/>) on the session's intra-op threads.</summary>
-    public static void ParallelFor(IntPtr context, delegate* unmanaged<void*, nuint, void> work, int total, void* state) =>
+    /// <summary>
+    /// Runs <paramref name="work"/>(<paramref name="state"/>, i) for i in [0, <paramref name="total"/>) on the session's
+    /// intra-op threads: the running thread's <see cref="KernelThreadPool.Current"/> when it has one
+    /// (<see cref="SpinningMode.Brief"/>), else ONNX Runtime's pool.
+    /// </summary>
+    public static void ParallelFor(IntPtr context, delegate* unmanaged<void*, nuint, void> work, int total, void* state)
+    {
+        if (KernelThreadPool.Current is { } pool && pool.TryParallelFor(work, total, state))
+        {
+            return;
+        }
+
         Check(((delegate* unmanaged<IntPtr, delegate* unmanaged<void*, nuint, void>, nuint, nuint, void*, IntPtr>)Api[KernelContextParallelForIndex])(context, work, (nuint)total, 0, state));
+    }
 
     private static T Attribute<T>(int index, IntPtr info, string name, T fallback)
         where T : unmanaged

@@ -366,6 +366,14 @@ internal static class PackedMatMulRewriter
             return stored == elements ? (t.DataType, elements) : null;
         }
 
+        // A MatMul by an initializer, or a MatMulNBits, of at least minimumElements weight elements.
+        bool LargeMatMul(NodeProto node) => node.OpType switch
+        {
+            "MatMul" => node.Input.Count == 2 && Tensor(node.Input[1]) is { Elements: long elements } && elements >= minimumElements,
+            "MatMulNBits" => node.Attribute.FirstOrDefault(a => a.Name == "K") is { } k && node.Attribute.FirstOrDefault(a => a.Name == "N") is { } n && k.I * n.I >= minimumElements,
+            _ => false,
+        };
+
         // A model whose weights are mostly something else (an int8 model's float32 classifier) is not worth a rewrite,
         // which parses and serializes the whole model at load for a few per cent of its MatMul time.
         long eligibleBytes = eligible.Sum(e => (long)e.K * e.N * sizeof(float))
@@ -444,6 +452,7 @@ internal static class PackedMatMulRewriter
         }
 
         int count = eligible.Count + nBits.Count;
+        weights.LargeMatMulsLeft = graph.Node.Count(node => node.Domain != PackedMatMulKernel.Domain && LargeMatMul(node));
         if (count > 0 && !model.OpsetImport.Any(o => o.Domain == PackedMatMulKernel.Domain))
         {
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = PackedMatMulKernel.Domain, Version = 1 });

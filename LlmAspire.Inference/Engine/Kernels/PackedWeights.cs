@@ -26,6 +26,12 @@ internal sealed unsafe class PackedWeights : IDisposable
     /// <summary>How many weights are held.</summary>
     public int Count => _weights.Count;
 
+    /// <summary>
+    /// MatMul and MatMulNBits nodes of the rewritten graph with a weight of at least the rewrite's minimum size that were
+    /// not rewritten (a 4-bit MatMulNBits, say): ONNX Runtime's pool still runs them.
+    /// </summary>
+    public int LargeMatMulsLeft { get; internal set; }
+
     /// <summary>Allocates a float32 weight of <paramref name="shape"/> for the initializer <paramref name="name"/>.</summary>
     public PackedWeight Add(string name, params long[] shape) => AddOfType(name, OrtApiTable.ElementFloat, sizeof(float), shape);
 

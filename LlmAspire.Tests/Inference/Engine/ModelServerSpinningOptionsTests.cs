@@ -46,7 +46,7 @@ public sealed class ModelServerSpinningOptionsTests
     {
         object options = Bind(new Dictionary<string, string?> { ["ModelServer:Spinning"] = "sometimes" });
         ValidationResult failure = Assert.Single(Validate(options));
-        Assert.Contains("ModelServer:Spinning must be Off, WithinRun or Always", failure.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("ModelServer:Spinning must be Off, WithinRun, Always or Brief", failure.ErrorMessage, StringComparison.Ordinal);
     }
 
     [Theory]

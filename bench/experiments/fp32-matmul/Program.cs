@@ -2,7 +2,8 @@
 // MatMul nodes of the 100M model's shapes (12 x [768 x 1280, 768 x 768, 768 x 6144, 3072 x 768], 415 MB of float32
 // weights) in one graph, run by ONNX Runtime's MLAS, by the third pass's packed kernel here (a copy of each weight, no
 // prefetch), by a kernel reading each weight in place with prefetch, and by the engine's PackedMatMul (the graph
-// rewritten as DecoderSession rewrites it), in turns, at each row count; median of 5 rounds.
+// rewritten as DecoderSession rewrites it), the last also with its parallel parts on a KernelThreadPool (what
+// ModelServer:Spinning=Brief runs), in turns, at each row count; median of 5 rounds.
 // dotnet run -c Release -- THREADS M1,M2,... SPIN(0|1)
 using System.Diagnostics;
 using System.Runtime.InteropServices;
@@ -68,6 +69,7 @@ InferenceSession OpenProduct()
 }
 
 using var product = OpenProduct();
+using var pool = new KernelThreadPool(threads - 1);
 Console.WriteLine($"{bytes / 1e6:F0} MB of weights, {threads} threads, spin {spin}; speed relative to MLAS");
 foreach (int M in Ms)
 {
@@ -78,7 +80,7 @@ foreach (int M in Ms)
     using var ia3 = OrtValue.CreateTensorValueFromMemory(a3, new long[] { M, 3072 });
     string[] outNames = g.Output.Select(o => o.Name).ToArray();
     // MLAS; the third pass's packed kernel (no prefetch); the weight read in place, with prefetch; the engine's kernel.
-    (string Name, InferenceSession Session)[] setups = [("MLAS", mlas), ("packed", ours), ("in-place+pf", inplace), ("engine", product)];
+    (string Name, InferenceSession Session)[] setups = [("MLAS", mlas), ("packed", ours), ("in-place+pf", inplace), ("engine", product), ("engine+pool", product)];
     var outs = setups.Select(_ => outNames.Select((n, i) => new float[M * shapes[i % 4].N]).ToArray()).ToArray();
     var values = outs.Select(o => o.Select((x, i) => OrtValue.CreateTensorValueFromMemory(x, new long[] { M, shapes[i % 4].N })).ToArray()).ToArray();
     var times = setups.Select(_ => new List<double>()).ToArray();
@@ -89,6 +91,7 @@ foreach (int M in Ms)
         for (int s = 0; s < setups.Length; s++)
         {
             var sw = Stopwatch.StartNew();
+            using (s == 4 ? pool.Enter() : default)
             for (int i = 0; i < reps; i++) setups[s].Session.Run(ro, ["A", "A3"], [ia, ia3], outNames, values[s]);
             if (r > 0) times[s].Add(sw.Elapsed.TotalMilliseconds / reps);
         }
