@@ -123,6 +123,9 @@ internal sealed class DecoderSession : IDisposable
     /// <summary>Why the model could not be opened rewritten for our packed kernels (MLAS runs its MatMuls); else null.</summary>
     public string? PackedMatMulFallbackReason { get; private init; }
 
+    /// <summary>SwiGLUs run by <see cref="SwiGluKernel"/>, fused at load in the graph rewritten for our packed MatMuls; 0 elsewhere.</summary>
+    public int SwiGlus { get; private init; }
+
     /// <summary>The workers of our kernels in <see cref="SpinningMode.Brief"/> on the CPU with more than one thread; else null.</summary>
     internal KernelThreadPool? KernelPool { get; private init; }
 
@@ -175,7 +178,7 @@ internal sealed class DecoderSession : IDisposable
             }
         }
 
-        (InferenceSession cpu, AttentionKernelChoice kernel, string? attentionFallback, int packedMatMuls, string? packFallback) = OpenCpu(modelPath, threads, spinning, profilePrefix, attention, packWeights);
+        (InferenceSession cpu, AttentionKernelChoice kernel, string? attentionFallback, (int MatMuls, int SwiGlus) packedNodes, string? packFallback) = OpenCpu(modelPath, threads, spinning, profilePrefix, attention, packWeights);
         try
         {
             return new DecoderSession(cpu, config, names, "cpu", fallbackReason)
@@ -184,7 +187,8 @@ internal sealed class DecoderSession : IDisposable
                 Spinning = spinning == SpinningMode.Brief && kernel != AttentionKernelChoice.LlmAspire ? SpinningMode.Off : spinning,
                 Attention = kernel,
                 AttentionFallbackReason = attentionFallback,
-                PackedMatMuls = packedMatMuls,
+                PackedMatMuls = packedNodes.MatMuls,
+                SwiGlus = packedNodes.SwiGlus,
                 PackedMatMulFallbackReason = packFallback,
                 KernelPool = spinning == SpinningMode.Brief && threads > 1 && kernel == AttentionKernelChoice.LlmAspire
                     ? new KernelThreadPool(threads - 1)
@@ -493,7 +497,7 @@ internal sealed class DecoderSession : IDisposable
     /// that session fails, the graph as written with our kernels); a graph the kernels cannot take (not float32: its
     /// declared input types do not match, so the session refuses to load) is opened again as written, without them.
     /// </summary>
-    private static (InferenceSession Session, AttentionKernelChoice Kernel, string? FallbackReason, int PackedMatMuls, string? PackFallbackReason) OpenCpu(string modelPath, int threads, SpinningMode spinning, string? profilePrefix, AttentionKernelChoice attention, bool packWeights)
+    private static (InferenceSession Session, AttentionKernelChoice Kernel, string? FallbackReason, (int MatMuls, int SwiGlus) Packed, string? PackFallbackReason) OpenCpu(string modelPath, int threads, SpinningMode spinning, string? profilePrefix, AttentionKernelChoice attention, bool packWeights)
     {
         string? reason = null;
         string? packReason = null;
@@ -503,9 +507,9 @@ internal sealed class DecoderSession : IDisposable
             {
                 try
                 {
-                    if (OpenPacked(modelPath, threads, spinning, profilePrefix) is ({ } packedSession, int packedCount))
+                    if (OpenPacked(modelPath, threads, spinning, profilePrefix) is ({ } packedSession, int packedCount, int swiGlus))
                     {
-                        return (packedSession, AttentionKernelChoice.LlmAspire, null, packedCount, null);
+                        return (packedSession, AttentionKernelChoice.LlmAspire, null, (packedCount, swiGlus), null);
                     }
                 }
                 catch (Exception ex) when (ex is OnnxRuntimeException or InvalidOperationException or NotSupportedException or TypeInitializationException or DllNotFoundException or EntryPointNotFoundException or InvalidDataException or Google.Protobuf.InvalidProtocolBufferException)
@@ -519,7 +523,7 @@ internal sealed class DecoderSession : IDisposable
             try
             {
                 LlmAspireKernels.Register(ours);
-                return (new InferenceSession(modelPath, ours), AttentionKernelChoice.LlmAspire, null, 0, packReason);
+                return (new InferenceSession(modelPath, ours), AttentionKernelChoice.LlmAspire, null, (0, 0), packReason);
             }
             catch (Exception ex) when (ex is OnnxRuntimeException or InvalidOperationException or NotSupportedException or TypeInitializationException or DllNotFoundException or EntryPointNotFoundException)
             {
@@ -528,14 +532,14 @@ internal sealed class DecoderSession : IDisposable
         }
 
         using SessionOptions options = CreateOptions(threads, spinning, profilePrefix);
-        return (new InferenceSession(modelPath, options), AttentionKernelChoice.OnnxRuntime, reason, 0, packReason);
+        return (new InferenceSession(modelPath, options), AttentionKernelChoice.OnnxRuntime, reason, (0, 0), packReason);
     }
 
     /// <summary>
     /// A session of the model rewritten for <see cref="PackedMatMulKernel"/> with our kernels, and how many MatMuls it
     /// packed; null when nothing is rewritten (<see cref="PackedMatMulRewriter.TryRewrite(string, out PackedWeights?, long, double)"/>).
     /// </summary>
-    private static (InferenceSession Session, int Packed)? OpenPacked(string modelPath, int threads, SpinningMode spinning, string? profilePrefix)
+    private static (InferenceSession Session, int Packed, int SwiGlus)? OpenPacked(string modelPath, int threads, SpinningMode spinning, string? profilePrefix)
     {
         byte[]? rewritten = PackedMatMulRewriter.TryRewrite(modelPath, out PackedWeights? packed);
         if (rewritten is null)
@@ -556,7 +560,7 @@ internal sealed class DecoderSession : IDisposable
             // copies the packed weights as it loads the graph (ours go when the session is open).
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             packed!.AddTo(options);
-            return (new InferenceSession(rewritten, options), packed.Count);
+            return (new InferenceSession(rewritten, options), packed.Count, packed.SwiGlus);
         }
     }
 

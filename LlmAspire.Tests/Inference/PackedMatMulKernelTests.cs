@@ -14,7 +14,8 @@ namespace LlmAspire.Tests.Inference;
 /// <see cref="PackedMatMulRewriter"/>) against ONNX Runtime's MLAS on the graph as written: outputs equal bit for bit
 /// for one row, a few, 16 and many (two row blocks), K within one block of 256 and across twelve, a last panel of fewer
 /// than 64 columns, N of 1, activations of rank 3, on one and two threads; which nodes the rewrite takes and leaves;
-/// and a whole decoder giving the same logits, to the bit, with and without it.
+/// and a whole decoder giving the same logits, to the bit, with and without it (and the SwiGLUs it fuses,
+/// <see cref="SwiGluKernel"/>).
 /// </summary>
 public sealed class PackedMatMulKernelTests
 {
@@ -205,6 +206,8 @@ public sealed class PackedMatMulKernelTests
         Assert.Equal(AttentionKernelChoice.LlmAspire, mlas.Attention);
         Assert.Equal(0, mlas.PackedMatMuls);
         Assert.True(packed.PackedMatMuls >= 4 * config.Layers, $"{packed.PackedMatMuls} MatMuls packed");
+        Assert.Equal(SwiGluKernel.IsSupported ? config.Layers : 0, packed.SwiGlus);
+        Assert.Equal(0, mlas.SwiGlus);
 
         using DecoderState a = packed.CreateState();
         using DecoderState b = mlas.CreateState();

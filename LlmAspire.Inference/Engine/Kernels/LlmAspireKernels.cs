@@ -30,6 +30,7 @@ internal static class LlmAspireKernels
         () => CustomOperator.CreateDomain(PackedMatMulKernel.Domain, [
             PackedMatMulKernel.Create(),
             .. PackedMatMulNBitsKernel.IsSupported ? [PackedMatMulNBitsKernel.Create()] : Array.Empty<CustomOperator>(),
+            .. SwiGluKernel.IsSupported ? [SwiGluKernel.Create()] : Array.Empty<CustomOperator>(),
         ]),
         LazyThreadSafetyMode.ExecutionAndPublication);
 

@@ -452,6 +452,7 @@ internal static class PackedMatMulRewriter
         }
 
         int count = eligible.Count + nBits.Count;
+        weights.SwiGlus = SwiGluKernel.IsSupported ? FuseSwiGlu(graph, reads) : 0;
         weights.LargeMatMulsLeft = graph.Node.Count(node => node.Domain != PackedMatMulKernel.Domain && LargeMatMul(node));
         if (count > 0 && !model.OpsetImport.Any(o => o.Domain == PackedMatMulKernel.Domain))
         {
@@ -459,6 +460,79 @@ internal static class PackedMatMulRewriter
         }
 
         return count;
+    }
+
+    /// <summary>
+    /// Puts a <see cref="SwiGluKernel"/> in the place of each SwiGLU spelled over a fused gate/up projection: Split (into
+    /// two equal halves along the last axis) → gate, up; Sigmoid(gate); Mul(gate, σ); Mul(that, up) — each intermediate
+    /// read only there and not a graph output. Returns how many.
+    /// </summary>
+    private static int FuseSwiGlu(GraphProto graph, Dictionary<string, int> reads)
+    {
+        var outputs = new HashSet<string>(graph.Output.Select(v => v.Name), StringComparer.Ordinal);
+        var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+        var consumers = new Dictionary<string, List<NodeProto>>(StringComparer.Ordinal);
+        foreach (NodeProto node in graph.Node)
+        {
+            foreach (string output in node.Output)
+            {
+                producers[output] = node;
+            }
+
+            foreach (string input in node.Input)
+            {
+                if (!consumers.TryGetValue(input, out List<NodeProto>? list))
+                {
+                    consumers[input] = list = [];
+                }
+
+                list.Add(node);
+            }
+        }
+
+        bool Standard(NodeProto node, string opType) => node.OpType == opType && node.Domain is "" or "ai.onnx";
+        bool Internal(string name, int readCount) => reads.GetValueOrDefault(name) == readCount && !outputs.Contains(name);
+        var removed = new HashSet<NodeProto>();
+        int fused = 0;
+        foreach (NodeProto split in graph.Node.Where(n => Standard(n, "Split")).ToList())
+        {
+            if (split.Input.Count != 2 || split.Output.Count != 2
+                || split.Attribute.FirstOrDefault(a => a.Name == "axis") is not { Type: AttributeProto.Types.AttributeType.Int, I: -1 }
+                || graph.Initializer.FirstOrDefault(t => t.Name == split.Input[1]) is not { DataType: (int)TensorProto.Types.DataType.Int64 } sizes
+                || (sizes.RawData.Length > 0 ? MemoryMarshal.Cast<byte, long>(sizes.RawData.Span).ToArray() : [.. sizes.Int64Data]) is not [long first, long second]
+                || first != second || first <= 0)
+            {
+                continue;
+            }
+
+            string gate = split.Output[0], up = split.Output[1];
+            if (!Internal(gate, 2) || !Internal(up, 1)
+                || consumers[gate].FirstOrDefault(n => Standard(n, "Sigmoid")) is not { } sigmoid || sigmoid.Output.Count != 1 || !Internal(sigmoid.Output[0], 1)
+                || consumers[sigmoid.Output[0]].Single() is not { } silu || !Standard(silu, "Mul") || silu.Output.Count != 1 || !Internal(silu.Output[0], 1)
+                || !(silu.Input.Contains(gate) && silu.Input.Contains(sigmoid.Output[0]))
+                || consumers[silu.Output[0]].Single() is not { } product || !Standard(product, "Mul") || product.Output.Count != 1
+                || !(product.Input.Contains(silu.Output[0]) && product.Input.Contains(up)))
+            {
+                continue;
+            }
+
+            string both = split.Input[0];
+            product.OpType = SwiGluKernel.Name;
+            product.Domain = PackedMatMulKernel.Domain;
+            product.Input.Clear();
+            product.Input.Add(both);
+            removed.UnionWith([split, sigmoid, silu]);
+            fused++;
+        }
+
+        if (fused > 0)
+        {
+            var kept = graph.Node.Where(n => !removed.Contains(n)).ToList();
+            graph.Node.Clear();
+            graph.Node.Add(kept);
+        }
+
+        return fused;
     }
 
     /// <summary>An initializer of <paramref name="dims"/> declared as external data that the session is handed in memory (<see cref="PackedWeights.AddTo"/>).</summary>

@@ -32,6 +32,9 @@ internal sealed unsafe class PackedWeights : IDisposable
     /// </summary>
     public int LargeMatMulsLeft { get; internal set; }
 
+    /// <summary>SwiGLUs of the rewritten graph run by <see cref="SwiGluKernel"/> (in place of Split, Sigmoid, Mul, Mul).</summary>
+    public int SwiGlus { get; internal set; }
+
     /// <summary>Allocates a float32 weight of <paramref name="shape"/> for the initializer <paramref name="name"/>.</summary>
     public PackedWeight Add(string name, params long[] shape) => AddOfType(name, OrtApiTable.ElementFloat, sizeof(float), shape);
 
