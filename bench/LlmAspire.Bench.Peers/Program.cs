@@ -24,6 +24,10 @@ var threads = new Option<string>("--threads")
     Description = "Thread counts, comma-separated: single-stream rows run at each, the others at the first",
     DefaultValueFactory = _ => "2,1",
 };
+var oursBrief = new Option<bool>("--ours-brief")
+{
+    Description = "Also run our engine with our kernels on its own workers that spin at most 50 µs between operators (ModelServer:Spinning=Brief), a column of its own",
+};
 var oursWithinRun = new Option<bool>("--ours-within-run")
 {
     Description = "Also run our engine with ONNX Runtime's workers spinning between a step's operators (ModelServer:Spinning=WithinRun), a column of its own",
@@ -44,7 +48,7 @@ var runCOpenMp = new Option<FileInfo?>("--runc-omp")
 };
 var command = new RootCommand("LlmAspire vs llama.cpp (LLamaSharp, CPU) vs ONNX Runtime GenAI (and llama2.c's run.c) on the same weights, side by side.")
 {
-    output, work, stories, rounds, tokens, only, threads, label, sweep, runC, runCOpenMp, oursWithinRun, genAiProfile,
+    output, work, stories, rounds, tokens, only, threads, label, sweep, runC, runCOpenMp, oursWithinRun, oursBrief, genAiProfile,
 };
 command.SetAction(async (parse, cancellationToken) =>
 {
@@ -108,6 +112,11 @@ command.SetAction(async (parse, cancellationToken) =>
             if (parse.GetValue(oursWithinRun))
             {
                 peers.Add((Report.OursWithinRun, () => new OursRunner(model, workload, settings, SpinningMode.WithinRun)));
+            }
+
+            if (parse.GetValue(oursBrief))
+            {
+                peers.Add((Report.OursBrief, () => new OursRunner(model, workload, settings, SpinningMode.Brief)));
             }
 
             peers.Add((Report.LlamaCpp, () => new LlamaCppRunner(model, workload, settings)));

@@ -13,6 +13,12 @@ internal static class Report
     /// <summary>Our engine with ONNX Runtime's workers spinning between the operators of a step (only with <c>--ours-within-run</c>).</summary>
     public const string OursWithinRun = "LlmAspire, spinning WithinRun";
 
+    /// <summary>Our engine with our kernels on the session's own briefly spinning workers (only with <c>--ours-brief</c>).</summary>
+    public const string OursBrief = "LlmAspire, spinning Brief";
+
+    /// <summary>Our engine's columns: every ratio is of one of them to the best of the others.</summary>
+    private static readonly string[] OursColumns = [Ours, OursWithinRun, OursBrief];
+
     /// <summary>llama.cpp's parallel decoding in one context.</summary>
     public const string LlamaCpp = "llama.cpp";
 
@@ -26,7 +32,7 @@ internal static class Report
     public const string RunC = "llama2.c run.c";
 
     /// <summary>The peers in column order; all but ours, llama.cpp and GenAI get a column only when some row ran (or tried) them.</summary>
-    public static IReadOnlyList<string> Peers { get; } = [Ours, OursWithinRun, LlamaCpp, GenAi, GenAiPerStream, RunC];
+    public static IReadOnlyList<string> Peers { get; } = [Ours, OursWithinRun, OursBrief, LlamaCpp, GenAi, GenAiPerStream, RunC];
 
     /// <summary>The columns every report has.</summary>
     private static readonly string[] AlwaysShown = [Ours, LlamaCpp, GenAi];
@@ -35,7 +41,7 @@ internal static class Report
     public static string Render(IReadOnlyList<RowResult> rows, IReadOnlyDictionary<int, double> bandwidth, string header, LlamaConfig config100M, IReadOnlyList<Sweep.Chart> charts)
     {
         string[] peers = [.. Peers.Where(p => AlwaysShown.Contains(p) || rows.Any(r => r.Samples.ContainsKey(p) || r.Failures.ContainsKey(p)))];
-        bool withinRun = peers.Contains(OursWithinRun);
+        string[] mine = [.. OursColumns.Where(peers.Contains)];
         var footnotes = new List<string>();
         var text = new StringBuilder();
         var invariant = CultureInfo.InvariantCulture;
@@ -47,8 +53,8 @@ internal static class Report
             .AppendLine(string.Create(invariant, $"Bandwidth share (100M float32, 1 stream): {BytesPerToken(config100M) / 1e6:F0} MB of weights read per token × tokens/s ÷ the read bandwidth at that thread count."))
             .AppendLine();
         text.Append("| workload | threads | ").Append(string.Join(" | ", peers)).Append(" | LlmAspire ÷ best peer |")
-            .Append(withinRun ? " LlmAspire WithinRun ÷ best peer |" : string.Empty).AppendLine(" greedy tokens shared with ours |");
-        text.Append("|---|--:|").Append(string.Concat(peers.Select(_ => "--:|"))).Append(withinRun ? "--:|--:|" : "--:|").AppendLine("---|");
+            .Append(string.Concat(mine.Skip(1).Select(m => $" LlmAspire {m[(m.LastIndexOf(' ') + 1)..]} ÷ best peer |"))).AppendLine(" greedy tokens shared with ours |");
+        text.Append("|---|--:|").Append(string.Concat(peers.Select(_ => "--:|"))).Append(string.Concat(mine.Select(_ => "--:|"))).AppendLine("---|");
         foreach (RowResult row in rows)
         {
             text.Append(invariant, $"| {row.Workload.Title} | {row.Threads} |");
@@ -64,10 +70,10 @@ internal static class Report
                 text.Append(' ').Append(cell).Append(" |");
             }
 
-            double best = peers.Where(p => p is not (Ours or OursWithinRun)).Select(p => Median(row.Samples.GetValueOrDefault(p))).DefaultIfEmpty(0).Max();
-            foreach (string mine in withinRun ? [Ours, OursWithinRun] : new[] { Ours })
+            double best = peers.Where(p => !OursColumns.Contains(p)).Select(p => Median(row.Samples.GetValueOrDefault(p))).DefaultIfEmpty(0).Max();
+            foreach (string column in mine)
             {
-                double ours = Median(row.Samples.GetValueOrDefault(mine));
+                double ours = Median(row.Samples.GetValueOrDefault(column));
                 text.Append(' ').Append(ours > 0 && best > 0 ? (ours / best).ToString("F2", invariant) + "×" : "–").Append(" |");
             }
 
