@@ -73,6 +73,13 @@ internal sealed unsafe class KernelThreadPool : IDisposable
         }
     }
 
+    /// <summary>For tests: a pool whose jobs are numbered on from <paramref name="generation"/> (a counter's half wrapping).</summary>
+    internal KernelThreadPool(int workers, long generation)
+        : this(workers)
+    {
+        Interlocked.Exchange(ref _generation, generation);
+    }
+
     /// <summary>The pool of the session this thread is running, if it runs one in <see cref="SpinningMode.Brief"/>.</summary>
     public static KernelThreadPool? Current => t_current;
 
@@ -134,7 +141,7 @@ internal sealed unsafe class KernelThreadPool : IDisposable
         // previous job that reads a new end then reads a counter of the new generation and takes nothing.
         for (int t = 0; t < threads; t++)
         {
-            Volatile.Write(ref _shards[t * Stride], (generation << 32) | int.MaxValue);
+            Volatile.Write(ref _shards[t * Stride], Claim(generation, int.MaxValue));
         }
 
         for (int t = 0; t < threads; t++)
@@ -144,7 +151,7 @@ internal sealed unsafe class KernelThreadPool : IDisposable
 
         for (int t = 0; t < threads; t++)
         {
-            Volatile.Write(ref _shards[t * Stride], (generation << 32) | (uint)((long)total * t / threads));
+            Volatile.Write(ref _shards[t * Stride], Claim(generation, (int)((long)total * t / threads)));
         }
 
         // Publishing the job (a full fence) before reading the sleep flags pairs with a worker raising its flag before
@@ -200,6 +207,10 @@ internal sealed unsafe class KernelThreadPool : IDisposable
         }
     }
 
+    /// <summary>A shard counter: the low 32 bits of <paramref name="generation"/> (compared as such, so it may wrap) and the next item.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long Claim(long generation, int next) => (long)(((ulong)(uint)generation << 32) | (uint)next);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Pause()
     {
@@ -230,7 +241,7 @@ internal sealed unsafe class KernelThreadPool : IDisposable
                 int end = Volatile.Read(ref _ends[shard * Stride]);
                 long claim = Volatile.Read(ref counter);
                 int next = (int)(uint)claim;
-                if ((claim >> 32) != generation || next >= end)
+                if ((uint)(claim >> 32) != (uint)generation || next >= end)
                 {
                     break;
                 }

@@ -41,6 +41,44 @@ public sealed class KernelThreadPoolTests
         }
     }
 
+    /// <summary>Job numbers are kept in 32 bits of each shard's counter: past 2³¹ and 2³² jobs (days of serving) they wrap, and every item still runs once.</summary>
+    [Theory]
+    [InlineData((1L << 31) - 3)]
+    [InlineData((1L << 32) - 3)]
+    public unsafe void JobNumbersPastTheCountersHalf_StillRunEveryItemOnce(long generation)
+    {
+        using var pool = new KernelThreadPool(1, generation);
+        const int Items = 100;
+        var counts = (int*)NativeMemory.AllocZeroed(Items * sizeof(int));
+        var state = (ItemState*)NativeMemory.AllocZeroed((nuint)sizeof(ItemState));
+        string? failure = null;
+        try
+        {
+            state->Counts = counts;
+
+            // On a thread of its own: a job no thread can claim an item of would wait for ever.
+            var poster = new Thread(() =>
+            {
+                for (int job = 0; job < 10 && failure is null; job++)
+                {
+                    new Span<int>(counts, Items).Clear();
+                    if (!pool.TryParallelFor(&Count, Items, state) || new Span<int>(counts, Items).ContainsAnyExcept(1))
+                    {
+                        failure = $"job {job} after {generation}: not every item ran once";
+                    }
+                }
+            });
+            poster.Start();
+            Assert.True(poster.Join(TimeSpan.FromSeconds(60)), $"jobs after {generation} never completed");
+            Assert.Null(failure);
+        }
+        finally
+        {
+            NativeMemory.Free(counts);
+            NativeMemory.Free(state);
+        }
+    }
+
     [Fact]
     public unsafe void WorkersThatWentToSleep_WakeForTheNextJob_AndTakeItems()
     {
