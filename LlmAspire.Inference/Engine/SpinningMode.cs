@@ -29,7 +29,8 @@ public enum SpinningMode
     /// QuickGelu: nearly all of a step on the CPU) run their parallel parts on the session's own workers
     /// (<see cref="Kernels.KernelThreadPool"/>), which spin at most 50 µs for the next part before they sleep: awake
     /// from one operator of a step to the next, never holding a core for longer than that while the thread they wait
-    /// for is preempted.
+    /// for is preempted. Only where the model's MatMuls were packed for our kernels (AVX-512, weights of 2¹⁸ elements or
+    /// more); elsewhere it is <see cref="Off"/>.
     /// </summary>
     Brief,
 }

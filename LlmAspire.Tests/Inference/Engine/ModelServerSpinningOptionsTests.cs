@@ -16,6 +16,7 @@ public sealed class ModelServerSpinningOptionsTests
     [Theory]
     [InlineData("WithinRun", null, SpinningMode.WithinRun)]
     [InlineData("always", null, SpinningMode.Always)]
+    [InlineData("brief", null, SpinningMode.Brief)]
     [InlineData("Off", "true", SpinningMode.Off)] // Spinning wins over the older switch
     [InlineData(null, "true", SpinningMode.Always)] // the older switch alone
     [InlineData(null, "false", SpinningMode.Off)]

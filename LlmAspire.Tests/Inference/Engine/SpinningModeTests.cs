@@ -18,7 +18,8 @@ public sealed class SpinningModeTests
         {
             // Two threads, so that there are workers to spin.
             using LanguageModel model = LanguageModel.Load(folder, ExecutionProviderPreference.Cpu, new EngineOptions { Spinning = mode, IntraOpThreads = 2, MaxSequences = 2 });
-            Assert.Equal(mode, model.Decoder.Spinning);
+            // Brief is Off where no MatMul is ours: stories260K's weights are too small to pack.
+            Assert.Equal(mode == SpinningMode.Brief && model.Decoder.PackedMatMuls == 0 ? SpinningMode.Off : mode, model.Decoder.Spinning);
             Assert.Equal(2, model.Decoder.IntraOpThreads);
             float[] logits = Run(model, passes: 6);
             expected ??= logits;
