@@ -30,16 +30,18 @@ public sealed record EngineOptions
     public int IntraOpThreads { get; init; }
 
     /// <summary>
-    /// When ONNX Runtime's idle intra-op workers spin instead of sleeping (<see cref="SpinningMode"/>). Off by default:
-    /// on the shared 2-core machine (load average 9-15), timed in turns, Off beat both spinning modes, e.g. int8 100M
-    /// one stream 93 tok/s vs 63 (WithinRun) and 48 (Always), 16 streams 444 vs 196 and 195 (docs/BENCHMARKS.md).
+    /// When idle intra-op workers spin instead of sleeping (<see cref="SpinningMode"/>). <see cref="SpinningMode.Brief"/>
+    /// by default: on the 2-core machine, timed in turns, it beat Off by 3-62 % with the cores to itself (100M model:
+    /// int8 one stream 342 vs 257 tok/s, 16 streams 1,334 vs 1,255; float32 116 vs 109 and 979 vs 928) and matched it
+    /// within 5 % with two busy loops competing for them (int8 107 vs 107 and 541 vs 570; float32 56 vs 58 and 410 vs
+    /// 414), where ONNX Runtime's spinning collapses (WithinRun: float32 36 and 300); docs/BENCHMARKS.md, "Ninth pass".
     /// </summary>
-    public SpinningMode Spinning { get; init; }
+    public SpinningMode Spinning { get; init; } = SpinningMode.Brief;
 
-    /// <summary>The older switch: true is <see cref="SpinningMode.Always"/>, false <see cref="SpinningMode.Off"/>.</summary>
+    /// <summary>The older switch: true is <see cref="SpinningMode.Always"/>, false <see cref="SpinningMode.Off"/>; reads true for ONNX Runtime's spinning (WithinRun, Always).</summary>
     public bool AllowSpinning
     {
-        get => Spinning != SpinningMode.Off;
+        get => Spinning is SpinningMode.WithinRun or SpinningMode.Always;
         init => Spinning = value ? SpinningMode.Always : SpinningMode.Off;
     }
 

@@ -28,6 +28,9 @@ internal sealed unsafe class KernelThreadPool : IDisposable
     /// <summary>How long an idle worker spins for the next job before it sleeps.</summary>
     public static readonly TimeSpan SpinTime = TimeSpan.FromMicroseconds(50);
 
+    /// <summary>How long the posting thread spins for a worker's last items before it starts yielding its core.</summary>
+    private static readonly TimeSpan JoinSpinTime = TimeSpan.FromMilliseconds(2);
+
     /// <summary>Elements between two threads' counters: 128 bytes, so no two share a cache line (or its pair).</summary>
     private const int Stride = 16;
 
@@ -36,6 +39,7 @@ internal sealed unsafe class KernelThreadPool : IDisposable
 
     private readonly Worker[] _workers;
     private readonly long _spinTicks;
+    private readonly long _joinSpinTicks;
     private readonly Thread[] _threads;
     /// <summary>Per thread (the posting thread first), 16 longs apart: the shard's generation (high half) and next item.</summary>
     private readonly long[] _shards;
@@ -56,6 +60,7 @@ internal sealed unsafe class KernelThreadPool : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         _spinTicks = (long)(SpinTime.TotalSeconds * Stopwatch.Frequency);
+        _joinSpinTicks = (long)(JoinSpinTime.TotalSeconds * Stopwatch.Frequency);
         _workers = new Worker[workers];
         _threads = new Thread[workers];
         _shards = new long[(workers + 1) * Stride];
@@ -167,17 +172,20 @@ internal sealed unsafe class KernelThreadPool : IDisposable
 
         RunItems(0, generation, work, state);
 
-        // What is left are the items a worker took and is running.
-        var wait = new SpinWait();
+        // What is left are the items a worker took and is running. Spun for, not yielded for: this thread is the step's
+        // critical path, and a yield on a busy machine hands its core to another process for a whole time slice. Only a
+        // wait far longer than any item (the worker preempted) yields, so a single core is not held against it.
+        long yieldAfter = Stopwatch.GetTimestamp() + _joinSpinTicks;
+        int spins = 0;
         while (Volatile.Read(ref _completed) != total)
         {
-            if (wait.NextSpinWillYield)
+            if ((++spins & 63) == 0 && Stopwatch.GetTimestamp() > yieldAfter)
             {
                 Thread.Yield();
             }
             else
             {
-                wait.SpinOnce(sleep1Threshold: -1);
+                Pause();
             }
         }
     }

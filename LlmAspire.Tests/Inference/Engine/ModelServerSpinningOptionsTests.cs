@@ -19,7 +19,7 @@ public sealed class ModelServerSpinningOptionsTests
     [InlineData("brief", null, SpinningMode.Brief)]
     [InlineData("Off", "true", SpinningMode.Off)] // Spinning wins over the older switch
     [InlineData(null, "true", SpinningMode.Always)] // the older switch alone
-    [InlineData(null, "false", SpinningMode.Off)]
+    [InlineData(null, "false", SpinningMode.Brief)] // false is "the engine's default", Brief since 2026-12-04
     public void SpinningAndAllowSpinning_ReachEngineOptions(string? spinning, string? allowSpinning, SpinningMode expected)
     {
         object options = Bind(new Dictionary<string, string?>
