@@ -193,13 +193,8 @@ public sealed class PackedMatMulKernelTests
     [Avx512Fact]
     public void Decoder_SameLogitsWithAndWithoutPackedWeights()
     {
-        DemoPreset preset = DemoPresets.Get(DemoPresets.Tiny.Name);
-        preset = preset with { Config = preset.Config with { Dim = 512, Heads = 8, KvHeads = 2, HiddenDim = 1024 } };
         using var temp = TestPaths.CreateTempDirectory();
-        DemoPresets.Write(preset, temp.Path);
-        (LlamaConfig config, GenAiConfig genai) = ModelFolder.ReadConfig(temp.Path);
-        string graph = Path.Combine(temp.Path, genai.Model.Decoder.Filename);
-        DecoderIoNames names = DecoderIoNames.FromConfig(genai.Model.Decoder);
+        (string graph, LlamaConfig config, DecoderIoNames names) = KernelTestGraphs.WidenedTinyDecoder(temp.Path);
         using DecoderSession packed = DecoderSession.Open(graph, config, ExecutionProviderPreference.Cpu, names, 2);
         using DecoderSession mlas = DecoderSession.Open(graph, config, ExecutionProviderPreference.Cpu, names, 2, packWeights: false);
         Assert.Equal(AttentionKernelChoice.LlmAspire, packed.Attention);

@@ -154,13 +154,8 @@ public sealed class KernelThreadPoolTests
     [Avx512Fact]
     public async Task Decoder_SameLogitsInBriefAsOff_AlsoFromTwoThreadsAtOnce()
     {
-        DemoPreset preset = DemoPresets.Get(DemoPresets.Tiny.Name);
-        preset = preset with { Config = preset.Config with { Dim = 512, Heads = 8, KvHeads = 2, HiddenDim = 1024 } };
         using var temp = TestPaths.CreateTempDirectory();
-        DemoPresets.Write(preset, temp.Path);
-        (LlamaConfig config, GenAiConfig genai) = ModelFolder.ReadConfig(temp.Path);
-        string graph = Path.Combine(temp.Path, genai.Model.Decoder.Filename);
-        DecoderIoNames names = DecoderIoNames.FromConfig(genai.Model.Decoder);
+        (string graph, LlamaConfig config, DecoderIoNames names) = KernelTestGraphs.WidenedTinyDecoder(temp.Path);
         using DecoderSession off = DecoderSession.Open(graph, config, ExecutionProviderPreference.Cpu, names, 3, SpinningMode.Off);
         using DecoderSession brief = DecoderSession.Open(graph, config, ExecutionProviderPreference.Cpu, names, 3, SpinningMode.Brief);
         Assert.Null(off.KernelPool);
