@@ -51,7 +51,6 @@ internal sealed unsafe class KernelThreadPool : IDisposable
     private int _completed;
     private delegate* unmanaged<void*, nuint, void> _work;
     private void* _state;
-    private int _total;
     private int _posting;
     private volatile bool _disposed;
 
@@ -138,7 +137,6 @@ internal sealed unsafe class KernelThreadPool : IDisposable
         long generation = _generation + 1;
         _work = work;
         _state = state;
-        _total = total;
         _completed = 0;
         int threads = _workers.Length + 1;
 

@@ -11,7 +11,8 @@ namespace LlmAspire.Inference.Engine.Kernels;
 /// nodes of these names match no kernel of the domain, so the session refuses to load and is opened again without it
 /// (ONNX Runtime's kernels for all of them). On CPUs with AVX-512 a second domain, ours (<c>com.llmaspire</c>), holds
 /// <see cref="PackedMatMulKernel"/> (and, with AVX-VNNI, <see cref="PackedMatMulNBitsKernel"/>), for the MatMuls and
-/// 8-bit MatMulNBits nodes <see cref="PackedMatMulRewriter"/> rewrote at load.
+/// 8-bit MatMulNBits nodes <see cref="PackedMatMulRewriter"/> rewrote at load, and <see cref="SwiGluKernel"/> for the
+/// SwiGLUs it fused.
 /// </summary>
 internal static class LlmAspireKernels
 {
