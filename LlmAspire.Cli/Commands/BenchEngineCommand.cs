@@ -57,10 +57,11 @@ internal static class BenchEngineCommand
         var attention = new Option<AttentionKernelChoice>("--attention") { Description = "The attention kernel on the CPU: LlmAspire (ours, the default) or OnnxRuntime (with --alternate, a setup ending in @ort instead)" };
         var workload = new Option<string>("--workload") { Description = "stories (story starters), repetitive (passages the model copies) or both", DefaultValueFactory = _ => "stories" };
         workload.AcceptOnlyFromAmong(Workloads);
+        var finalOnly = new Option<bool>("--final-only") { Description = "Each request reads only its final update, as a non-streamed request does (by default every token is handed to the reader, as a streamed one)" };
         var command = new Command("engine", "Decode throughput of our engine vs ONNX Runtime GenAI, side by side.")
         {
             model, streams, maxTokens, repeats, skipGenAi, spinning, spin, threads, maxContext, breakdown, profileOut, alternate, speculative, ngramMax, ngramMin, specBatch, workload,
-            attention,
+            attention, finalOnly,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -69,6 +70,7 @@ internal static class BenchEngineCommand
             string folder = CommandPaths.ModelFolder(parse.GetRequiredValue(model), "--model");
             int tokens = parse.GetValue(maxTokens);
             int runs = parse.GetValue(repeats);
+            bool final = parse.GetValue(finalOnly);
             bool withGenAi = !parse.GetValue(skipGenAi);
             var speculation = new SpeculativeOptions
             {
@@ -92,7 +94,7 @@ internal static class BenchEngineCommand
                 string alternateWorkload = parse.GetRequiredValue(workload) == "repetitive" ? "repetitive" : "stories";
                 await AlternatingBench.RunAsync(
                     stdout, folder, AlternatingBench.Parse(setups), counts, runs, parse.GetValue(maxContext),
-                    (m, p) => OursAsync(m, p, tokens, cancellationToken), (g, p) => GenAiAsync(g, p, tokens),
+                    (m, p) => OursAsync(m, p, tokens, final, cancellationToken), (g, p) => GenAiAsync(g, p, tokens),
                     (m, count) => PromptsFor(m, alternateWorkload, count),
                     speculation.Enabled ? speculation : null);
                 return ExitCodes.Success;
@@ -128,25 +130,25 @@ internal static class BenchEngineCommand
                 foreach (int count in counts)
                 {
                     int[][] prompts = [.. Enumerable.Range(0, count).Select(i => ours.Tokenizer.Encode(Prompt(kind, i), addBos: true))];
-                    await OursAsync(ours, prompts, tokens, cancellationToken); // warm-up
+                    await OursAsync(ours, prompts, tokens, final, cancellationToken); // warm-up
                     double best = 0;
                     var steps = new StepBreakdown();
                     for (int r = 0; r < runs; r++)
                     {
                         ours.Decoder.Timings.Reset();
-                        best = Math.Max(best, await OursAsync(ours, prompts, tokens, cancellationToken));
+                        best = Math.Max(best, await OursAsync(ours, prompts, tokens, final, cancellationToken));
                         steps.Add(ours.Decoder.Timings);
                     }
 
                     string withSpeculation = "-", accepted = "-";
                     if (speculating is not null)
                     {
-                        await OursAsync(speculating, prompts, tokens, cancellationToken); // warm-up
+                        await OursAsync(speculating, prompts, tokens, final, cancellationToken); // warm-up
                         acceptance.Reset();
                         double fastest = 0;
                         for (int r = 0; r < runs; r++)
                         {
-                            fastest = Math.Max(fastest, await OursAsync(speculating, prompts, tokens, cancellationToken));
+                            fastest = Math.Max(fastest, await OursAsync(speculating, prompts, tokens, final, cancellationToken));
                         }
 
                         withSpeculation = fastest.ToString("F0", CultureInfo.InvariantCulture);
@@ -171,7 +173,7 @@ internal static class BenchEngineCommand
                         string? keep = parse.GetValue(profileOut) is { } profiles
                             ? Path.Combine(profiles.FullName, string.Create(CultureInfo.InvariantCulture, $"ours-{count}.json"))
                             : null;
-                        await StepBreakdown.WriteProfileAsync(stdout, folder, engineOptions, profiled => OursAsync(profiled, prompts, tokens, cancellationToken), keep);
+                        await StepBreakdown.WriteProfileAsync(stdout, folder, engineOptions, profiled => OursAsync(profiled, prompts, tokens, final, cancellationToken), keep);
                     }
                 }
             }
@@ -211,14 +213,14 @@ internal static class BenchEngineCommand
     private static int[][] PromptsFor(LanguageModel model, string workload, int count) =>
         [.. Enumerable.Range(0, count).Select(i => model.Tokenizer.Encode(Prompt(workload, i), addBos: true))];
 
-    /// <summary>All prompts at once through the engine; generated tokens per second of wall time.</summary>
-    private static async Task<double> OursAsync(LanguageModel model, int[][] prompts, int tokens, CancellationToken cancellationToken)
+    /// <summary>All prompts at once through the engine (<paramref name="finalOnly"/>: each reading only its final update); generated tokens per second of wall time.</summary>
+    private static async Task<double> OursAsync(LanguageModel model, int[][] prompts, int tokens, bool finalOnly, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         int[] generated = await Task.WhenAll(prompts.Select(async prompt =>
         {
             int count = 0;
-            await foreach (GenerationUpdate update in model.GenerateAsync(new GenerationRequest(prompt, tokens, Temperature: 0), cancellationToken))
+            await foreach (GenerationUpdate update in model.GenerateAsync(new GenerationRequest(prompt, tokens, Temperature: 0) { FinalOnly = finalOnly }, cancellationToken))
             {
                 count = update.CompletionTokens;
             }

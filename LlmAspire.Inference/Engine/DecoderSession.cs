@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using LlmAspire.Inference.Engine.Kernels;
 using LlmAspire.Inference.Models;
 using Microsoft.ML.OnnxRuntime;
@@ -212,6 +213,7 @@ internal sealed class DecoderSession : IDisposable
     /// state is empty, one decode step for one token) and returns the logits of the last position, or of every
     /// new position ([tokens.Length, vocab], row-major) when <paramref name="allPositions"/> is set.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float[] Forward(DecoderState state, ReadOnlySpan<int> tokens, bool allPositions = false)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -355,6 +357,7 @@ internal sealed class DecoderSession : IDisposable
     /// several proposed tokens in one pass). With <paramref name="counts"/> (not with <paramref name="allPositions"/>), row
     /// i's logits are those of its position counts[i] − 1 (its last real token; the rest of its tokens are padding).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float[] ForwardBatch(KvCache cache, int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions = false, ReadOnlySpan<int> counts = default)
     {
         ArgumentNullException.ThrowIfNull(cache);

@@ -194,6 +194,7 @@ internal sealed class InferenceEngine : IDisposable
         _wake.Dispose();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Loop()
     {
         while (!_stopping)
@@ -239,6 +240,7 @@ internal sealed class InferenceEngine : IDisposable
         idle?.TrySetResult();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReapCancelled()
     {
         for (int i = _waiting.Count - 1; i >= 0; i--)
@@ -283,6 +285,7 @@ internal sealed class InferenceEngine : IDisposable
     /// <see cref="SlotTable"/>). Reserving the completion budget up front means a running sequence never has to be
     /// preempted, where vLLM admits on the prompt's blocks and preempts when decoding runs out.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Admit()
     {
         while (_waiting.Count > 0 && _slots.FreeCount >= _waiting[0].Request.N && _slots.CanReserve(Reservation(_waiting[0].Request)))
@@ -322,6 +325,7 @@ internal sealed class InferenceEngine : IDisposable
     /// takes a pass of its own row. Sixteen requests arriving together used to take sixteen passes over every weight
     /// before their first decode step; now cached prompts take none of their own and new ones one.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Prefill()
     {
         if (!_running.Exists(static c => c.Phase == Phase.Prefill))
@@ -395,6 +399,7 @@ internal sealed class InferenceEngine : IDisposable
     /// different lengths, or rows far apart), or some row of the range has no room for the padded width after its own
     /// positions.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool PrefillTogether(List<Chunk> chunks)
     {
         int first = chunks.Min(c => c.Choice.Slot);
@@ -467,6 +472,7 @@ internal sealed class InferenceEngine : IDisposable
     /// <paramref name="choice"/>'s prompt is computed and <paramref name="logits"/> are its last position's: its siblings
     /// (a request's other choices) copy its KV, and every choice of the request emits its first token.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CompletePrompt(Choice choice, ReadOnlySpan<float> logits)
     {
         int[] prompt = choice.Group.Prompt;
@@ -488,6 +494,7 @@ internal sealed class InferenceEngine : IDisposable
     /// completes the prompt when that was its last token, from <paramref name="logits"/> (the row's logits at
     /// <paramref name="stride"/> floats per row).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Ride(List<Choice> riders, float[] logits, int stride)
     {
         foreach (Choice rider in riders)
@@ -526,6 +533,7 @@ internal sealed class InferenceEngine : IDisposable
     /// a pass once a past is given ("batch_size must be 1 when sequence_length &gt; 1 and past context is given"): there
     /// the sequences without a proposal share one pass, and each sequence with one takes its own.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Decode()
     {
         List<Choice> decoding = [.. _running.Where(c => c.Phase == Phase.Decode)];
@@ -574,6 +582,7 @@ internal sealed class InferenceEngine : IDisposable
     /// One pass of one token per row over the rows up to the last of <paramref name="decoding"/> and
     /// <paramref name="riders"/>: each decoding choice feeds its last token, each rider its next prompt token.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void DecodeTogether(List<Choice> decoding, List<Choice> riders)
     {
         int rows = LastRow(decoding, riders) + 1;
@@ -620,6 +629,7 @@ internal sealed class InferenceEngine : IDisposable
     }
 
     /// <summary>The last row a pass over <paramref name="decoding"/> and <paramref name="riders"/> must reach.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int LastRow(List<Choice> decoding, List<Choice> riders) =>
         Math.Max(decoding.Count > 0 ? decoding.Max(c => c.Slot) : -1, riders.Count > 0 ? riders.Max(c => c.Slot) : -1);
 
@@ -640,6 +650,7 @@ internal sealed class InferenceEngine : IDisposable
     /// False, with nothing done, when some row of the pass has no room for that many positions after its own (a free
     /// row's cached prefix must not be written over): the caller then checks row by row.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool CheckTogether(List<Choice> decoding, List<Choice> riders)
     {
         int width = 1 + decoding.Max(c => c.DraftCount);
@@ -699,6 +710,7 @@ internal sealed class InferenceEngine : IDisposable
     }
 
     /// <summary>Checks <paramref name="choice"/>'s proposal in one pass over its row and emits what is accepted, and one token more.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Verify(Choice choice)
     {
         int count = choice.DraftCount;
@@ -731,6 +743,7 @@ internal sealed class InferenceEngine : IDisposable
     /// token, then the proposal) while the token drawn equals the next one fed and the choice goes on: what is accepted,
     /// and one token more. The row keeps the fed tokens up to the last accepted one.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Accept(Choice choice, ReadOnlySpan<int> fed, ReadOnlySpan<float> logits)
     {
         int count = fed.Length - 1;
@@ -787,6 +800,7 @@ internal sealed class InferenceEngine : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Emit(Choice choice, ReadOnlySpan<float> logits)
     {
         Group group = choice.Group;
@@ -845,6 +859,14 @@ internal sealed class InferenceEngine : IDisposable
             text += choice.Stops.Flush();
             Finish(choice, text, choice.Stops.Stopped ? FinishReason.Stop : FinishReason.Length, logprobs);
         }
+        else if (group.Request.FinalOnly)
+        {
+            choice.Held.Append(text);
+            if (logprobs is not null)
+            {
+                choice.HeldLogprobs.AddRange(logprobs);
+            }
+        }
         else if (text.Length > 0 || logprobs is not null)
         {
             group.Output.Writer.TryWrite(new GenerationUpdate(text, choice.Generated.Count, null)
@@ -858,9 +880,21 @@ internal sealed class InferenceEngine : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Finish(Choice choice, string text, FinishReason reason, IReadOnlyList<TokenLogprob>? logprobs)
     {
         Group group = choice.Group;
+        if (group.Request.FinalOnly && (choice.Held.Length > 0 || choice.HeldLogprobs.Count > 0))
+        {
+            // What the earlier tokens would have sent, in order, ahead of this last one.
+            text = choice.Held.Append(text).ToString();
+            if (logprobs is not null)
+            {
+                choice.HeldLogprobs.AddRange(logprobs);
+                logprobs = choice.HeldLogprobs;
+            }
+        }
+
         group.Output.Writer.TryWrite(new GenerationUpdate(text, choice.Generated.Count, reason)
         {
             Index = choice.Index,
@@ -894,6 +928,7 @@ internal sealed class InferenceEngine : IDisposable
         group.Fail(error);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Retire(Choice choice)
     {
         if (choice.Phase == Phase.Done)
@@ -1073,6 +1108,12 @@ internal sealed class InferenceEngine : IDisposable
         public long LastTokenAt { get; set; }
 
         public TimeSpan TimeToFirstToken { get; set; }
+
+        /// <summary>With <see cref="GenerationRequest.FinalOnly"/>, the text not sent yet.</summary>
+        public StringBuilder Held { get; } = new();
+
+        /// <summary>With <see cref="GenerationRequest.FinalOnly"/> and log-probabilities asked for, those not sent yet.</summary>
+        public List<TokenLogprob> HeldLogprobs { get; } = [];
     }
 
     private sealed class NullListener : IEngineListener

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace LlmAspire.Inference.Engine;
 
 /// <summary>The batch model over an ONNX Runtime decoder and its preallocated KV cache.</summary>
@@ -32,10 +34,12 @@ internal sealed class OnnxBatchModel : IBatchModel, IDisposable
     public bool ChecksSeveralRows => _decoder.Attention == AttentionKernelChoice.LlmAspire;
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions) =>
         _decoder.ForwardBatch(_cache, firstRow, lengths, tokens, tokensPerRow, allPositions);
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float[] Prefill(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, ReadOnlySpan<int> counts) =>
         _decoder.ForwardBatch(_cache, firstRow, lengths, tokens, tokensPerRow, allPositions: false, counts);
 

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace LlmAspire.Inference.Engine;
 
 /// <summary>
@@ -62,6 +64,7 @@ public sealed class Sampler
     }
 
     /// <summary>Index of the largest logit (the first one on ties).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int ArgMax(ReadOnlySpan<float> logits)
     {
         int best = 0;
@@ -77,6 +80,7 @@ public sealed class Sampler
     }
 
     /// <summary>Draws the next token and records it for the penalties.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Sample(ReadOnlySpan<float> logits)
     {
         int token = Choose(logits);
@@ -84,6 +88,7 @@ public sealed class Sampler
         return token;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Choose(ReadOnlySpan<float> logits)
     {
         bool adjusted = _bias is not null || _presence != 0 || _frequency != 0 || _repetition != 1f;
@@ -174,6 +179,7 @@ public sealed class Sampler
         return _order[last];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ApplyAdjustments(float[] x)
     {
         if (_bias is not null)
@@ -210,6 +216,7 @@ public sealed class Sampler
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Draw(float[] probabilities, float r)
     {
         float cumulative = 0;

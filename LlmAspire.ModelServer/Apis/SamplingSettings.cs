@@ -22,7 +22,7 @@ internal sealed record SamplingSettings(
     /// <summary>What the output must match (response_format, guided_*), or null for free text.</summary>
     public RequestedConstraint? Constraint { get; init; }
 
-    /// <summary>The engine request for <paramref name="promptTokens"/>.</summary>
+    /// <summary>The engine request for <paramref name="promptTokens"/>; a non-streamed one takes each choice's output in one update (<see cref="GenerationRequest.FinalOnly"/>).</summary>
     public GenerationRequest ToGenerationRequest(int[] promptTokens, int maxTokens, IReadOnlyList<string>? extraStop = null) =>
         new(promptTokens, maxTokens, Temperature, TopP, Seed, extraStop is { Count: > 0 } ? [.. Stop, .. extraStop] : Stop)
         {
@@ -33,5 +33,6 @@ internal sealed record SamplingSettings(
             RepetitionPenalty = RepetitionPenalty,
             LogitBias = LogitBias,
             N = N,
+            FinalOnly = !Stream,
         };
 }

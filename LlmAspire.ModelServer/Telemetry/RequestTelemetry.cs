@@ -14,12 +14,15 @@ internal sealed class RequestTelemetry : IDisposable
     private readonly Activity? _activity;
     private readonly long _start = Stopwatch.GetTimestamp();
     private readonly TagList _tags;
+    private readonly bool _finalOnly;
     private long _firstTokenAt;
+    private long _queuedAt;
     private bool _ended;
 
     public RequestTelemetry(ModelServerTelemetry telemetry, string operation, string id, string model, GenerationRequest request)
     {
         _telemetry = telemetry;
+        _finalOnly = request.FinalOnly;
         _tags = new TagList
         {
             { "gen_ai.operation.name", operation },
@@ -60,10 +63,16 @@ internal sealed class RequestTelemetry : IDisposable
     }
 
     /// <summary>The request was handed to the engine, with <paramref name="waiting"/> requests waiting then.</summary>
-    public void Queued(int waiting) =>
+    public void Queued(int waiting)
+    {
+        _queuedAt = Stopwatch.GetTimestamp();
         _activity?.AddEvent(new ActivityEvent("queued", tags: new ActivityTagsCollection { ["llmaspire.engine.waiting"] = waiting }));
+    }
 
-    /// <summary>An update arrived; the first one ends the prefill.</summary>
+    /// <summary>
+    /// An update arrived; the first one ends the prefill. A non-streamed request's only update comes at the end, so its
+    /// first token is dated by the engine's clock: when it was queued plus the update's time to first token.
+    /// </summary>
     public void Update(GenerationUpdate update)
     {
         if (_firstTokenAt != 0)
@@ -71,7 +80,9 @@ internal sealed class RequestTelemetry : IDisposable
             return;
         }
 
-        _firstTokenAt = Stopwatch.GetTimestamp();
+        _firstTokenAt = _finalOnly
+            ? (_queuedAt != 0 ? _queuedAt : _start) + (long)(update.TimeToFirstToken.TotalSeconds * Stopwatch.Frequency)
+            : Stopwatch.GetTimestamp();
         if (_activity is { } activity)
         {
             // The engine's own clock: when the request got its rows and when its first token came out.

@@ -91,6 +91,7 @@ internal sealed unsafe class KernelThreadPool : IDisposable
     public int Threads => _workers.Length + 1;
 
     /// <summary>Makes this pool the calling thread's <see cref="Current"/> until the scope is disposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Scope Enter()
     {
         var previous = t_current;
@@ -103,6 +104,7 @@ internal sealed unsafe class KernelThreadPool : IDisposable
     /// and the workers. False, having run nothing, when another thread is running a job on the pool (a session may run
     /// on several threads at once): that caller takes ONNX Runtime's pool instead.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryParallelFor(delegate* unmanaged<void*, nuint, void> work, int total, void* state)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -122,6 +124,7 @@ internal sealed unsafe class KernelThreadPool : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ParallelFor(delegate* unmanaged<void*, nuint, void> work, int total, void* state)
     {
         if (total <= 1)
@@ -234,6 +237,7 @@ internal sealed unsafe class KernelThreadPool : IDisposable
     /// Takes and runs the items of job <paramref name="generation"/>, its own shard's first, then the other shards', until
     /// none is left.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunItems(int home, long generation, delegate* unmanaged<void*, nuint, void> work, void* state)
     {
         int threads = _workers.Length + 1;
@@ -268,6 +272,7 @@ internal sealed unsafe class KernelThreadPool : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WorkerLoop(Worker self, int shard)
     {
         long seen = 0;
@@ -286,6 +291,7 @@ internal sealed unsafe class KernelThreadPool : IDisposable
     }
 
     /// <summary>Waits for a job after generation <paramref name="seen"/>: spins up to <see cref="SpinTime"/>, then sleeps. -1 once disposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long WaitForJob(Worker self, long seen)
     {
         long deadline = Stopwatch.GetTimestamp() + _spinTicks;

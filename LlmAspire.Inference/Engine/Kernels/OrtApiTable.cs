@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace LlmAspire.Inference.Engine.Kernels;
@@ -75,6 +76,7 @@ internal static unsafe partial class OrtApiTable
     }
 
     /// <summary>Throws when <paramref name="status"/> is an error (and releases it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Check(IntPtr status)
     {
         if (status == IntPtr.Zero)
@@ -175,6 +177,7 @@ internal static unsafe partial class OrtApiTable
     }
 
     /// <summary>Inputs the node was given (optional trailing ones absent).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int InputCount(IntPtr context)
     {
         nuint count;
@@ -183,6 +186,7 @@ internal static unsafe partial class OrtApiTable
     }
 
     /// <summary>Outputs the node has, counting optional ones it leaves out before the last it names.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int OutputCount(IntPtr context)
     {
         nuint count;
@@ -191,6 +195,7 @@ internal static unsafe partial class OrtApiTable
     }
 
     /// <summary>Input <paramref name="index"/> of a running kernel (an <c>OrtValue*</c>), zero when absent.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static IntPtr Input(IntPtr context, int index)
     {
         IntPtr value;
@@ -199,6 +204,7 @@ internal static unsafe partial class OrtApiTable
     }
 
     /// <summary>Output <paramref name="index"/> of a running kernel with <paramref name="shape"/> (the caller's bound buffer when it has one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static IntPtr Output(IntPtr context, int index, ReadOnlySpan<long> shape)
     {
         IntPtr value;
@@ -211,6 +217,7 @@ internal static unsafe partial class OrtApiTable
     }
 
     /// <summary>The data of a tensor value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void* Data(IntPtr value)
     {
         void* data;
@@ -219,6 +226,7 @@ internal static unsafe partial class OrtApiTable
     }
 
     /// <summary>The element type (ONNX's numbering) and shape of a tensor value; the shape is written to <paramref name="shape"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (int ElementType, int Rank) Shape(IntPtr value, Span<long> shape)
     {
         IntPtr info;
@@ -252,6 +260,7 @@ internal static unsafe partial class OrtApiTable
     /// intra-op threads: the running thread's <see cref="KernelThreadPool.Current"/> when it has one
     /// (<see cref="SpinningMode.Brief"/>), else ONNX Runtime's pool.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ParallelFor(IntPtr context, delegate* unmanaged<void*, nuint, void> work, int total, void* state)
     {
         if (KernelThreadPool.Current is { } pool && pool.TryParallelFor(work, total, state))
@@ -278,6 +287,7 @@ internal static unsafe partial class OrtApiTable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Release(IntPtr status)
     {
         if (status == IntPtr.Zero)

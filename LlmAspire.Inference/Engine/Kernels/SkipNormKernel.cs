@@ -115,6 +115,7 @@ internal sealed unsafe class SkipNormKernel(float epsilon) : ICustomKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static long Elements(ReadOnlySpan<long> shape)
     {
         long elements = 1;
@@ -126,6 +127,7 @@ internal sealed unsafe class SkipNormKernel(float epsilon) : ICustomKernel
         return elements;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Expect(IntPtr value, Span<long> shape, int hidden, string name)
     {
         long elements = Elements(shape[..OrtApiTable.Shape(value, shape).Rank]);

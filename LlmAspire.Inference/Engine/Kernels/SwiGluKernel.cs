@@ -72,6 +72,7 @@ internal sealed unsafe class SwiGluKernel : ICustomKernel
     }
 
     /// <summary>Rows <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows(ref Job job, long first, long count)
     {
         int width = job.Width;

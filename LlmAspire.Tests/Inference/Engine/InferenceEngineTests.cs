@@ -371,6 +371,40 @@ public sealed class InferenceEngineTests
         });
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Generate_FinalOnly_GivesEachChoiceOneUpdateWithAllItsStreamedOutput(bool logprobs)
+    {
+        using var engine = CreateEngine(out _, slots: 4);
+        var request = new GenerationRequest([3, 4, 5, 6], 9, Temperature: 1f, Seed: 11) { N = 3, Logprobs = logprobs, TopLogprobs = logprobs ? 2 : 0 };
+
+        var streamed = await CollectUpdatesAsync(engine, request);
+        var final = await CollectUpdatesAsync(engine, request with { FinalOnly = true });
+
+        // One update per choice, the finishing one, carrying what the streamed updates carried between them.
+        Assert.Equal([0, 1, 2], final.Select(u => u.Index).Order());
+        Assert.All(final, u => Assert.NotNull(u.FinishReason));
+        Assert.True(streamed.Count > final.Count);
+        foreach (GenerationUpdate update in final)
+        {
+            var same = streamed.Where(u => u.Index == update.Index).ToList();
+            Assert.Equal(string.Concat(same.Select(u => u.Text)), update.Text);
+            Assert.Equal(same[^1].TokenIds, update.TokenIds);
+            Assert.Equal((same[^1].CompletionTokens, same[^1].FinishReason), (update.CompletionTokens, update.FinishReason));
+            Assert.True(update.TimeToFirstToken > TimeSpan.Zero);
+            if (logprobs)
+            {
+                Assert.Equal(same.SelectMany(u => u.Logprobs ?? []).Select(l => (l.TokenId, l.Logprob)), update.Logprobs!.Select(l => (l.TokenId, l.Logprob)));
+                Assert.Equal(update.CompletionTokens, update.Logprobs!.Count);
+            }
+            else
+            {
+                Assert.Null(update.Logprobs);
+            }
+        }
+    }
+
     [Fact]
     public async Task Drain_WhileRequestsRun_RefusesNewOnesAndCompletesWhenTheRunningOnesEnd()
     {
