@@ -17,18 +17,19 @@ internal sealed class OursRunner : IPeerRunner
     private readonly Dictionary<int, float> _noEnd;
     private int[] _lastTokens = [];
 
-    public OursRunner(PeerModel model, Workload workload, RunSettings settings, SpinningMode spinning = SpinningMode.Off)
+    /// <summary>Loads our engine for the row; <paramref name="spinning"/> null is the engine's default (<see cref="EngineOptions.Spinning"/>), what a model server runs.</summary>
+    public OursRunner(PeerModel model, Workload workload, RunSettings settings, SpinningMode? spinning = null)
     {
         _workload = workload;
         _settings = settings;
         int streams = Math.Max(1, workload.Streams);
-        _model = LanguageModel.Load(model.Folder, ExecutionProviderPreference.Cpu, new EngineOptions
+        var options = new EngineOptions
         {
             MaxSequences = streams,
             MaxQueue = streams,
             IntraOpThreads = settings.Threads,
-            Spinning = spinning,
-        });
+        };
+        _model = LanguageModel.Load(model.Folder, ExecutionProviderPreference.Cpu, spinning is { } mode ? options with { Spinning = mode } : options);
         _noEnd = _model.EndTokenIds.Distinct().ToDictionary(id => id, _ => -1e9f);
     }
 
@@ -48,7 +49,7 @@ internal sealed class OursRunner : IPeerRunner
         IReadOnlyList<int>[] outputs = await Task.WhenAll(Enumerable.Range(0, _workload.Streams).Select(async _ =>
         {
             IReadOnlyList<int> tokens = [];
-            var request = new GenerationRequest(_settings.Prompt, _settings.Tokens, Temperature: 0) { LogitBias = _noEnd };
+            var request = new GenerationRequest(_settings.Prompt, _settings.Tokens, Temperature: 0) { LogitBias = _noEnd, FinalOnly = true };
             await foreach (GenerationUpdate update in _model.GenerateAsync(request, cancellationToken))
             {
                 tokens = update.TokenIds ?? tokens; // every id, on the last update
