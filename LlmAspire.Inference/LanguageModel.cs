@@ -134,7 +134,7 @@ public sealed class LanguageModel : IDisposable
         engineOptions ??= new EngineOptions();
         string graph = Path.Combine(full, genai.Model.Decoder.Filename);
         AttentionPlan attention = AttentionPlan.Detect(DecoderGraphSummary.Read(graph), genai.Model.Decoder.Inputs);
-        var decoder = DecoderSession.Open(graph, config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder), engineOptions.IntraOpThreads, engineOptions.Spinning, profilePrefix, engineOptions.Attention);
+        var decoder = DecoderSession.Open(graph, config, preference, DecoderIoNames.FromConfig(genai.Model.Decoder), engineOptions.IntraOpThreads, engineOptions.Spinning, profilePrefix, engineOptions.Attention, engineOptions.RewriteGraph);
         string id = Path.GetFileName(Path.TrimEndingDirectorySeparator(full));
         try
         {

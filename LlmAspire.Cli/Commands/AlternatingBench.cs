@@ -8,7 +8,8 @@ namespace LlmAspire.Cli.Commands;
 
 /// <summary>
 /// <c>bench engine --alternate Off,WithinRun,Always</c>: several engine setups (spinning mode, optionally <c>/threads</c>
-/// and <c>@ort</c> for ONNX Runtime's attention kernel instead of ours;
+/// and <c>@ort</c> for ONNX Runtime's attention kernel instead of ours, <c>@mlas</c> for the graph as written — MLAS's
+/// MatMuls, no fused SwiGLU (<see cref="EngineOptions.RewriteGraph"/>);
 /// <c>GenAI</c> for ONNX Runtime GenAI) loaded side by side and timed in turns, the order rotated every round, so that a
 /// shared machine's changing load falls on every setup alike; median and range of decode tokens/s per setup.
 /// </summary>
@@ -19,6 +20,9 @@ internal static class AlternatingBench
     {
         /// <summary>The attention kernel (a setup ending in <c>@ort</c> runs ONNX Runtime's).</summary>
         public AttentionKernelChoice Attention { get; init; }
+
+        /// <summary>Whether the graph is rewritten for our packed kernels (a setup ending in <c>@mlas</c> is not).</summary>
+        public bool RewriteGraph { get; init; } = true;
     }
 
     /// <summary>Parses "Off,WithinRun/2,GenAI"; throws <see cref="FormatException"/> naming a bad entry.</summary>
@@ -35,14 +39,20 @@ internal static class AlternatingBench
         {
             string entry = parts[i];
             var attention = AttentionKernelChoice.LlmAspire;
+            bool rewrite = true;
             if (entry.EndsWith("@ort", StringComparison.OrdinalIgnoreCase))
             {
                 attention = AttentionKernelChoice.OnnxRuntime;
                 entry = entry[..^4];
             }
+            else if (entry.EndsWith("@mlas", StringComparison.OrdinalIgnoreCase))
+            {
+                rewrite = false;
+                entry = entry[..^5];
+            }
 
             string[] fields = entry.Split('/');
-            if (fields.Length == 1 && fields[0].Equals("GenAI", StringComparison.OrdinalIgnoreCase) && attention == AttentionKernelChoice.LlmAspire)
+            if (fields.Length == 1 && fields[0].Equals("GenAI", StringComparison.OrdinalIgnoreCase) && attention == AttentionKernelChoice.LlmAspire && rewrite)
             {
                 setups[i] = new Setup("GenAI", SpinningMode.Always, 0, IsGenAi: true);
                 continue;
@@ -52,10 +62,10 @@ internal static class AlternatingBench
             if (fields.Length > 2 || fields[0].Length == 0 || !char.IsLetter(fields[0][0]) || !Enum.TryParse(fields[0], ignoreCase: true, out SpinningMode mode)
                 || (fields.Length == 2 && (!int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out threads) || threads < 1)))
             {
-                throw new FormatException($"'{parts[i]}' is not a setup: write Off, WithinRun, Always or Brief, optionally /threads (Off/2) and @ort for ONNX Runtime's attention kernel (Off/2@ort), or GenAI");
+                throw new FormatException($"'{parts[i]}' is not a setup: write Off, WithinRun, Always or Brief, optionally /threads (Off/2) and @ort for ONNX Runtime's attention kernel (Off/2@ort) or @mlas for the graph as written (Off/2@mlas), or GenAI");
             }
 
-            setups[i] = new Setup(parts[i], mode, threads, IsGenAi: false) { Attention = attention };
+            setups[i] = new Setup(parts[i], mode, threads, IsGenAi: false) { Attention = attention, RewriteGraph = rewrite };
         }
 
         return setups;
@@ -86,6 +96,7 @@ internal static class AlternatingBench
                         Spinning = setups[i].Spinning,
                         IntraOpThreads = setups[i].Threads,
                         Attention = setups[i].Attention,
+                        RewriteGraph = setups[i].RewriteGraph,
                         Speculative = speculative ?? new SpeculativeOptions(),
                     });
                 }

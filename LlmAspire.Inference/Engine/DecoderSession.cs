@@ -541,12 +541,14 @@ internal sealed class DecoderSession : IDisposable
     }
 
     /// <summary>
-    /// A session of the model rewritten for <see cref="PackedMatMulKernel"/> with our kernels, and how many MatMuls it
-    /// packed; null when nothing is rewritten (<see cref="PackedMatMulRewriter.TryRewrite(string, out PackedWeights?, long, double)"/>).
+    /// A session of the model rewritten for <see cref="PackedMatMulKernel"/> with our kernels — or, a small model whose
+    /// MatMuls stay MLAS's, with only its SwiGLUs fused (<see cref="PackedMatMulRewriter.TryFuseSwiGlus"/>) — and how many
+    /// MatMuls it packed and SwiGLUs it fused; null when nothing is rewritten
+    /// (<see cref="PackedMatMulRewriter.TryRewrite(string, out PackedWeights?, long, double)"/>).
     /// </summary>
     private static (InferenceSession Session, int Packed, int SwiGlus)? OpenPacked(string modelPath, int threads, SpinningMode spinning, string? profilePrefix)
     {
-        byte[]? rewritten = PackedMatMulRewriter.TryRewrite(modelPath, out PackedWeights? packed);
+        byte[]? rewritten = PackedMatMulRewriter.TryRewrite(modelPath, out PackedWeights? packed) ?? PackedMatMulRewriter.TryFuseSwiGlus(modelPath, out packed);
         if (rewritten is null)
         {
             return null;
@@ -557,7 +559,7 @@ internal sealed class DecoderSession : IDisposable
             // Brief: our kernels' parallel parts run on the session's KernelThreadPool; when they are all the large work
             // of a step, ONNX Runtime's few operators left (Split, Mul, Gather, Cast: microseconds at decode) run on the
             // calling thread, so no worker of ONNX Runtime's pool wakes to compete with ours for the cores.
-            int onnxRuntimeThreads = spinning == SpinningMode.Brief && packed!.LargeMatMulsLeft == 0 ? 1 : threads;
+            int onnxRuntimeThreads = spinning == SpinningMode.Brief && packed!.Count > 0 && packed.LargeMatMulsLeft == 0 ? 1 : threads;
             using SessionOptions options = CreateOptions(onnxRuntimeThreads, spinning, profilePrefix);
             LlmAspireKernels.Register(options);
 

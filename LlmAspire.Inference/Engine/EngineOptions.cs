@@ -48,6 +48,13 @@ public sealed record EngineOptions
     /// <summary>Which kernel runs attention on the CPU (<see cref="AttentionKernelChoice"/>); LlmAspire's own by default.</summary>
     public AttentionKernelChoice Attention { get; init; }
 
+    /// <summary>
+    /// Whether the CPU graph is rewritten at load for our packed MatMul and MatMulNBits kernels and the fused SwiGLU
+    /// (on CPUs with AVX-512; outputs unchanged, see <c>PackedMatMulRewriter</c>); false runs it as written with
+    /// MLAS's MatMuls — for comparisons (<c>bench engine --alternate Brief,Brief@mlas</c>).
+    /// </summary>
+    public bool RewriteGraph { get; init; } = true;
+
     /// <summary>Prompt-lookup speculative decoding (off unless <see cref="SpeculativeOptions.Tokens"/> &gt; 0).</summary>
     public SpeculativeOptions Speculative { get; init; } = new();
 }

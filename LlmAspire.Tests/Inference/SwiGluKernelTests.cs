@@ -61,6 +61,60 @@ public sealed class SwiGluKernelTests
         }
     }
 
+    [Avx512Fact]
+    public void FuseOnly_ASmallModelWhoseMatMulsStayMlas_HasItsSwiGluFusedWithTheSameOutputs()
+    {
+        var random = new Random(9);
+        ModelProto model = SwiGluGraph(random, 24, gateReadElsewhere: false);
+        string path = Path.Combine(Path.GetTempPath(), $"llmaspire-swiglu-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            File.WriteAllBytes(path, model.ToByteArray());
+
+            // Its one MatMul (16 × 48) is far below the packing threshold: the full rewrite leaves the file alone.
+            Assert.Null(PackedMatMulRewriter.TryRewrite(path, out PackedWeights? none));
+            Assert.Null(none);
+            byte[]? fused = PackedMatMulRewriter.TryFuseSwiGlus(path, out PackedWeights? packed);
+            Assert.NotNull(fused);
+            using (packed)
+            {
+                Assert.Equal((0, 1), (packed!.Count, packed.SwiGlus));
+                GraphProto graph = ModelProto.Parser.ParseFrom(fused).Graph;
+                Assert.Equal(["MatMul", SwiGluKernel.Name], graph.Node.Select(n => n.OpType));
+                float[] input = [.. Enumerable.Range(0, 5 * 16).Select(_ => (float)((random.NextDouble() * 8) - 4))];
+                Assert.Equal(Run(model.ToByteArray(), packed: null, 1, 5, input), Run(fused, packed, 1, 5, input));
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Avx512Fact]
+    public void FuseOnly_AModelWithoutASwiGluOrAboveTheSizeLimit_IsLeftAsWritten()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"llmaspire-swiglu-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            File.WriteAllBytes(path, SwiGluGraph(new Random(2), 8, gateReadElsewhere: true).ToByteArray());
+            Assert.Null(PackedMatMulRewriter.TryFuseSwiGlus(path, out PackedWeights? none));
+            Assert.Null(none);
+
+            using (FileStream file = File.Create(path))
+            {
+                file.Write(SwiGluGraph(new Random(2), 8, gateReadElsewhere: false).ToByteArray());
+                file.SetLength(PackedMatMulRewriter.FuseOnlyMaximumBytes + 1); // not parsed: only its size is read
+            }
+
+            Assert.Null(PackedMatMulRewriter.TryFuseSwiGlus(path, out none));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     /// <summary>x [rows, 16] → MatMul by [16, 2·width] (gate | up) → Split, Sigmoid, Mul, Mul → y [rows, width]; optionally the gate also a graph output.</summary>
     private static ModelProto SwiGluGraph(Random random, int width, bool gateReadElsewhere)
     {

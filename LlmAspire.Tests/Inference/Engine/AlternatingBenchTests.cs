@@ -9,7 +9,7 @@ public sealed class AlternatingBenchTests
     [Fact]
     public void Parse_ReadsModesThreadsAndGenAi()
     {
-        AlternatingBench.Setup[] setups = AlternatingBench.Parse("off, WithinRun/2 ,Always/1,genai,Off/2@ort");
+        AlternatingBench.Setup[] setups = AlternatingBench.Parse("off, WithinRun/2 ,Always/1,genai,Off/2@ort,Brief@MLAS");
         Assert.Equal(
             [
                 new AlternatingBench.Setup("off", SpinningMode.Off, 0, IsGenAi: false),
@@ -17,6 +17,7 @@ public sealed class AlternatingBenchTests
                 new AlternatingBench.Setup("Always/1", SpinningMode.Always, 1, IsGenAi: false),
                 new AlternatingBench.Setup("GenAI", SpinningMode.Always, 0, IsGenAi: true),
                 new AlternatingBench.Setup("Off/2@ort", SpinningMode.Off, 2, IsGenAi: false) { Attention = AttentionKernelChoice.OnnxRuntime },
+                new AlternatingBench.Setup("Brief@MLAS", SpinningMode.Brief, 0, IsGenAi: false) { RewriteGraph = false },
             ],
             setups);
     }
@@ -29,6 +30,8 @@ public sealed class AlternatingBenchTests
     [InlineData("Off,3", "'3' is not a setup")]
     [InlineData("Off,2", "'2' is not a setup")]
     [InlineData("Off,GenAI@ort", "'GenAI@ort' is not a setup")]
+    [InlineData("Off,GenAI@mlas", "'GenAI@mlas' is not a setup")]
+    [InlineData("Off,Off@ort@mlas", "'Off@ort@mlas' is not a setup")]
     public void Parse_RefusesWhatIsNotASetup_NamingIt(string text, string message)
     {
         FormatException error = Assert.Throws<FormatException>(() => AlternatingBench.Parse(text));
