@@ -179,21 +179,19 @@ internal sealed class DecoderSession : IDisposable
             }
         }
 
-        (InferenceSession cpu, AttentionKernelChoice kernel, string? attentionFallback, (int MatMuls, int SwiGlus) packedNodes, string? packFallback) = OpenCpu(modelPath, threads, spinning, profilePrefix, attention, packWeights);
+        (InferenceSession cpu, AttentionKernelChoice kernel, string? attentionFallback, (int MatMuls, int SwiGlus, bool OursCarryAll) packedNodes, string? packFallback) = OpenCpu(modelPath, threads, spinning, profilePrefix, attention, packWeights);
         try
         {
             return new DecoderSession(cpu, config, names, "cpu", fallbackReason)
             {
                 IntraOpThreads = threads,
-                Spinning = spinning == SpinningMode.Brief && packedNodes.MatMuls == 0 ? SpinningMode.Off : spinning,
+                Spinning = spinning == SpinningMode.Brief && !BriefPool(threads, packedNodes) ? SpinningMode.Off : spinning,
                 Attention = kernel,
                 AttentionFallbackReason = attentionFallback,
                 PackedMatMuls = packedNodes.MatMuls,
                 SwiGlus = packedNodes.SwiGlus,
                 PackedMatMulFallbackReason = packFallback,
-                // Only where our packed MatMuls run: beside MLAS's (stories260K's small weights) a spinning worker of ours
-                // competes with ONNX Runtime's for the cores (stories260K, 2 threads: 7,211 tok/s in Brief vs 11,058 Off).
-                KernelPool = spinning == SpinningMode.Brief && threads > 1 && packedNodes.MatMuls > 0
+                KernelPool = spinning == SpinningMode.Brief && BriefPool(threads, packedNodes)
                     ? new KernelThreadPool(threads - 1)
                     : null,
             };
@@ -204,6 +202,15 @@ internal sealed class DecoderSession : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Whether a Brief session gets its <see cref="KernelThreadPool"/>: where our packed MatMuls run, or where a small
+    /// model's SwiGLUs were fused and no large MatMul is left (ONNX Runtime then runs on the calling thread alone, see
+    /// <see cref="OpenPacked"/>). Not beside ONNX Runtime's own parallel MatMuls: a spinning worker of ours competed
+    /// with its pool for the cores (stories260K, 2 threads, before the fusion: 7,211 tok/s in Brief vs 11,058 Off).
+    /// </summary>
+    private static bool BriefPool(int threads, (int MatMuls, int SwiGlus, bool OursCarryAll) packed) =>
+        threads > 1 && (packed.MatMuls > 0 || (packed.SwiGlus > 0 && packed.OursCarryAll));
 
     /// <summary>A fresh, empty KV cache for one sequence.</summary>
     public DecoderState CreateState() => new(_config.Layers, KvHeads, KvHeadSize, KvElementType);
@@ -502,7 +509,7 @@ internal sealed class DecoderSession : IDisposable
     /// that session fails, the graph as written with our kernels); a graph the kernels cannot take (not float32: its
     /// declared input types do not match, so the session refuses to load) is opened again as written, without them.
     /// </summary>
-    private static (InferenceSession Session, AttentionKernelChoice Kernel, string? FallbackReason, (int MatMuls, int SwiGlus) Packed, string? PackFallbackReason) OpenCpu(string modelPath, int threads, SpinningMode spinning, string? profilePrefix, AttentionKernelChoice attention, bool packWeights)
+    private static (InferenceSession Session, AttentionKernelChoice Kernel, string? FallbackReason, (int MatMuls, int SwiGlus, bool OursCarryAll) Packed, string? PackFallbackReason) OpenCpu(string modelPath, int threads, SpinningMode spinning, string? profilePrefix, AttentionKernelChoice attention, bool packWeights)
     {
         string? reason = null;
         string? packReason = null;
@@ -512,9 +519,9 @@ internal sealed class DecoderSession : IDisposable
             {
                 try
                 {
-                    if (OpenPacked(modelPath, threads, spinning, profilePrefix) is ({ } packedSession, int packedCount, int swiGlus))
+                    if (OpenPacked(modelPath, threads, spinning, profilePrefix) is ({ } packedSession, int packedCount, int swiGlus, bool oursCarryAll))
                     {
-                        return (packedSession, AttentionKernelChoice.LlmAspire, null, (packedCount, swiGlus), null);
+                        return (packedSession, AttentionKernelChoice.LlmAspire, null, (packedCount, swiGlus, oursCarryAll), null);
                     }
                 }
                 catch (Exception ex) when (ex is OnnxRuntimeException or InvalidOperationException or NotSupportedException or TypeInitializationException or DllNotFoundException or EntryPointNotFoundException or InvalidDataException or Google.Protobuf.InvalidProtocolBufferException)
@@ -528,7 +535,7 @@ internal sealed class DecoderSession : IDisposable
             try
             {
                 LlmAspireKernels.Register(ours);
-                return (new InferenceSession(modelPath, ours), AttentionKernelChoice.LlmAspire, null, (0, 0), packReason);
+                return (new InferenceSession(modelPath, ours), AttentionKernelChoice.LlmAspire, null, (0, 0, false), packReason);
             }
             catch (Exception ex) when (ex is OnnxRuntimeException or InvalidOperationException or NotSupportedException or TypeInitializationException or DllNotFoundException or EntryPointNotFoundException)
             {
@@ -537,7 +544,7 @@ internal sealed class DecoderSession : IDisposable
         }
 
         using SessionOptions options = CreateOptions(threads, spinning, profilePrefix);
-        return (new InferenceSession(modelPath, options), AttentionKernelChoice.OnnxRuntime, reason, (0, 0), packReason);
+        return (new InferenceSession(modelPath, options), AttentionKernelChoice.OnnxRuntime, reason, (0, 0, false), packReason);
     }
 
     /// <summary>
@@ -546,7 +553,7 @@ internal sealed class DecoderSession : IDisposable
     /// MatMuls it packed and SwiGLUs it fused; null when nothing is rewritten
     /// (<see cref="PackedMatMulRewriter.TryRewrite(string, out PackedWeights?, long, double)"/>).
     /// </summary>
-    private static (InferenceSession Session, int Packed, int SwiGlus)? OpenPacked(string modelPath, int threads, SpinningMode spinning, string? profilePrefix)
+    private static (InferenceSession Session, int Packed, int SwiGlus, bool OursCarryAll)? OpenPacked(string modelPath, int threads, SpinningMode spinning, string? profilePrefix)
     {
         byte[]? rewritten = PackedMatMulRewriter.TryRewrite(modelPath, out PackedWeights? packed) ?? PackedMatMulRewriter.TryFuseSwiGlus(modelPath, out packed);
         if (rewritten is null)
@@ -559,7 +566,9 @@ internal sealed class DecoderSession : IDisposable
             // Brief: our kernels' parallel parts run on the session's KernelThreadPool; when they are all the large work
             // of a step, ONNX Runtime's few operators left (Split, Mul, Gather, Cast: microseconds at decode) run on the
             // calling thread, so no worker of ONNX Runtime's pool wakes to compete with ours for the cores.
-            int onnxRuntimeThreads = spinning == SpinningMode.Brief && packed!.Count > 0 && packed.LargeMatMulsLeft == 0 ? 1 : threads;
+            // A small model (stories260K) has no large work at all: its operators take microseconds, which parallelizing
+            // on a pool that does not spin costs more than it saves (2 threads, 16 streams: 43k tok/s against 62k on one).
+            int onnxRuntimeThreads = spinning == SpinningMode.Brief && packed!.LargeMatMulsLeft == 0 ? 1 : threads;
             using SessionOptions options = CreateOptions(onnxRuntimeThreads, spinning, profilePrefix);
             LlmAspireKernels.Register(options);
 
@@ -567,7 +576,7 @@ internal sealed class DecoderSession : IDisposable
             // copies the packed weights as it loads the graph (ours go when the session is open).
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             packed!.AddTo(options);
-            return (new InferenceSession(rewritten, options), packed.Count, packed.SwiGlus);
+            return (new InferenceSession(rewritten, options), packed.Count, packed.SwiGlus, packed.LargeMatMulsLeft == 0);
         }
     }
 

@@ -30,7 +30,8 @@ public enum SpinningMode
     /// (<see cref="Kernels.KernelThreadPool"/>), which spin at most 50 µs for the next part before they sleep: awake
     /// from one operator of a step to the next, never holding a core for longer than that while the thread they wait
     /// for is preempted. Only where the model's MatMuls were packed for our kernels (AVX-512, weights of 2¹⁸ elements or
-    /// more); elsewhere it is <see cref="Off"/>. The default (<see cref="EngineOptions.Spinning"/>): as fast as Off or
+    /// more), or where a small model's SwiGLUs were fused and no large MatMul is left (ONNX Runtime then runs on one
+    /// thread: stories260K); elsewhere it is <see cref="Off"/>. The default (<see cref="EngineOptions.Spinning"/>): as fast as Off or
     /// faster on quiet cores, within a few per cent of it on busy ones.
     /// </summary>
     Brief,

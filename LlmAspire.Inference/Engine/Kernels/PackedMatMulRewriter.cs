@@ -301,7 +301,7 @@ internal static class PackedMatMulRewriter
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = PackedMatMulKernel.Domain, Version = 1 });
         }
 
-        weights = new PackedWeights { SwiGlus = fused };
+        weights = new PackedWeights { SwiGlus = fused, LargeMatMulsLeft = LargeMatMuls(graph, DefaultMinimumElements) };
         return model.ToByteArray();
     }
 
@@ -590,6 +590,26 @@ internal static class PackedMatMulRewriter
         }
 
         return fused;
+    }
+
+    /// <summary>
+    /// How many MatMul nodes by an initializer, and MatMulNBits nodes, of at least <paramref name="minimumElements"/>
+    /// weight elements the graph holds (work large enough for ONNX Runtime's intra-op threads).
+    /// </summary>
+    private static int LargeMatMuls(GraphProto graph, long minimumElements)
+    {
+        var elements = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (TensorProto t in graph.Initializer)
+        {
+            elements.TryAdd(t.Name, t.Dims.Aggregate(1L, (product, d) => product * d));
+        }
+
+        return graph.Node.Count(node => node.Domain != PackedMatMulKernel.Domain && node.OpType switch
+        {
+            "MatMul" => node.Input.Count == 2 && elements.TryGetValue(node.Input[1], out long count) && count >= minimumElements,
+            "MatMulNBits" => node.Attribute.FirstOrDefault(a => a.Name == "K") is { } k && node.Attribute.FirstOrDefault(a => a.Name == "N") is { } n && k.I * n.I >= minimumElements,
+            _ => false,
+        });
     }
 
     /// <summary>An initializer of <paramref name="dims"/> declared as external data that the session is handed in memory (<see cref="PackedWeights.AddTo"/>).</summary>
