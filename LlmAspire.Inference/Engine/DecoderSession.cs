@@ -573,8 +573,13 @@ internal sealed class DecoderSession : IDisposable
             LlmAspireKernels.Register(options);
 
             // The model as parsed held every weight once more, now garbage: give that memory back before ONNX Runtime
-            // copies the packed weights as it loads the graph (ours go when the session is open).
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            // copies the packed weights as it loads the graph (ours go when the session is open). Nothing to give back
+            // where nothing was packed (a small model with only its SwiGLUs fused).
+            if (packed!.Count > 0)
+            {
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
+
             packed!.AddTo(options);
             return (new InferenceSession(rewritten, options), packed.Count, packed.SwiGlus, packed.LargeMatMulsLeft == 0);
         }

@@ -202,7 +202,6 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes) : I
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Expect((int ElementType, int Rank) info, int rank, string name)
     {
         if (info.Rank != rank)
@@ -563,7 +562,6 @@ internal sealed unsafe class AttentionKernel(AttentionAttributes attributes) : I
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float MaxOf(Vector256<float> v)
     {
         Vector128<float> half = Vector128.Max(v.GetLower(), v.GetUpper());
