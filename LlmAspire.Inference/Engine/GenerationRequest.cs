@@ -56,8 +56,8 @@ public sealed record GenerationRequest(
     /// <summary>
     /// One update per choice, when it finishes, with all its text (and log-probabilities) — for a reader that only
     /// wants the result (a non-streamed request), as vLLM's <c>RequestOutputKind.FINAL_ONLY</c>: the engine thread then
-    /// does not hand every token to the reader's thread, a wake-up per token that costs a small model's decode up to a
-    /// fifth of its speed. The update's <see cref="GenerationUpdate.TimeToFirstToken"/> still says when the first token came.
+    /// does not hand every token to the reader's thread (a wake-up per token and row). The update's
+    /// <see cref="GenerationUpdate.TimeToFirstToken"/> still says when the first token came.
     /// </summary>
     public bool FinalOnly { get; init; }
 }

@@ -277,20 +277,12 @@ internal static class PackedMatMulRewriter
         }
 
         GraphProto graph = model.Graph;
-        if (graph is null
-            || graph.Initializer.Any(t => t.DataLocation == TensorProto.Types.DataLocation.External)
-            || graph.Node.Any(n => n.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0)))
+        if (!Rewritable(graph))
         {
             return null;
         }
 
-        var reads = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (string input in graph.Node.SelectMany(n => n.Input))
-        {
-            reads[input] = reads.GetValueOrDefault(input) + 1;
-        }
-
-        int fused = FuseSwiGlu(graph, reads);
+        int fused = FuseSwiGlu(graph, Reads(graph));
         if (fused == 0)
         {
             return null;
@@ -301,7 +293,17 @@ internal static class PackedMatMulRewriter
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = PackedMatMulKernel.Domain, Version = 1 });
         }
 
-        weights = new PackedWeights { SwiGlus = fused, LargeMatMulsLeft = LargeMatMuls(graph, DefaultMinimumElements) };
+        var elements = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (TensorProto t in graph.Initializer)
+        {
+            elements.TryAdd(t.Name, t.Dims.Aggregate(1L, (product, d) => product * d));
+        }
+
+        weights = new PackedWeights
+        {
+            SwiGlus = fused,
+            LargeMatMulsLeft = LargeMatMuls(graph, DefaultMinimumElements, name => elements.TryGetValue(name, out long count) ? count : null),
+        };
         return model.ToByteArray();
     }
 
@@ -345,22 +347,13 @@ internal static class PackedMatMulRewriter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(weights);
         GraphProto graph = model.Graph;
-        if (graph is null
-            || graph.Initializer.Any(t => t.DataLocation == TensorProto.Types.DataLocation.External)
-            || graph.Node.Any(n => n.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0)))
+        if (!Rewritable(graph))
         {
             return 0;
         }
 
         // Names read more than once, or seen outside the node list, keep their layout.
-        var reads = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (NodeProto node in graph.Node)
-        {
-            foreach (string input in node.Input)
-            {
-                reads[input] = reads.GetValueOrDefault(input) + 1;
-            }
-        }
+        Dictionary<string, int> reads = Reads(graph);
 
         var declared = new HashSet<string>(StringComparer.Ordinal);
         declared.UnionWith(graph.Input.Select(v => v.Name));
@@ -422,14 +415,6 @@ internal static class PackedMatMulRewriter
                 : t.RawData.Length;
             return stored == elements ? (t.DataType, elements) : null;
         }
-
-        // A MatMul by an initializer, or a MatMulNBits, of at least minimumElements weight elements.
-        bool LargeMatMul(NodeProto node) => node.OpType switch
-        {
-            "MatMul" => node.Input.Count == 2 && Tensor(node.Input[1]) is { Elements: long elements } && elements >= minimumElements,
-            "MatMulNBits" => node.Attribute.FirstOrDefault(a => a.Name == "K") is { } k && node.Attribute.FirstOrDefault(a => a.Name == "N") is { } n && k.I * n.I >= minimumElements,
-            _ => false,
-        };
 
         // A model whose weights are mostly something else (an int8 model's float32 classifier) is not worth a rewrite,
         // which parses and serializes the whole model at load for a few per cent of its MatMul time.
@@ -510,7 +495,7 @@ internal static class PackedMatMulRewriter
 
         int count = eligible.Count + nBits.Count;
         weights.SwiGlus = SwiGluKernel.IsSupported ? FuseSwiGlu(graph, reads) : 0;
-        weights.LargeMatMulsLeft = graph.Node.Count(node => node.Domain != PackedMatMulKernel.Domain && LargeMatMul(node));
+        weights.LargeMatMulsLeft = LargeMatMuls(graph, minimumElements, name => Tensor(name)?.Elements);
         if (count > 0 && !model.OpsetImport.Any(o => o.Domain == PackedMatMulKernel.Domain))
         {
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = PackedMatMulKernel.Domain, Version = 1 });
@@ -592,25 +577,36 @@ internal static class PackedMatMulRewriter
         return fused;
     }
 
-    /// <summary>
-    /// How many MatMul nodes by an initializer, and MatMulNBits nodes, of at least <paramref name="minimumElements"/>
-    /// weight elements the graph holds (work large enough for ONNX Runtime's intra-op threads).
-    /// </summary>
-    private static int LargeMatMuls(GraphProto graph, long minimumElements)
+    /// <summary>Whether a graph can be rewritten at all: it keeps no weight in external files and has no subgraph.</summary>
+    private static bool Rewritable(GraphProto? graph) =>
+        graph is not null
+        && !graph.Initializer.Any(t => t.DataLocation == TensorProto.Types.DataLocation.External)
+        && !graph.Node.Any(n => n.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0));
+
+    /// <summary>How many times each name is read by the graph's nodes.</summary>
+    private static Dictionary<string, int> Reads(GraphProto graph)
     {
-        var elements = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (TensorProto t in graph.Initializer)
+        var reads = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (string input in graph.Node.SelectMany(n => n.Input))
         {
-            elements.TryAdd(t.Name, t.Dims.Aggregate(1L, (product, d) => product * d));
+            reads[input] = reads.GetValueOrDefault(input) + 1;
         }
 
-        return graph.Node.Count(node => node.Domain != PackedMatMulKernel.Domain && node.OpType switch
+        return reads;
+    }
+
+    /// <summary>
+    /// How many nodes outside our domain are a MatMul by an initializer (its elements by <paramref name="elementsOf"/>,
+    /// null for none) or a MatMulNBits of at least <paramref name="minimumElements"/> weight elements: work large enough
+    /// for ONNX Runtime's intra-op threads.
+    /// </summary>
+    private static int LargeMatMuls(GraphProto graph, long minimumElements, Func<string, long?> elementsOf) =>
+        graph.Node.Count(node => node.Domain != PackedMatMulKernel.Domain && node.OpType switch
         {
-            "MatMul" => node.Input.Count == 2 && elements.TryGetValue(node.Input[1], out long count) && count >= minimumElements,
+            "MatMul" => node.Input.Count == 2 && elementsOf(node.Input[1]) is long count && count >= minimumElements,
             "MatMulNBits" => node.Attribute.FirstOrDefault(a => a.Name == "K") is { } k && node.Attribute.FirstOrDefault(a => a.Name == "N") is { } n && k.I * n.I >= minimumElements,
             _ => false,
         });
-    }
 
     /// <summary>An initializer of <paramref name="dims"/> declared as external data that the session is handed in memory (<see cref="PackedWeights.AddTo"/>).</summary>
     private static TensorProto External(string name, TensorProto.Types.DataType type, long bytes, params long[] dims)
