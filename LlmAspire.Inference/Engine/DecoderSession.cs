@@ -280,6 +280,9 @@ internal sealed class DecoderSession : IDisposable
         return result;
     }
 
+    /// <summary>Buffers for one caller's <see cref="ForwardBatch"/> passes (<see cref="ForwardBuffers"/>).</summary>
+    internal ForwardBuffers CreateForwardBuffers() => new(_inputNames.Length, _outputNames.Length);
+
     /// <summary>
     /// Allocates the KV memory for continuous batching: <paramref name="slots"/> rows of <paramref name="context"/>
     /// positions, shared by past and present. Needs a graph whose attention writes in place (GroupQueryAttention).
@@ -363,9 +366,12 @@ internal sealed class DecoderSession : IDisposable
     /// or of every new position, [rows, tokensPerRow, vocab], when <paramref name="allPositions"/> is set (to verify
     /// several proposed tokens in one pass). With <paramref name="counts"/> (not with <paramref name="allPositions"/>), row
     /// i's logits are those of its position counts[i] − 1 (its last real token; the rest of its tokens are padding).
+    /// With <paramref name="buffers"/> (one per caller thread), the logits handed back are reused arrays, valid until the
+    /// next call with the same buffers; without, they are new and the caller's to keep.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public float[] ForwardBatch(KvCache cache, int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions = false, ReadOnlySpan<int> counts = default)
+    public float[] ForwardBatch(
+        KvCache cache, int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions = false, ReadOnlySpan<int> counts = default, ForwardBuffers? buffers = null)
     {
         ArgumentNullException.ThrowIfNull(cache);
         int rows = lengths.Length, s = tokensPerRow;
@@ -386,7 +392,7 @@ internal sealed class DecoderSession : IDisposable
         }
 
         // ids, mask and a prefill's full logits are rented, not allocated per step (a 256-token chunk's logits are
-        // 256 x vocab floats); only the logits handed back are new, since the caller keeps them.
+        // 256 x vocab floats); the logits handed back are the buffers' when there are buffers, else new (the caller keeps them).
         int vocab = _config.VocabSize;
         if (!counts.IsEmpty && (allPositions || counts.Length != rows))
         {
@@ -396,9 +402,9 @@ internal sealed class DecoderSession : IDisposable
         bool whole = (s == 1 && counts.IsEmpty) || allPositions;
         long[] ids = ArrayPool<long>.Shared.Rent(rows * s);
         long[] mask = ArrayPool<long>.Shared.Rent(rows * total);
-        float[] logits = whole ? new float[rows * s * vocab] : ArrayPool<float>.Shared.Rent(rows * s * vocab);
-        var inputs = new OrtValue[_inputNames.Length];
-        var outputs = new OrtValue[_outputNames.Length];
+        float[] logits = !whole ? ArrayPool<float>.Shared.Rent(rows * s * vocab) : buffers?.Logits(rows * s * vocab) ?? new float[rows * s * vocab];
+        OrtValue[] inputs = buffers?.Inputs ?? new OrtValue[_inputNames.Length];
+        OrtValue[] outputs = buffers?.Outputs ?? new OrtValue[_outputNames.Length];
         long start = Stopwatch.GetTimestamp(), runStart = 0, runEnd = 0;
         try
         {
@@ -435,6 +441,7 @@ internal sealed class DecoderSession : IDisposable
             inputs[0]?.Dispose();
             inputs[1]?.Dispose();
             outputs[0]?.Dispose();
+            inputs[0] = inputs[1] = outputs[0] = null!;
             ArrayPool<long>.Shared.Return(ids);
             ArrayPool<long>.Shared.Return(mask);
         }
@@ -445,7 +452,7 @@ internal sealed class DecoderSession : IDisposable
             return logits;
         }
 
-        float[] last = new float[rows * vocab];
+        float[] last = buffers?.Logits(rows * vocab) ?? new float[rows * vocab];
         for (int r = 0; r < rows; r++)
         {
             int position = counts.IsEmpty ? s - 1 : Math.Clamp(counts[r], 1, s) - 1;

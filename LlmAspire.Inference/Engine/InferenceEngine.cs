@@ -39,6 +39,11 @@ internal sealed class InferenceEngine : IDisposable
 
     /// <summary>This step's prompts with one token to compute, fed in its decode pass (<see cref="Prefill"/>).</summary>
     private readonly List<Choice> _riders = [];
+
+    // A decode step's lists and arrays, reused from step to step (a step allocates nothing of its own; see ForwardBuffers).
+    private readonly List<Choice> _decoding = [];
+    private int[] _stepLengths = [];
+    private int[] _stepTokens = [];
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Thread _thread;
     private int _waitingCount;
@@ -536,7 +541,15 @@ internal sealed class InferenceEngine : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Decode()
     {
-        List<Choice> decoding = [.. _running.Where(c => c.Phase == Phase.Decode)];
+        List<Choice> decoding = _decoding;
+        foreach (Choice choice in _running)
+        {
+            if (choice.Phase == Phase.Decode)
+            {
+                decoding.Add(choice);
+            }
+        }
+
         List<Choice> riders = _riders;
         if (decoding.Count == 0 && riders.Count == 0)
         {
@@ -574,6 +587,7 @@ internal sealed class InferenceEngine : IDisposable
         }
         finally
         {
+            decoding.Clear();
             riders.Clear();
         }
     }
@@ -586,8 +600,15 @@ internal sealed class InferenceEngine : IDisposable
     private void DecodeTogether(List<Choice> decoding, List<Choice> riders)
     {
         int rows = LastRow(decoding, riders) + 1;
-        int[] lengths = new int[rows];
-        int[] tokens = new int[rows];
+        if (_stepLengths.Length < rows)
+        {
+            _stepLengths = new int[_model.Slots];
+            _stepTokens = new int[_model.Slots];
+        }
+
+        Span<int> lengths = _stepLengths.AsSpan(0, rows);
+        Span<int> tokens = _stepTokens.AsSpan(0, rows);
+        tokens.Clear();
         for (int r = 0; r < rows; r++)
         {
             // Rows not in this pass take a throw-away token at their first unused position, or are left out when the
@@ -630,8 +651,21 @@ internal sealed class InferenceEngine : IDisposable
 
     /// <summary>The last row a pass over <paramref name="decoding"/> and <paramref name="riders"/> must reach.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int LastRow(List<Choice> decoding, List<Choice> riders) =>
-        Math.Max(decoding.Count > 0 ? decoding.Max(c => c.Slot) : -1, riders.Count > 0 ? riders.Max(c => c.Slot) : -1);
+    private static int LastRow(List<Choice> decoding, List<Choice> riders)
+    {
+        int last = -1;
+        foreach (Choice choice in decoding)
+        {
+            last = Math.Max(last, choice.Slot);
+        }
+
+        foreach (Choice rider in riders)
+        {
+            last = Math.Max(last, rider.Slot);
+        }
+
+        return last;
+    }
 
     /// <summary>Fails the requests of every choice of a pass that threw.</summary>
     private void FailAll(List<Choice> decoding, List<Choice> riders, Exception error)

@@ -7,12 +7,14 @@ internal sealed class OnnxBatchModel : IBatchModel, IDisposable
 {
     private readonly DecoderSession _decoder;
     private readonly KvCache _cache;
+    private readonly ForwardBuffers _buffers;
 
     /// <summary>Allocates <paramref name="slots"/> rows of <paramref name="context"/> positions for <paramref name="decoder"/>.</summary>
     public OnnxBatchModel(DecoderSession decoder, int slots, int context)
     {
         _decoder = decoder ?? throw new ArgumentNullException(nameof(decoder));
         _cache = decoder.CreateKvCache(slots, context);
+        _buffers = decoder.CreateForwardBuffers();
     }
 
     /// <inheritdoc />
@@ -36,12 +38,12 @@ internal sealed class OnnxBatchModel : IBatchModel, IDisposable
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float[] Forward(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, bool allPositions) =>
-        _decoder.ForwardBatch(_cache, firstRow, lengths, tokens, tokensPerRow, allPositions);
+        _decoder.ForwardBatch(_cache, firstRow, lengths, tokens, tokensPerRow, allPositions, buffers: _buffers);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float[] Prefill(int firstRow, ReadOnlySpan<int> lengths, ReadOnlySpan<int> tokens, int tokensPerRow, ReadOnlySpan<int> counts) =>
-        _decoder.ForwardBatch(_cache, firstRow, lengths, tokens, tokensPerRow, allPositions: false, counts);
+        _decoder.ForwardBatch(_cache, firstRow, lengths, tokens, tokensPerRow, allPositions: false, counts, _buffers);
 
     /// <inheritdoc />
     public void CopyPrefix(int fromRow, int toRow, int positions) => _cache.CopyPrefix(fromRow, toRow, positions);

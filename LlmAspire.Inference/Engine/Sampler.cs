@@ -16,7 +16,8 @@ public sealed class Sampler
     private readonly float _presence;
     private readonly float _frequency;
     private readonly float _repetition;
-    private readonly IReadOnlyDictionary<int, float>? _bias;
+    private readonly int[]? _biasTokens;
+    private readonly float[]? _biasValues;
     private readonly Random _random;
     private readonly Dictionary<int, int> _outputCounts = [];
     private readonly HashSet<int> _promptTokens = [];
@@ -55,7 +56,13 @@ public sealed class Sampler
         _presence = request.PresencePenalty;
         _frequency = request.FrequencyPenalty;
         _repetition = request.RepetitionPenalty;
-        _bias = request.LogitBias is { Count: > 0 } bias ? bias : null;
+        if (request.LogitBias is { Count: > 0 } bias)
+        {
+            // Arrays, not the dictionary: enumerating an IReadOnlyDictionary boxes its enumerator, on every token.
+            _biasTokens = [.. bias.Keys];
+            _biasValues = [.. _biasTokens.Select(token => bias[token])];
+        }
+
         _random = request.Seed is long s ? new Random(unchecked((int)(s ^ (s >> 32)) + seedOffset)) : new Random();
         if (_repetition != 1f)
         {
@@ -91,7 +98,7 @@ public sealed class Sampler
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Choose(ReadOnlySpan<float> logits)
     {
-        bool adjusted = _bias is not null || _presence != 0 || _frequency != 0 || _repetition != 1f;
+        bool adjusted = _biasTokens is not null || _presence != 0 || _frequency != 0 || _repetition != 1f;
         if (_temperature == 0 && !adjusted)
         {
             return ArgMax(logits);
@@ -182,13 +189,14 @@ public sealed class Sampler
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ApplyAdjustments(float[] x)
     {
-        if (_bias is not null)
+        if (_biasTokens is { } tokens)
         {
-            foreach ((int token, float bias) in _bias)
+            float[] biases = _biasValues!;
+            for (int i = 0; i < tokens.Length; i++)
             {
-                if ((uint)token < (uint)x.Length)
+                if ((uint)tokens[i] < (uint)x.Length)
                 {
-                    x[token] += bias;
+                    x[tokens[i]] += biases[i];
                 }
             }
         }
