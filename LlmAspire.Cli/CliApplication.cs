@@ -27,7 +27,7 @@ internal static class CliApplication
             ModelCommands.Create(),
             GenerateCommand.Create(),
             KubernetesCommand.Create(),
-            new Command("bench", "Benchmarks.") { BenchQuantizationCommand.Create(), BenchCompressionCommand.Create(), BenchEngineCommand.Create(), BenchProfileCommand.Create(), BenchServeCommand.Create(), BenchServeCompareCommand.Create(), BenchSoakCommand.Create(), BenchGrammarCommand.Create() },
+            new Command("bench", "Benchmarks.") { BenchQuantizationCommand.Create(), BenchCompressionCommand.Create(), BenchEngineCommand.Create(), BenchProfileCommand.Create(), BenchServeCommand.Create(), BenchServeCompareCommand.Create(), BenchSoakCommand.Create(), BenchGrammarCommand.Create(), BenchSamplerCommand.Create() },
         };
         root.Options.Add(Verbose);
         return root;
