@@ -40,10 +40,10 @@ internal sealed class InferenceEngine : IDisposable
     /// <summary>This step's prompts with one token to compute, fed in its decode pass (<see cref="Prefill"/>).</summary>
     private readonly List<Choice> _riders = [];
 
-    // A decode step's lists and arrays, reused from step to step (a step allocates nothing of its own; see ForwardBuffers).
+    // A decode step's list and arrays (a row each), reused from step to step, as the logits are (ForwardBuffers).
     private readonly List<Choice> _decoding = [];
-    private int[] _stepLengths = [];
-    private int[] _stepTokens = [];
+    private readonly int[] _stepLengths;
+    private readonly int[] _stepTokens;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Thread _thread;
     private int _waitingCount;
@@ -67,6 +67,8 @@ internal sealed class InferenceEngine : IDisposable
         }
 
         _slots = new SlotTable(model.Slots, model.Context, model.KvTokenBudget);
+        _stepLengths = new int[model.Slots];
+        _stepTokens = new int[model.Slots];
         _thread = new Thread(Loop) { IsBackground = true, Name = "llmaspire-engine" };
         _thread.Start();
     }
@@ -600,12 +602,6 @@ internal sealed class InferenceEngine : IDisposable
     private void DecodeTogether(List<Choice> decoding, List<Choice> riders)
     {
         int rows = LastRow(decoding, riders) + 1;
-        if (_stepLengths.Length < rows)
-        {
-            _stepLengths = new int[_model.Slots];
-            _stepTokens = new int[_model.Slots];
-        }
-
         Span<int> lengths = _stepLengths.AsSpan(0, rows);
         Span<int> tokens = _stepTokens.AsSpan(0, rows);
         tokens.Clear();
