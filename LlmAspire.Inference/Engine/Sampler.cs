@@ -81,15 +81,37 @@ public sealed class Sampler
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int ArgMax(ReadOnlySpan<float> logits)
     {
-        // TensorPrimitives.IndexOfMax also takes the first on ties, but ranks +0 above -0 and returns a NaN's index:
-        // look at its answer only when the maximum is neither (the scalar walk decides those rare rows, as before).
-        int best = TensorPrimitives.IndexOfMax(logits);
-        if (best >= 0 && float.IsFinite(logits[best]) && logits[best] != 0)
+        // The maximum, then the first value equal to it (-0 equals +0, as in the scalar walk): two vector passes took
+        // 4.6 µs on 32k logits where TensorPrimitives.IndexOfMax took 14.6 and the scalar walk 11.6. A NaN makes the
+        // maximum NaN, equal to nothing: the scalar walk decides such a row, as before.
+        float max = logits.IsEmpty ? float.NaN : TensorPrimitives.Max(logits);
+        if (!float.IsNaN(max))
         {
-            return best;
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                Vector256<float> target = Vector256.Create(max);
+                ref float first = ref MemoryMarshal.GetReference(logits);
+                for (; i <= logits.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+                {
+                    uint equal = Vector256.Equals(Vector256.LoadUnsafe(ref first, (nuint)i), target).ExtractMostSignificantBits();
+                    if (equal != 0)
+                    {
+                        return i + BitOperations.TrailingZeroCount(equal);
+                    }
+                }
+            }
+
+            for (; i < logits.Length; i++)
+            {
+                if (logits[i] == max)
+                {
+                    return i;
+                }
+            }
         }
 
-        best = 0;
+        int best = 0;
         for (int i = 1; i < logits.Length; i++)
         {
             if (logits[i] > logits[best])
