@@ -148,20 +148,20 @@ public sealed class Sampler
         }
 
         float[] x = _work;
-        logits.CopyTo(x);
-        ApplyAdjustments(x);
-        if (_temperature == 0)
+        ReadOnlySpan<float> source = logits;
+        if (adjusted)
         {
-            return ArgMax(x);
+            logits.CopyTo(x);
+            ApplyAdjustments(x);
+            if (_temperature == 0)
+            {
+                return ArgMax(x);
+            }
+
+            source = x;
         }
 
-        // Softmax of logits / temperature, vectorised.
-        Span<float> p = x;
-        float max = TensorPrimitives.Max(p);
-        TensorPrimitives.Subtract(p, max, p);
-        TensorPrimitives.Multiply(p, 1f / _temperature, p);
-        TensorPrimitives.Exp(p, p);
-        TensorPrimitives.Divide(p, TensorPrimitives.Sum(p), p);
+        Softmax(source, _temperature, x);
 
         float r = (float)_random.NextDouble();
         if (_topP >= 1 && _topK == 0 && _minP == 0)
@@ -189,6 +189,63 @@ public sealed class Sampler
         }
 
         return TokenOf(keys[^1]);
+    }
+
+    /// <summary>
+    /// The softmax of <paramref name="logits"/> / <paramref name="temperature"/> into <paramref name="probabilities"/>, in
+    /// three vector passes: the maximum; exp(x / T − max / T) and its sum; the scaling by 1 / sum.
+    /// </summary>
+    internal static void Softmax(ReadOnlySpan<float> logits, float temperature, Span<float> probabilities)
+    {
+        float max = TensorPrimitives.Max(logits);
+        float inverse = 1f / temperature;
+        float sum = ExpScaled(logits, inverse, -max * inverse, probabilities);
+        TensorPrimitives.Multiply(probabilities, 1f / sum, probabilities);
+    }
+
+    /// <summary>Writes exp(source[i] × <paramref name="scale"/> + <paramref name="shift"/>) to <paramref name="destination"/> and returns their sum, in one pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float ExpScaled(ReadOnlySpan<float> source, float scale, float shift, Span<float> destination)
+    {
+        int i = 0;
+        float sum = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> a = Vector512.Create(scale), b = Vector512.Create(shift), total = Vector512<float>.Zero;
+            ref float from = ref MemoryMarshal.GetReference(source);
+            ref float to = ref MemoryMarshal.GetReference(destination);
+            for (; i <= source.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                Vector512<float> e = Vector512.Exp(Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref from, (nuint)i), a, b));
+                e.StoreUnsafe(ref to, (nuint)i);
+                total += e;
+            }
+
+            sum = Vector512.Sum(total);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> a = Vector256.Create(scale), b = Vector256.Create(shift), total = Vector256<float>.Zero;
+            ref float from = ref MemoryMarshal.GetReference(source);
+            ref float to = ref MemoryMarshal.GetReference(destination);
+            for (; i <= source.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                Vector256<float> e = Vector256.Exp(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref from, (nuint)i), a, b));
+                e.StoreUnsafe(ref to, (nuint)i);
+                total += e;
+            }
+
+            sum = Vector256.Sum(total);
+        }
+
+        for (; i < source.Length; i++)
+        {
+            float e = MathF.Exp(MathF.FusedMultiplyAdd(source[i], scale, shift));
+            destination[i] = e;
+            sum += e;
+        }
+
+        return sum;
     }
 
     /// <summary>

@@ -111,6 +111,30 @@ public sealed class SamplerTests
         }
     }
 
+    /// <summary>The vectorised softmax (one pass for exp and its sum) equals a double-precision one, on lengths that leave a scalar tail.</summary>
+    [Theory]
+    [InlineData(6, 1f)]
+    [InlineData(517, 0.8f)]
+    [InlineData(32000, 0.7f)]
+    [InlineData(32003, 1.5f)]
+    public void Softmax_SameAsDoublePrecision(int vocab, float temperature)
+    {
+        var random = new Random(vocab);
+        float[] logits = [.. Enumerable.Range(0, vocab).Select(_ => (float)(Normal(random) * 4))];
+        float[] probabilities = new float[vocab];
+
+        Sampler.Softmax(logits, temperature, probabilities);
+
+        double max = logits.Max();
+        double[] exact = [.. logits.Select(l => Math.Exp((l - max) / temperature))];
+        double sum = exact.Sum();
+        for (int i = 0; i < vocab; i++)
+        {
+            double expected = exact[i] / sum;
+            Assert.True(Math.Abs(probabilities[i] - expected) <= (1e-5 * expected) + 1e-12, $"token {i}: {probabilities[i]} vs {expected}");
+        }
+    }
+
     /// <summary>Draws follow the kept tokens' renormalised probabilities.</summary>
     [Fact]
     public void Sample_TopP_DrawsTheNucleusInProportion()
