@@ -87,28 +87,8 @@ public sealed class Sampler
         float max = logits.IsEmpty ? float.NaN : TensorPrimitives.Max(logits);
         if (!float.IsNaN(max))
         {
-            int i = 0;
-            if (Vector256.IsHardwareAccelerated)
-            {
-                Vector256<float> target = Vector256.Create(max);
-                ref float first = ref MemoryMarshal.GetReference(logits);
-                for (; i <= logits.Length - Vector256<float>.Count; i += Vector256<float>.Count)
-                {
-                    uint equal = Vector256.Equals(Vector256.LoadUnsafe(ref first, (nuint)i), target).ExtractMostSignificantBits();
-                    if (equal != 0)
-                    {
-                        return i + BitOperations.TrailingZeroCount(equal);
-                    }
-                }
-            }
-
-            for (; i < logits.Length; i++)
-            {
-                if (logits[i] == max)
-                {
-                    return i;
-                }
-            }
+            // Nothing is above the maximum: the first value at least as large is the first equal to it.
+            return NextAtLeast(logits, 0, max);
         }
 
         int best = 0;
@@ -370,13 +350,13 @@ public sealed class Sampler
     /// else the length: eight values a comparison where the CPU has 256-bit vectors.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int NextAtLeast(float[] values, int from, float least)
+    private static int NextAtLeast(ReadOnlySpan<float> values, int from, float least)
     {
         int i = from;
         if (Vector256.IsHardwareAccelerated)
         {
             Vector256<float> threshold = Vector256.Create(least);
-            ref float first = ref MemoryMarshal.GetArrayDataReference(values);
+            ref float first = ref MemoryMarshal.GetReference(values);
             for (; i <= values.Length - Vector256<float>.Count; i += Vector256<float>.Count)
             {
                 uint passed = Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref first, (nuint)i), threshold).ExtractMostSignificantBits();
