@@ -189,21 +189,7 @@ public sealed class Sampler
     {
         int i = 0;
         float sum = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<float> a = Vector512.Create(scale), b = Vector512.Create(shift), total = Vector512<float>.Zero;
-            ref float from = ref MemoryMarshal.GetReference(source);
-            ref float to = ref MemoryMarshal.GetReference(destination);
-            for (; i <= source.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                Vector512<float> e = Vector512.Exp(Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref from, (nuint)i), a, b));
-                e.StoreUnsafe(ref to, (nuint)i);
-                total += e;
-            }
-
-            sum = Vector512.Sum(total);
-        }
-        else if (Vector256.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated)
         {
             Vector256<float> a = Vector256.Create(scale), b = Vector256.Create(shift), total = Vector256<float>.Zero;
             ref float from = ref MemoryMarshal.GetReference(source);
